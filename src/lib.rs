@@ -1,0 +1,7 @@
+//! obs-rtc-golive: OBS Studio services that go live into real-time (RTC) rooms in one click.
+//!
+//! Data flows one way: OBS settings -> [`config`] (typed, validated) -> [`providers`] (the signed
+//! vendor call) -> [`rtmp_target`] (server, key, alternates, expiry) -> OBS connect info.
+//! Everything but [`obs`] is plain safe Rust with no libobs dependency.
+
+pub mod signing;
