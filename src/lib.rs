@@ -4,4 +4,9 @@
 //! vendor call) -> [`rtmp_target`] (server, key, alternates, expiry) -> OBS connect info.
 //! Everything but [`obs`] is plain safe Rust with no libobs dependency.
 
+pub mod api_client;
+pub mod config;
+pub mod messages;
+pub mod node_probe;
+pub mod rtmp_target;
 pub mod signing;

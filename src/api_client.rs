@@ -1,0 +1,304 @@
+//! The one HTTP client every vendor call goes through: bounded in time and in size.
+//!
+//! A go-live runs on OBS's UI thread, so every call has a hard deadline; a vendor (or anything
+//! pretending to be one) cannot make the plugin read an unbounded body.
+
+use crate::messages::Message;
+use std::io::Read;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Time to establish a connection (TCP + TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time for a whole call, from connecting to the last byte of the body.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(8);
+/// Largest response body accepted; the vendors' answers are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A finished HTTP exchange.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The server's `Date` header, used to correct a skewed local clock.
+    pub date: Option<SystemTime>,
+    /// The body, at most [`MAX_BODY_BYTES`].
+    pub body: Vec<u8>,
+    /// From sending the request to the last byte of the body.
+    pub latency: Duration,
+}
+
+/// Why a call produced no HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// The API host name did not resolve.
+    Dns { host: String },
+    /// The host refused or did not accept the connection.
+    Connect { host: String },
+    /// The TLS handshake failed (certificate, protocol).
+    Tls { host: String },
+    /// The call did not finish within the deadline.
+    Timeout { host: String, after: Duration },
+    /// The body was larger than [`MAX_BODY_BYTES`].
+    TooLarge { host: String },
+    /// Anything else, with a detail that never contains the request URL.
+    Other { host: String, detail: String },
+}
+
+impl TransportError {
+    /// The text for OBS's error dialog.
+    pub fn message(&self) -> Message {
+        match self {
+            TransportError::Dns { host } => Message::new("Error.Net.Dns").text(host),
+            TransportError::Connect { host } => Message::new("Error.Net.Connect").text(host),
+            TransportError::Tls { host } => Message::new("Error.Net.Tls").text(host),
+            TransportError::Timeout { host, after } => Message::new("Error.Net.Timeout")
+                .text(host)
+                .text(format!("{:.1}", after.as_secs_f64())),
+            TransportError::TooLarge { host } => Message::new("Error.Net.TooLarge").text(host),
+            TransportError::Other { host, detail } => {
+                Message::new("Error.Net.Other").text(host).text(detail)
+            }
+        }
+    }
+}
+
+/// A blocking HTTP client with connection reuse and hard bounds.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    client: reqwest::blocking::Client,
+    call_timeout: Duration,
+}
+
+impl ApiClient {
+    /// A client with the given connect and whole-call deadlines.
+    pub fn new(connect_timeout: Duration, call_timeout: Duration) -> Result<Self, TransportError> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(call_timeout)
+            .user_agent(concat!("obs-rtc-golive/", env!("CARGO_PKG_VERSION")))
+            // Vendor APIs never redirect; following one could send a signed query elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| TransportError::Other {
+                host: String::new(),
+                detail: e.without_url().to_string(),
+            })?;
+        Ok(ApiClient {
+            client,
+            call_timeout,
+        })
+    }
+
+    /// A client with the default deadlines (connect 3 s, whole call 8 s).
+    pub fn with_defaults() -> Result<Self, TransportError> {
+        Self::new(DEFAULT_CONNECT_TIMEOUT, DEFAULT_CALL_TIMEOUT)
+    }
+
+    /// Sends `GET url` with extra headers and reads the bounded body.
+    ///
+    /// `url` carries a signature: it never appears in an error (reqwest's URL is stripped).
+    pub fn get(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+    ) -> Result<ApiResponse, TransportError> {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let started = Instant::now();
+        let mut request = self.client.get(url.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().map_err(|e| classify(&host, started, e))?;
+        let status = response.status().as_u16();
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        let mut body = Vec::new();
+        response
+            .take(MAX_BODY_BYTES as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| {
+                if started.elapsed() >= self.call_timeout
+                    || e.kind() == std::io::ErrorKind::TimedOut
+                {
+                    TransportError::Timeout {
+                        host: host.clone(),
+                        after: started.elapsed(),
+                    }
+                } else {
+                    TransportError::Other {
+                        host: host.clone(),
+                        detail: e.to_string(),
+                    }
+                }
+            })?;
+        if body.len() > MAX_BODY_BYTES {
+            return Err(TransportError::TooLarge { host });
+        }
+        Ok(ApiResponse {
+            status,
+            date,
+            body,
+            latency: started.elapsed(),
+        })
+    }
+}
+
+/// Maps reqwest's error to what the streamer can act on, from its source chain.
+fn classify(host: &str, started: Instant, e: reqwest::Error) -> TransportError {
+    let host = host.to_string();
+    if e.is_timeout() {
+        return TransportError::Timeout {
+            host,
+            after: started.elapsed(),
+        };
+    }
+    let chain = error_chain(&e).to_ascii_lowercase();
+    if chain.contains("dns error") || chain.contains("failed to lookup address") {
+        TransportError::Dns { host }
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        TransportError::Tls { host }
+    } else if e.is_connect() {
+        TransportError::Connect { host }
+    } else {
+        TransportError::Other {
+            host,
+            detail: e.without_url().to_string(),
+        }
+    }
+}
+
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&s.to_string());
+        text.push_str(": ");
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A one-shot HTTP server that writes `response` slowly or at once.
+    fn serve_once(response: Vec<u8>, drip: Option<Duration>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 2048];
+                let _ = std::io::Read::read(&mut s, &mut buf);
+                match drip {
+                    Some(d) => {
+                        for b in response {
+                            if s.write_all(&[b]).is_err() {
+                                return;
+                            }
+                            std::thread::sleep(d);
+                        }
+                    }
+                    None => {
+                        let _ = s.write_all(&response);
+                    }
+                }
+            }
+        });
+        format!("http://{addr}/?Signature=SECRETSIG")
+    }
+
+    fn http(body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: {}\r\n\r\n{}",
+            body.len(),
+            body
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn reads_status_body_and_date() {
+        let url = url::Url::parse(&serve_once(http("{\"Code\":0}"), None)).unwrap();
+        let r = ApiClient::with_defaults().unwrap().get(&url, &[]).unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"{\"Code\":0}");
+        assert_eq!(
+            r.date,
+            Some(httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap())
+        );
+    }
+
+    #[test]
+    fn refuses_huge_bodies() {
+        let url =
+            url::Url::parse(&serve_once(http(&"x".repeat(MAX_BODY_BYTES + 10)), None)).unwrap();
+        let e = ApiClient::with_defaults()
+            .unwrap()
+            .get(&url, &[])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::TooLarge {
+                host: "127.0.0.1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn slow_drip_hits_the_whole_call_deadline() {
+        let url = url::Url::parse(&serve_once(
+            http(&"x".repeat(200)),
+            Some(Duration::from_millis(20)),
+        ))
+        .unwrap();
+        let client = ApiClient::new(Duration::from_secs(1), Duration::from_millis(700)).unwrap();
+        let started = Instant::now();
+        let e = client.get(&url, &[]).unwrap_err();
+        assert!(matches!(e, TransportError::Timeout { .. }), "{e:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn refused_connection_is_named_and_leaks_no_url() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url =
+            url::Url::parse(&format!("http://127.0.0.1:{port}/?Signature=SECRETSIG")).unwrap();
+        let e = ApiClient::with_defaults()
+            .unwrap()
+            .get(&url, &[])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::Connect {
+                host: "127.0.0.1".into()
+            }
+        );
+        assert!(!format!("{e:?}").contains("SECRETSIG"));
+    }
+
+    #[test]
+    fn unresolvable_host_is_a_dns_error() {
+        let url = url::Url::parse("http://no-such-host.invalid/?x=1").unwrap();
+        let e = ApiClient::with_defaults()
+            .unwrap()
+            .get(&url, &[])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::Dns {
+                host: "no-such-host.invalid".into()
+            }
+        );
+    }
+}

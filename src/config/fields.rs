@@ -1,0 +1,115 @@
+//! The settings each service exposes: key, label, widget and default.
+//!
+//! Keys are a public interface (profiles' `service.json` and obs-websocket scripts use them), so
+//! they are spelled exactly as the issues name them and never renamed.
+
+/// How OBS shows a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Widget {
+    /// An integer spin box.
+    Int {
+        /// Smallest accepted value.
+        min: i32,
+        /// Largest accepted value.
+        max: i32,
+    },
+    /// A one-line text field.
+    Text,
+    /// A password field (OBS adds its "Show" button).
+    Password,
+    /// A check box.
+    Bool,
+    /// A combo box with suggested values that also accepts typed text.
+    EditableChoice(&'static [&'static str]),
+}
+
+/// A field's default value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Default {
+    /// No default (empty text, 0, false).
+    None,
+    /// Default text.
+    Text(&'static str),
+    /// Default integer.
+    Int(i64),
+    /// Default boolean.
+    Bool(bool),
+}
+
+/// One setting of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The settings key.
+    pub key: &'static str,
+    /// Locale key of the label.
+    pub label: &'static str,
+    /// Locale key of the tooltip, if any.
+    pub tooltip: Option<&'static str>,
+    /// How OBS shows it.
+    pub widget: Widget,
+    /// Its default.
+    pub default: Default,
+}
+
+/// ZEGOCLOUD's unified API host, which routes to the nearest region.
+pub const ZEGO_DEFAULT_ENDPOINT: &str = "https://rtc-api.zego.im";
+
+/// ZEGOCLOUD's API hosts offered in the endpoint field.
+pub const ZEGO_ENDPOINTS: &[&str] = &[
+    ZEGO_DEFAULT_ENDPOINT,
+    "https://rtc-api-sha.zego.im",
+    "https://rtc-api-hkg.zego.im",
+    "https://rtc-api-fra.zego.im",
+    "https://rtc-api-lax.zego.im",
+    "https://rtc-api-bom.zego.im",
+    "https://rtc-api-sgp.zego.im",
+];
+
+/// Settings of the `zego_rtmp_dispatch` service.
+pub const ZEGO: &[Field] = &[
+    Field {
+        key: "app_id",
+        label: "Zego.AppId",
+        tooltip: Some("Zego.AppId.Tooltip"),
+        widget: Widget::Int {
+            min: 0,
+            max: i32::MAX,
+        },
+        default: Default::None,
+    },
+    Field {
+        key: "server_secret",
+        label: "Zego.ServerSecret",
+        tooltip: Some("Zego.ServerSecret.Tooltip"),
+        widget: Widget::Password,
+        default: Default::None,
+    },
+    Field {
+        key: "stream_id",
+        label: "Zego.StreamId",
+        tooltip: Some("Zego.StreamId.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "is_test",
+        label: "Zego.IsTest",
+        tooltip: Some("Zego.IsTest.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(false),
+    },
+    Field {
+        key: "endpoint",
+        label: "Common.Endpoint",
+        tooltip: Some("Zego.Endpoint.Tooltip"),
+        widget: Widget::EditableChoice(ZEGO_ENDPOINTS),
+        default: Default::Text(ZEGO_DEFAULT_ENDPOINT),
+    },
+    Field {
+        key: "client_ip",
+        label: "Zego.ClientIp",
+        tooltip: Some("Zego.ClientIp.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+];

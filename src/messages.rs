@@ -1,0 +1,163 @@
+//! User-facing texts: a locale key plus arguments, rendered through the user's language.
+//!
+//! The core never builds display strings itself; it returns a [`Message`], and the OBS layer
+//! renders it with OBS's locale lookup (`data/locale/*.ini`). Tests render with [`LocaleFile`].
+
+use std::collections::HashMap;
+
+/// One argument of a [`Message`]: literal text, or a locale key translated at render time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Shown as is (a code, a RequestId, a host name).
+    Text(String),
+    /// Translated (a field label, a vendor's meaning or suggested action).
+    Key(&'static str),
+}
+
+/// A localizable text: `key` names a line of the locale files; `%1`, `%2`, ... in that line are
+/// replaced by `args` in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The locale key.
+    pub key: &'static str,
+    /// The values for `%1`, `%2`, ...
+    pub args: Vec<Arg>,
+}
+
+/// Looks up a locale key in the user's language.
+pub trait Translate {
+    /// The text for `key`, or `None` when no locale file has it.
+    fn lookup(&self, key: &str) -> Option<String>;
+}
+
+impl Message {
+    /// A message with no arguments.
+    pub fn new(key: &'static str) -> Self {
+        Message {
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends a literal argument.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.args.push(Arg::Text(value.into()));
+        self
+    }
+
+    /// Appends an argument translated at render time.
+    pub fn key_arg(mut self, key: &'static str) -> Self {
+        self.args.push(Arg::Key(key));
+        self
+    }
+
+    /// Every locale key this message needs, its own and its translated arguments'.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        std::iter::once(self.key).chain(self.args.iter().filter_map(|a| match a {
+            Arg::Key(k) => Some(*k),
+            Arg::Text(_) => None,
+        }))
+    }
+
+    /// The text in the user's language. A missing key falls back to the key itself, so a
+    /// broken locale file still shows something traceable instead of an empty dialog.
+    pub fn render(&self, tr: &dyn Translate) -> String {
+        let template = tr.lookup(self.key).unwrap_or_else(|| self.key.to_string());
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Text(t) => t.clone(),
+                Arg::Key(k) => tr.lookup(k).unwrap_or_else(|| (*k).to_string()),
+            })
+            .collect();
+        substitute(&template, &args)
+    }
+}
+
+/// Replaces `%1`..`%9` in one pass, so an argument that itself contains `%2` is never expanded.
+fn substitute(template: &str, args: &[String]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + args.iter().map(String::len).sum::<usize>());
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                if (1..=9).contains(&d) {
+                    chars.next();
+                    out.push_str(args.get(d as usize - 1).map(String::as_str).unwrap_or(""));
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A parsed OBS locale file (`Key="Value"` lines), for rendering outside OBS.
+#[derive(Debug, Default, Clone)]
+pub struct LocaleFile {
+    entries: HashMap<String, String>,
+}
+
+impl LocaleFile {
+    /// Parses the text of an OBS `.ini` locale file the way libobs's text lookup does: one
+    /// `Key="Value"` per line, `\n` in a value meaning a line break, `#`/`;` lines ignored.
+    pub fn parse(text: &str) -> Self {
+        let entries = text
+            .lines()
+            .filter_map(|line| {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                    return None;
+                }
+                let (key, value) = line.split_once('=')?;
+                let value = value.trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                Some((key.trim().to_string(), value.replace("\\n", "\n")))
+            })
+            .collect();
+        LocaleFile { entries }
+    }
+
+    /// Every key in the file.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+}
+
+impl Translate for LocaleFile {
+    fn lookup(&self, key: &str) -> Option<String> {
+        self.entries.get(key).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_arguments_in_place_once() {
+        let locale = LocaleFile::parse("A=\"%2 before %1, 100%% sure\"\nB=\"Stream ID\"\n");
+        let msg = Message::new("A").text("%2").key_arg("B");
+        assert_eq!(msg.render(&locale), "Stream ID before %2, 100%% sure");
+    }
+
+    #[test]
+    fn missing_key_falls_back_to_the_key() {
+        let msg = Message::new("Nope").text("x");
+        assert_eq!(msg.render(&LocaleFile::default()), "Nope");
+    }
+
+    #[test]
+    fn parses_obs_locale_syntax() {
+        let locale = LocaleFile::parse("# comment\n\nX=\"line1\\nline2\"\nY=plain\n");
+        assert_eq!(locale.lookup("X").as_deref(), Some("line1\nline2"));
+        assert_eq!(locale.lookup("Y").as_deref(), Some("plain"));
+        assert_eq!(locale.keys().count(), 2);
+    }
+}
