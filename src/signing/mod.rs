@@ -1,5 +1,8 @@
 //! Request signers for the vendors' APIs, each pinned by the vendor's official test vector.
 
+pub mod aliyun_rpc;
+pub mod aliyun_v3;
+pub mod percent;
 pub mod zego;
 
 /// A fresh random nonce of `bytes` random bytes, hex-encoded (lower case).
