@@ -6,7 +6,11 @@
 
 pub mod api_client;
 pub mod config;
+pub mod golive;
 pub mod messages;
 pub mod node_probe;
+pub mod obs;
+pub mod providers;
 pub mod rtmp_target;
 pub mod signing;
+pub mod simulator;

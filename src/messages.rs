@@ -103,7 +103,7 @@ pub struct LocaleFile {
 
 impl LocaleFile {
     /// Parses the text of an OBS `.ini` locale file the way libobs's text lookup does: one
-    /// `Key="Value"` per line, `\n` in a value meaning a line break, `#`/`;` lines ignored.
+    /// `Key="Value"` per line, `\n` and `\"` escapes in values, `#`/`;` lines ignored.
     pub fn parse(text: &str) -> Self {
         let entries = text
             .lines()
@@ -118,7 +118,7 @@ impl LocaleFile {
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
                     .unwrap_or(value);
-                Some((key.trim().to_string(), value.replace("\\n", "\n")))
+                Some((key.trim().to_string(), unescape(value)))
             })
             .collect();
         LocaleFile { entries }
@@ -128,6 +128,25 @@ impl LocaleFile {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
     }
+}
+
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('n')) => {
+                chars.next();
+                out.push('\n');
+            }
+            ('\\', Some('"')) => {
+                chars.next();
+                out.push('"');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 impl Translate for LocaleFile {
@@ -155,8 +174,8 @@ mod tests {
 
     #[test]
     fn parses_obs_locale_syntax() {
-        let locale = LocaleFile::parse("# comment\n\nX=\"line1\\nline2\"\nY=plain\n");
-        assert_eq!(locale.lookup("X").as_deref(), Some("line1\nline2"));
+        let locale = LocaleFile::parse("# comment\n\nX=\"line1\\nline2 \\\"q\\\"\"\nY=plain\n");
+        assert_eq!(locale.lookup("X").as_deref(), Some("line1\nline2 \"q\""));
         assert_eq!(locale.lookup("Y").as_deref(), Some("plain"));
         assert_eq!(locale.keys().count(), 2);
     }

@@ -1,0 +1,67 @@
+//! The raw libobs surface this plugin uses beyond `obs-sys`'s bundled (libobs 25) bindings.
+//!
+//! `obs_service_info` is declared here in its 29.1+ layout because `obs-sys` only knows the
+//! 25.0 one; `tests/service_info_layout.rs` checks it against the installed headers.
+
+#![allow(non_camel_case_types)]
+
+use obs_wrapper::obs_sys::{obs_data_t, obs_output_t, obs_properties_t};
+use std::os::raw::{c_char, c_int, c_void};
+
+/// Opaque `obs_service_t`.
+pub type obs_service_t = c_void;
+
+/// `struct obs_service_info` from `libobs/obs-service.h`, OBS 29.1 to 32.x.
+///
+/// Field order and types mirror the header exactly; libobs copies `size` bytes of it.
+#[repr(C)]
+pub struct ObsServiceInfo {
+    pub id: *const c_char,
+    pub get_name: Option<unsafe extern "C" fn(type_data: *mut c_void) -> *const c_char>,
+    pub create: Option<unsafe extern "C" fn(*mut obs_data_t, *mut obs_service_t) -> *mut c_void>,
+    pub destroy: Option<unsafe extern "C" fn(*mut c_void)>,
+    pub activate: Option<unsafe extern "C" fn(*mut c_void, *mut obs_data_t) -> bool>,
+    pub deactivate: Option<unsafe extern "C" fn(*mut c_void)>,
+    pub update: Option<unsafe extern "C" fn(*mut c_void, *mut obs_data_t)>,
+    pub get_defaults: Option<unsafe extern "C" fn(*mut obs_data_t)>,
+    pub get_properties: Option<unsafe extern "C" fn(*mut c_void) -> *mut obs_properties_t>,
+    pub initialize: Option<unsafe extern "C" fn(*mut c_void, *mut obs_output_t) -> bool>,
+    pub get_url: Option<unsafe extern "C" fn(*mut c_void) -> *const c_char>,
+    pub get_key: Option<unsafe extern "C" fn(*mut c_void) -> *const c_char>,
+    pub get_username: Option<unsafe extern "C" fn(*mut c_void) -> *const c_char>,
+    pub get_password: Option<unsafe extern "C" fn(*mut c_void) -> *const c_char>,
+    pub deprecated_1: Option<unsafe extern "C" fn() -> bool>,
+    pub apply_encoder_settings:
+        Option<unsafe extern "C" fn(*mut c_void, *mut obs_data_t, *mut obs_data_t)>,
+    pub type_data: *mut c_void,
+    pub free_type_data: Option<unsafe extern "C" fn(*mut c_void)>,
+    pub get_output_type: Option<unsafe extern "C" fn(*mut c_void) -> *const c_char>,
+    pub get_supported_resolutions:
+        Option<unsafe extern "C" fn(*mut c_void, *mut *mut c_void, *mut usize)>,
+    pub get_max_fps: Option<unsafe extern "C" fn(*mut c_void, *mut c_int)>,
+    pub get_max_bitrate: Option<unsafe extern "C" fn(*mut c_void, *mut c_int, *mut c_int)>,
+    pub get_supported_video_codecs: Option<unsafe extern "C" fn(*mut c_void) -> *mut *const c_char>,
+    // 29.1+
+    pub get_protocol: Option<unsafe extern "C" fn(*mut c_void) -> *const c_char>,
+    pub get_supported_audio_codecs: Option<unsafe extern "C" fn(*mut c_void) -> *mut *const c_char>,
+    pub get_connect_info: Option<unsafe extern "C" fn(*mut c_void, u32) -> *const c_char>,
+    pub can_try_to_connect: Option<unsafe extern "C" fn(*mut c_void) -> bool>,
+}
+
+/// Bytes of [`ObsServiceInfo`] that libobs 28.x / 29.0.x knows (up to `get_supported_video_codecs`).
+pub const SERVICE_INFO_SIZE_29_0: usize = std::mem::offset_of!(ObsServiceInfo, get_protocol);
+
+/// `OBS_SERVICE_CONNECT_INFO_SERVER_URL`.
+pub const CONNECT_INFO_SERVER_URL: u32 = 0;
+/// `OBS_SERVICE_CONNECT_INFO_STREAM_KEY` (= `STREAM_ID`).
+pub const CONNECT_INFO_STREAM_KEY: u32 = 2;
+
+/// Packs `major.minor.patch` the way `obs_get_version()` reports it.
+pub const fn obs_version(major: u32, minor: u32, patch: u32) -> u32 {
+    (major << 24) | (minor << 16) | patch
+}
+
+extern "C" {
+    /// Registers a service type; `info` is copied (`size` bytes).
+    pub fn obs_register_service_s(info: *const ObsServiceInfo, size: usize);
+}

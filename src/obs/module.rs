@@ -1,0 +1,52 @@
+//! The module entry points OBS looks for (`obs_module_load`, ...), through obs-wrapper.
+
+use super::guard::guard;
+use super::{service, shutdown_http};
+use obs_wrapper::log::Logger;
+use obs_wrapper::module::{LoadContext, Module, ModuleContext};
+use obs_wrapper::string::ObsString;
+use obs_wrapper::{obs_register_module, obs_string};
+
+/// The plugin module.
+pub struct GoLiveModule {
+    context: ModuleContext,
+}
+
+impl Module for GoLiveModule {
+    fn new(context: ModuleContext) -> Self {
+        GoLiveModule { context }
+    }
+
+    fn get_ctx(&self) -> &ModuleContext {
+        &self.context
+    }
+
+    fn load(&mut self, _load_context: &mut LoadContext) -> bool {
+        guard("obs_module_load", false, || {
+            // Another Rust plugin may have installed the process-wide logger first; ours then
+            // logs through theirs, which also ends in OBS's log.
+            let _ = Logger::new().with_max_level(log::LevelFilter::Info).init();
+            service::register_all();
+            log::info!("obs-rtc-golive {} loaded", env!("CARGO_PKG_VERSION"));
+            true
+        })
+    }
+
+    fn unload(&mut self) {
+        guard("obs_module_unload", (), shutdown_http)
+    }
+
+    fn description() -> ObsString {
+        obs_string!("One-click go-live into ZEGOCLOUD and Alibaba Cloud ARTC real-time rooms.")
+    }
+
+    fn name() -> ObsString {
+        obs_string!("obs-rtc-golive")
+    }
+
+    fn author() -> ObsString {
+        obs_string!("obs-rtc-golive developers")
+    }
+}
+
+obs_register_module!(GoLiveModule);

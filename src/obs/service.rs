@@ -1,0 +1,294 @@
+//! The `obs_service_info` callbacks: thin adapters from libobs to [`crate::golive::GoLive`].
+//!
+//! Threads: `create`, `update`, `get_properties`, `get_defaults` and `initialize` run on OBS's UI
+//! thread (`initialize` when Start Streaming is pressed); `get_url`/`get_key` (29.0) and
+//! `get_connect_info` (29.1+) run on the output's connect thread, also on every reconnect.
+
+use super::ffi::{
+    obs_service_t, obs_version, ObsServiceInfo, CONNECT_INFO_SERVER_URL, CONNECT_INFO_STREAM_KEY,
+    SERVICE_INFO_SIZE_29_0,
+};
+use super::guard::guard;
+use super::locale::{text_ptr, ObsLocale};
+use super::settings::{c_string, properties, set_defaults, settings_json};
+use super::shared_http;
+use crate::golive::{GoLive, ServiceKind};
+use crate::messages::Message;
+use obs_wrapper::obs_sys::{
+    obs_data_t, obs_get_version, obs_output_set_last_error, obs_output_t, obs_properties_t,
+};
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_void};
+use std::ptr;
+use std::sync::{Mutex, MutexGuard};
+
+/// Shown to OBS 29.0's UI before the real target is known: it refuses to start with an empty
+/// URL or key. Never connected to: `initialize` replaces it before the output starts.
+const PLACEHOLDER_SERVER: &CStr = c"rtmp://pending.obs-rtc-golive.invalid/live";
+const PLACEHOLDER_KEY: &CStr = c"pending";
+
+/// One service instance.
+struct ServiceData {
+    state: Mutex<ServiceState>,
+}
+
+struct ServiceState {
+    golive: GoLive,
+    /// What OBS reads as server and key. Replaced only in `initialize`, before the output's
+    /// connect thread starts, so pointers handed out stay valid while it reads them.
+    server: CString,
+    key: CString,
+    rtmps: bool,
+}
+
+impl ServiceData {
+    fn lock(&self) -> MutexGuard<'_, ServiceState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Borrows the instance behind OBS's `data` pointer.
+///
+/// # Safety
+/// `data` must be a pointer returned by `create` and not yet passed to `destroy`.
+unsafe fn instance<'a>(data: *mut c_void) -> Option<&'a ServiceData> {
+    // SAFETY: per the caller, `data` is null or a live Box<ServiceData> from `create`.
+    unsafe { data.cast::<ServiceData>().as_ref() }
+}
+
+unsafe extern "C" fn get_name<const K: usize>(_type_data: *mut c_void) -> *const c_char {
+    guard("get_name", PLACEHOLDER_KEY.as_ptr(), || {
+        // A missing locale file still leaves a recognisable name in OBS's lists.
+        text_ptr(&c_string(ServiceKind::ALL[K].name_key()), c"obs-rtc-golive")
+    })
+}
+
+unsafe extern "C" fn create<const K: usize>(
+    settings: *mut obs_data_t,
+    _service: *mut obs_service_t,
+) -> *mut c_void {
+    guard("create", ptr::null_mut(), || {
+        // SAFETY: OBS passes the service's valid settings object on its UI thread.
+        let json = unsafe { settings_json(settings) };
+        let Some(http) = shared_http() else {
+            return ptr::null_mut();
+        };
+        let data = ServiceData {
+            state: Mutex::new(ServiceState {
+                golive: GoLive::new(ServiceKind::ALL[K], json, http),
+                server: PLACEHOLDER_SERVER.to_owned(),
+                key: PLACEHOLDER_KEY.to_owned(),
+                rtmps: false,
+            }),
+        };
+        Box::into_raw(Box::new(data)).cast()
+    })
+}
+
+unsafe extern "C" fn destroy(data: *mut c_void) {
+    guard("destroy", (), || {
+        if !data.is_null() {
+            // SAFETY: `data` came from Box::into_raw in `create`; OBS destroys it exactly once.
+            drop(unsafe { Box::from_raw(data.cast::<ServiceData>()) });
+        }
+    })
+}
+
+unsafe extern "C" fn update(data: *mut c_void, settings: *mut obs_data_t) {
+    guard("update", (), || {
+        // SAFETY: OBS passes a live instance and its valid settings on the UI thread.
+        if let Some(service) = unsafe { instance(data) } {
+            let json = unsafe { settings_json(settings) };
+            service.lock().golive.update(json);
+        }
+    })
+}
+
+unsafe extern "C" fn get_defaults<const K: usize>(settings: *mut obs_data_t) {
+    guard("get_defaults", (), || {
+        // SAFETY: OBS passes a valid defaults object.
+        unsafe { set_defaults(settings, ServiceKind::ALL[K].fields()) }
+    })
+}
+
+unsafe extern "C" fn get_properties<const K: usize>(_data: *mut c_void) -> *mut obs_properties_t {
+    guard("get_properties", ptr::null_mut(), || {
+        properties(ServiceKind::ALL[K].fields())
+    })
+}
+
+/// Start Streaming: resolve the target, or refuse with a message for OBS's dialog.
+unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) -> bool {
+    let outcome = guard("initialize", Err(Message::new("Error.Internal")), || {
+        // SAFETY: OBS passes a live instance.
+        let Some(service) = (unsafe { instance(data) }) else {
+            return Err(Message::new("Error.Internal"));
+        };
+        let mut state = service.lock();
+        match state.golive.start() {
+            Ok(plan) => {
+                let (server, key, rtmps) = (
+                    c_string(&plan.primary.server),
+                    c_string(&plan.primary.key),
+                    plan.primary.is_rtmps(),
+                );
+                state.server = server;
+                state.key = key;
+                state.rtmps = rtmps;
+                Ok(())
+            }
+            Err(e) => {
+                state.server = PLACEHOLDER_SERVER.to_owned();
+                state.key = PLACEHOLDER_KEY.to_owned();
+                Err(e.message())
+            }
+        }
+    });
+    match outcome {
+        Ok(()) => true,
+        Err(message) => {
+            let text = message.render(&ObsLocale);
+            // Error texts are built from codes, hosts and RequestIds only: safe to log.
+            log::warn!("go-live refused: {}", text.replace('\n', " | "));
+            if !output.is_null() {
+                let text = c_string(&text);
+                // SAFETY: `output` is the live output being started; libobs copies the text.
+                unsafe { obs_output_set_last_error(output, text.as_ptr()) };
+            }
+            false
+        }
+    }
+}
+
+/// # Safety
+/// `data` must be a live instance; the returned pointer stays valid until the next `initialize`.
+unsafe fn read_target(
+    data: *mut c_void,
+    pick: fn(&ServiceState) -> *const c_char,
+) -> *const c_char {
+    // SAFETY: per the caller.
+    match unsafe { instance(data) } {
+        Some(service) => pick(&service.lock()),
+        None => ptr::null(),
+    }
+}
+
+unsafe extern "C" fn get_url(data: *mut c_void) -> *const c_char {
+    // SAFETY: OBS passes a live instance.
+    guard("get_url", ptr::null(), || unsafe {
+        read_target(data, |s| s.server.as_ptr())
+    })
+}
+
+unsafe extern "C" fn get_key(data: *mut c_void) -> *const c_char {
+    // SAFETY: OBS passes a live instance.
+    guard("get_key", ptr::null(), || unsafe {
+        read_target(data, |s| s.key.as_ptr())
+    })
+}
+
+unsafe extern "C" fn get_connect_info(data: *mut c_void, kind: u32) -> *const c_char {
+    guard("get_connect_info", ptr::null(), || match kind {
+        // SAFETY: OBS passes a live instance.
+        CONNECT_INFO_SERVER_URL => unsafe { read_target(data, |s| s.server.as_ptr()) },
+        CONNECT_INFO_STREAM_KEY => unsafe { read_target(data, |s| s.key.as_ptr()) },
+        _ => ptr::null(),
+    })
+}
+
+unsafe extern "C" fn get_protocol(data: *mut c_void) -> *const c_char {
+    guard("get_protocol", c"RTMP".as_ptr(), || {
+        // SAFETY: OBS passes a live instance.
+        unsafe {
+            read_target(data, |s| {
+                if s.rtmps {
+                    c"RTMPS".as_ptr()
+                } else {
+                    c"RTMP".as_ptr()
+                }
+            })
+        }
+    })
+}
+
+unsafe extern "C" fn get_output_type(_data: *mut c_void) -> *const c_char {
+    c"rtmp_output".as_ptr()
+}
+
+/// The real check happens in `initialize`, which can explain a refusal; saying "no" here would
+/// fail the start with no message.
+unsafe extern "C" fn can_try_to_connect(_data: *mut c_void) -> bool {
+    true
+}
+
+/// The callbacks of service `ServiceKind::ALL[K]`. Its id string is leaked on purpose: libobs
+/// keeps the pointer for as long as the process runs.
+fn info<const K: usize>() -> ObsServiceInfo {
+    ObsServiceInfo {
+        id: Box::leak(c_string(ServiceKind::ALL[K].id()).into_boxed_c_str()).as_ptr(),
+        get_name: Some(get_name::<K>),
+        create: Some(create::<K>),
+        destroy: Some(destroy),
+        activate: None,
+        deactivate: None,
+        update: Some(update),
+        get_defaults: Some(get_defaults::<K>),
+        get_properties: Some(get_properties::<K>),
+        initialize: Some(initialize),
+        get_url: Some(get_url),
+        get_key: Some(get_key),
+        get_username: None,
+        get_password: None,
+        deprecated_1: None,
+        apply_encoder_settings: None,
+        type_data: ptr::null_mut(),
+        free_type_data: None,
+        get_output_type: Some(get_output_type),
+        get_supported_resolutions: None,
+        get_max_fps: None,
+        get_max_bitrate: None,
+        get_supported_video_codecs: None,
+        get_protocol: Some(get_protocol),
+        get_supported_audio_codecs: None,
+        get_connect_info: Some(get_connect_info),
+        can_try_to_connect: Some(can_try_to_connect),
+    }
+}
+
+/// The size to register with: libobs before 29.1 rejects a struct larger than its own, and from
+/// 29.1 requires one that reaches `get_protocol`.
+fn registration_size(running_version: u32) -> usize {
+    if running_version < obs_version(29, 1, 0) {
+        SERVICE_INFO_SIZE_29_0
+    } else {
+        std::mem::size_of::<ObsServiceInfo>()
+    }
+}
+
+/// Registers every service with the running libobs.
+pub fn register_all() {
+    // SAFETY: obs_get_version has no preconditions.
+    let size = registration_size(unsafe { obs_get_version() });
+    let infos: [ObsServiceInfo; ServiceKind::ALL.len()] = [info::<0>()];
+    for (info, kind) in infos.iter().zip(ServiceKind::ALL) {
+        // SAFETY: `info` is fully initialised; libobs copies `size` bytes (never more than the
+        // struct holds) and keeps only the 'static id string and function pointers.
+        unsafe { super::ffi::obs_register_service_s(info, size) };
+        log::info!("registered service {} ({size} bytes)", kind.id());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_size_follows_the_running_version() {
+        assert_eq!(registration_size(obs_version(29, 0, 2)), 184);
+        assert_eq!(registration_size(obs_version(28, 1, 0)), 184);
+        assert_eq!(registration_size(obs_version(29, 1, 0)), 216);
+        assert_eq!(registration_size(obs_version(32, 0, 1)), 216);
+    }
+}

@@ -1,0 +1,379 @@
+//! ZEGOCLOUD server API: signed calls, RTMP push dispatch, and the return-code catalogue.
+
+use crate::api_client::{ApiClient, TransportError};
+use crate::config::zego::ZegoConfig;
+use crate::messages::Message;
+use crate::signing::{random_hex_nonce, zego::sign};
+use serde::Deserialize;
+use serde_json::Value;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A failed ZEGOCLOUD call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZegoError {
+    /// No HTTP answer.
+    Transport(TransportError),
+    /// An HTTP status other than 200 (ZEGOCLOUD answers every call with 200 and a `Code`).
+    HttpStatus { status: u16 },
+    /// The body is not the documented `{Code, Message, RequestId, Data}` JSON.
+    BadResponse { detail: String },
+    /// ZEGOCLOUD answered with a non-zero `Code`.
+    Api {
+        code: i64,
+        message: String,
+        request_id: String,
+    },
+    /// Success, but no push node in `Data`.
+    EmptyData { request_id: String },
+    /// A node URL in `Data` that is not `rtmp[s]://host/app/stream`.
+    BadNodeUrl { url: String, request_id: String },
+}
+
+impl ZegoError {
+    /// The text for OBS's error dialog: code, meaning, suggested action and RequestId.
+    pub fn message(&self) -> Message {
+        match self {
+            ZegoError::Transport(t) => t.message(),
+            ZegoError::HttpStatus { status } => {
+                Message::new("Error.Zego.HttpStatus").text(status.to_string())
+            }
+            ZegoError::BadResponse { detail } => {
+                Message::new("Error.Zego.BadResponse").text(detail)
+            }
+            ZegoError::Api {
+                code,
+                message,
+                request_id,
+            } => match describe_code(*code) {
+                Some((meaning, action)) => Message::new("Error.Zego.Api")
+                    .text(code.to_string())
+                    .key_arg(meaning)
+                    .key_arg(action)
+                    .text(request_id),
+                None => Message::new("Error.Zego.ApiUnknown")
+                    .text(code.to_string())
+                    .text(message)
+                    .text(request_id),
+            },
+            ZegoError::EmptyData { request_id } => {
+                Message::new("Error.Zego.EmptyData").text(request_id)
+            }
+            ZegoError::BadNodeUrl { url, request_id } => Message::new("Error.Zego.BadNodeUrl")
+                .text(url)
+                .text(request_id),
+        }
+    }
+
+    /// Whether ZEGOCLOUD asked us to slow down (retry later with backoff).
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(
+            self,
+            ZegoError::Api {
+                code: 1010 | 30002 | 5007,
+                ..
+            }
+        )
+    }
+}
+
+/// The documented meaning and suggested action (locale keys) of a ZEGOCLOUD return code.
+pub fn describe_code(code: i64) -> Option<(&'static str, &'static str)> {
+    let pair = match code {
+        1010 | 30002 | 5007 => ("Zego.Code.RateLimited", "Zego.Action.ReduceRate"),
+        1001 => ("Zego.Code.DispatchFailed", "Zego.Action.ContactSupport"),
+        1002 => ("Zego.Code.PushNodeEmpty", "Zego.Action.EnableDispatch"),
+        1003 => ("Zego.Code.PullNodeEmpty", "Zego.Action.ContactSupport"),
+        1005 => ("Zego.Code.AppOffline", "Zego.Action.ContactSupport"),
+        1006 => ("Zego.Code.InvalidParameter", "Zego.Action.ContactSupport"),
+        30003 | 5000 | 5001 | 5002 | 5006 => ("Zego.Code.Internal", "Zego.Action.ContactSupport"),
+        30004 => ("Zego.Code.BadIsTest", "Zego.Action.CheckIsTest"),
+        30005 => ("Zego.Code.BadAppId", "Zego.Action.CheckAppId"),
+        30009 => ("Zego.Code.BadStreamId", "Zego.Action.CheckStreamId"),
+        30010 => ("Zego.Code.BadType", "Zego.Action.ContactSupport"),
+        30011 => ("Zego.Code.BadClientIp", "Zego.Action.CheckClientIp"),
+        5003 => ("Zego.Code.AuthFailed", "Zego.Action.CheckSecret"),
+        5004 | 30001 => ("Zego.Code.BadCdnUrl", "Zego.Action.CheckCdnUrl"),
+        5005 => ("Zego.Code.InvalidRequest", "Zego.Action.ContactSupport"),
+        100000004 => ("Zego.Code.SignatureExpired", "Zego.Action.CheckClock"),
+        100000005 => ("Zego.Code.SignatureError", "Zego.Action.CheckSecret"),
+        100000001 | 100000002 | 100000003 | 100000006 | 100000007 | 100000008 | 100000009
+        | 100000013 | 100000014 => ("Zego.Code.MalformedRequest", "Zego.Action.UpdatePlugin"),
+        100000015 => ("Zego.Code.GatewayInternal", "Zego.Action.RetryLater"),
+        100000016 => ("Zego.Code.NotProduction", "Zego.Action.CheckIsTest"),
+        100000017 => ("Zego.Code.ServiceNotEnabled", "Zego.Action.EnableDispatch"),
+        _ => return None,
+    };
+    Some(pair)
+}
+
+/// ZEGOCLOUD's `Sequence`: strictly increasing for the whole process, in milliseconds.
+///
+/// The vendor requires it to increase per StreamId over any 10 s; taking the larger of the
+/// clock and the last value plus one keeps that true for bursts within one millisecond.
+#[derive(Debug, Default)]
+pub struct SequenceClock {
+    last: AtomicI64,
+}
+
+impl SequenceClock {
+    /// A clock that starts from the wall clock.
+    pub const fn new() -> Self {
+        SequenceClock {
+            last: AtomicI64::new(0),
+        }
+    }
+
+    /// The next value: `max(now_ms, last + 1)`.
+    pub fn next(&self) -> i64 {
+        let now = unix_millis(SystemTime::now());
+        let mut last = self.last.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self
+                .last
+                .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
+    }
+}
+
+fn unix_millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The documented response envelope.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    #[serde(rename = "Code")]
+    code: i64,
+    #[serde(rename = "Message", default)]
+    message: String,
+    #[serde(rename = "RequestId", default, deserialize_with = "string_or_number")]
+    request_id: String,
+    #[serde(rename = "Data", default)]
+    data: Value,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// A successful answer: the RequestId, `Data`, and how long the call took.
+#[derive(Debug, Clone)]
+pub struct ZegoAnswer {
+    /// The vendor's RequestId.
+    pub request_id: String,
+    /// The `Data` member.
+    pub data: Value,
+    /// Round-trip time of the HTTP call.
+    pub latency: Duration,
+}
+
+/// Calls `Action` with the common parameters, signed, plus `params`; `Code != 0` is an error.
+pub fn call(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    action: &str,
+    params: &[(&str, String)],
+) -> Result<ZegoAnswer, ZegoError> {
+    let timestamp = unix_millis(SystemTime::now()) / 1000;
+    let nonce = random_hex_nonce(8);
+    let signature = sign(
+        config.app_id,
+        &nonce,
+        config.server_secret.expose(),
+        timestamp,
+    );
+    let mut url = config.endpoint.root();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("Action", action)
+            .append_pair("AppId", &config.app_id.to_string())
+            .append_pair("SignatureNonce", &nonce)
+            .append_pair("Timestamp", &timestamp.to_string())
+            .append_pair("Signature", &signature)
+            .append_pair("SignatureVersion", "2.0")
+            .append_pair("IsTest", if config.is_test { "true" } else { "false" });
+        for (name, value) in params {
+            q.append_pair(name, value);
+        }
+    }
+    let response = http.get(&url, &[]).map_err(ZegoError::Transport)?;
+    if response.status != 200 {
+        return Err(ZegoError::HttpStatus {
+            status: response.status,
+        });
+    }
+    let envelope: Envelope =
+        serde_json::from_slice(&response.body).map_err(|e| ZegoError::BadResponse {
+            detail: e.to_string(),
+        })?;
+    if envelope.code != 0 {
+        return Err(ZegoError::Api {
+            code: envelope.code,
+            message: envelope.message,
+            request_id: envelope.request_id,
+        });
+    }
+    Ok(ZegoAnswer {
+        request_id: envelope.request_id,
+        data: envelope.data,
+        latency: response.latency,
+    })
+}
+
+/// The push nodes RTMPDispatchV2 returned.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    /// The vendor's RequestId.
+    pub request_id: String,
+    /// Publish URLs, best first.
+    pub urls: Vec<String>,
+    /// Round-trip time of the call.
+    pub latency: Duration,
+}
+
+/// Asks ZEGOCLOUD for RTMP push nodes for the configured stream.
+pub fn dispatch_push(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+) -> Result<Dispatch, ZegoError> {
+    let mut params = vec![
+        ("StreamId", config.stream_id.clone()),
+        ("Sequence", sequence.next().to_string()),
+        ("Type", "push".to_string()),
+    ];
+    if let Some(ip) = config.client_ip {
+        params.push(("ClientIP", ip.to_string()));
+    }
+    let answer = call(http, config, "RTMPDispatchV2", &params)?;
+    let urls =
+        parse_dispatch_data(&answer.data).map_err(|detail| ZegoError::BadResponse { detail })?;
+    if urls.is_empty() {
+        return Err(ZegoError::EmptyData {
+            request_id: answer.request_id,
+        });
+    }
+    Ok(Dispatch {
+        request_id: answer.request_id,
+        urls,
+        latency: answer.latency,
+    })
+}
+
+/// `Data` of RTMPDispatchV2: an array of URL strings (null or missing means none).
+fn parse_dispatch_data(data: &Value) -> Result<Vec<String>, String> {
+    match data {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+                Value::String(_) => Err("Data holds an empty URL".to_string()),
+                other => Err(format!(
+                    "Data holds a {} instead of a URL",
+                    json_type(other)
+                )),
+            })
+            .collect(),
+        other => Err(format!(
+            "Data is a {} instead of an array of URLs",
+            json_type(other)
+        )),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sequence_is_strictly_increasing_in_bursts() {
+        let clock = SequenceClock::new();
+        let values: Vec<i64> = (0..1000).map(|_| clock.next()).collect();
+        assert!(values.windows(2).all(|w| w[1] > w[0]));
+        assert!(values[0] >= unix_millis(SystemTime::now()) - 1000);
+    }
+
+    #[test]
+    fn dispatch_data_shapes() {
+        assert_eq!(
+            parse_dispatch_data(&json!(["rtmp://a/b/c", " rtmp://d/e/f "])).unwrap(),
+            vec!["rtmp://a/b/c", "rtmp://d/e/f"]
+        );
+        assert_eq!(
+            parse_dispatch_data(&Value::Null).unwrap(),
+            Vec::<String>::new()
+        );
+        assert!(parse_dispatch_data(&json!({"url": "x"}))
+            .unwrap_err()
+            .contains("object"));
+        assert!(parse_dispatch_data(&json!([1]))
+            .unwrap_err()
+            .contains("number"));
+        assert!(parse_dispatch_data(&json!([""])).is_err());
+    }
+
+    #[test]
+    fn envelope_accepts_numeric_request_id() {
+        let e: Envelope =
+            serde_json::from_str(r#"{"Code":0,"RequestId":5094436160208407316}"#).unwrap();
+        assert_eq!(e.request_id, "5094436160208407316");
+        assert_eq!(e.data, Value::Null);
+    }
+
+    #[test]
+    fn every_documented_code_has_a_meaning_and_action() {
+        for code in [
+            1010, 30002, 1001, 1002, 1003, 1005, 1006, 30003, 30004, 30005, 30009, 30010, 30011,
+            5000, 5001, 5002, 5003, 5004, 5005, 5006, 5007, 30001, 100000001, 100000002, 100000003,
+            100000004, 100000005, 100000006, 100000007, 100000008, 100000009, 100000013, 100000014,
+            100000015, 100000016, 100000017,
+        ] {
+            assert!(describe_code(code).is_some(), "code {code}");
+        }
+        assert_eq!(describe_code(42), None);
+    }
+
+    #[test]
+    fn api_error_message_carries_code_action_and_request_id() {
+        let e = ZegoError::Api {
+            code: 1010,
+            message: "rate".into(),
+            request_id: "R1".into(),
+        };
+        let m = e.message();
+        assert_eq!(m.key, "Error.Zego.Api");
+        assert!(m.keys().any(|k| k == "Zego.Action.ReduceRate"));
+        assert!(e.is_rate_limited());
+        let unknown = ZegoError::Api {
+            code: 7,
+            message: "odd".into(),
+            request_id: "R2".into(),
+        }
+        .message();
+        assert_eq!(unknown.key, "Error.Zego.ApiUnknown");
+    }
+}
