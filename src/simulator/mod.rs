@@ -1,0 +1,488 @@
+//! A local simulator of the vendors' server APIs, faithful to their documentation.
+//!
+//! The vendors' clouds cannot be reached from the test machines, so the end-to-end tests start a
+//! [`Simulator`] in process and point the plugin's `endpoint` setting at [`Simulator::base_url`];
+//! the `rtc-golive-sim` binary serves the same thing for the demo script.
+//!
+//! Plain HTTP on 127.0.0.1 (the real APIs are HTTPS; TLS adds nothing to what is simulated).
+//! Routes: `GET /?Action=...` is the ZEGOCLOUD server API ([`zego`]); any other path answers 404,
+//! any other method on `/` answers 405.
+
+pub mod zego;
+
+mod rate_limit;
+#[cfg(test)]
+mod test_util;
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use tiny_http::{Header, Method, Request, Response, Server};
+
+pub use zego::{RecordedRequest, ZegoControl};
+
+/// A ZEGOCLOUD app the simulator knows.
+#[derive(Clone)]
+pub struct ZegoApp {
+    /// The AppId (uint32).
+    pub app_id: u32,
+    /// The ServerSecret the requests must be signed with.
+    pub server_secret: String,
+    /// A test-environment app: calls must carry `IsTest=true` and stream ids must start with
+    /// `zegotest-<AppId>-`.
+    pub test_env: bool,
+}
+
+impl fmt::Debug for ZegoApp {
+    /// Never prints the ServerSecret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZegoApp")
+            .field("app_id", &self.app_id)
+            .field("server_secret", &"<redacted>")
+            .field("test_env", &self.test_env)
+            .finish()
+    }
+}
+
+/// How to start a [`Simulator`].
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The address to bind; the default `127.0.0.1:0` picks a free port.
+    pub listen: String,
+    /// The ZEGOCLOUD apps that may call; any other AppId gets 100000005.
+    pub zego_apps: Vec<ZegoApp>,
+    /// The initial RTMP URL prefixes of `RTMPDispatchV2` (see [`ZegoControl::set_nodes`]).
+    pub zego_nodes: Vec<String>,
+    /// The initial delay before every API answer (see [`ZegoControl::set_latency`]).
+    pub latency: Duration,
+    /// Added to the real clock to get the simulator's clock, to test the ±10 minute window.
+    pub clock_offset_secs: i64,
+    /// The `RTMPDispatchV2` limit per AppId per second (documented: 40), answered with 1010.
+    pub zego_dispatch_qps: u32,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: "127.0.0.1:0".to_owned(),
+            zego_apps: Vec::new(),
+            zego_nodes: Vec::new(),
+            latency: Duration::ZERO,
+            clock_offset_secs: 0,
+            zego_dispatch_qps: 40,
+        }
+    }
+}
+
+/// A running simulator: an HTTP server with one thread per request, so a delayed answer never
+/// holds up another. Stopped by [`Simulator::stop`] or when dropped.
+pub struct Simulator {
+    addr: SocketAddr,
+    server: Arc<Server>,
+    shutdown: Arc<Shutdown>,
+    acceptor: Option<JoinHandle<()>>,
+    zego: ZegoControl,
+}
+
+impl Simulator {
+    /// Binds `config.listen` and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound (in use, malformed) or the server thread cannot start.
+    pub fn start(config: SimConfig) -> io::Result<Simulator> {
+        let server = Arc::new(Server::http(config.listen.as_str()).map_err(io::Error::other)?);
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| io::Error::other("the simulator listens on IP addresses only"))?;
+        let zego = ZegoControl::new(&config);
+        let shutdown = Arc::new(Shutdown::default());
+        let acceptor = {
+            let (server, zego, shutdown) = (server.clone(), zego.clone(), shutdown.clone());
+            thread::Builder::new()
+                .name("sim-accept".to_owned())
+                .spawn(move || accept_loop(&server, &zego, &shutdown))?
+        };
+        log::info!("simulator: listening on http://{addr}");
+        Ok(Simulator {
+            addr,
+            server,
+            shutdown,
+            acceptor: Some(acceptor),
+            zego,
+        })
+    }
+
+    /// The URL to use as the plugin's `endpoint`, e.g. `http://127.0.0.1:40123`.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        // A wildcard bind address is not something a client can connect to.
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// The handle on the simulated ZEGOCLOUD service.
+    #[must_use]
+    pub fn zego(&self) -> ZegoControl {
+        self.zego.clone()
+    }
+
+    /// Stops serving and joins the server's threads. Answers still being delayed by the latency
+    /// are replaced by HTTP 503 at once, so stopping never waits for them.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(acceptor) = self.acceptor.take() {
+            self.shutdown.request();
+            self.server.unblock();
+            // A panicked request thread has already been reported by the panic hook.
+            let _ = acceptor.join();
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// The stop signal, which also cuts short the latency sleeps so stopping never waits for them.
+#[derive(Default)]
+struct Shutdown {
+    requested: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Shutdown {
+    fn request(&self) {
+        *self
+            .requested
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_all();
+    }
+
+    fn is_requested(&self) -> bool {
+        *self
+            .requested
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sleeps for `duration`; false when woken early by a stop.
+    fn sleep(&self, duration: Duration) -> bool {
+        let requested = self
+            .requested
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (requested, _) = self
+            .wake
+            .wait_timeout_while(requested, duration, |requested| !*requested)
+            .unwrap_or_else(PoisonError::into_inner);
+        !*requested
+    }
+}
+
+fn accept_loop(server: &Server, zego: &ZegoControl, shutdown: &Arc<Shutdown>) {
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    loop {
+        match server.recv() {
+            Ok(request) => {
+                workers.retain(|worker| !worker.is_finished());
+                let (zego, shutdown) = (zego.clone(), shutdown.clone());
+                match thread::Builder::new()
+                    .name("sim-request".to_owned())
+                    .spawn(move || serve(request, &zego, &shutdown))
+                {
+                    Ok(worker) => workers.push(worker),
+                    // The request went down with the closure: its client sees the connection close.
+                    Err(err) => log::warn!("simulator: no thread for a request: {err}"),
+                }
+            }
+            // `unblock` is only called on stop; any other error is a failed accept.
+            Err(_) if shutdown.is_requested() => break,
+            Err(err) => log::warn!("simulator: accept failed: {err}"),
+        }
+    }
+    for worker in workers {
+        let _ = worker.join();
+    }
+}
+
+fn serve(request: Request, zego: &ZegoControl, shutdown: &Shutdown) {
+    let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
+    let response = if path != "/" {
+        text_response(404, "not found\n")
+    } else if *request.method() != Method::Get {
+        text_response(405, "only GET is supported\n").with_header(header("Allow", "GET"))
+    } else {
+        let reply = zego.handle(query);
+        if shutdown.sleep(reply.latency) {
+            Response::from_string(reply.body)
+                .with_header(header("Content-Type", "application/json; charset=utf-8"))
+        } else {
+            // Stopped during the delay: a transport-level failure, never a ZEGO answer.
+            text_response(503, "simulator stopping\n")
+        }
+    };
+    // The client may have given up (e.g. timed out during the latency): nothing left to do.
+    if let Err(err) = request.respond(response) {
+        log::debug!("simulator: answer not delivered: {err}");
+    }
+}
+
+fn text_response(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {
+    Response::from_string(body)
+        .with_status_code(status)
+        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+    use std::time::Instant;
+
+    use serde_json::Value;
+
+    use super::test_util::{apps, query, signed_with, unix_now, APP_ID, SECRET};
+    use super::*;
+
+    const NODE: &str = "rtmp://127.0.0.1:1935/live";
+
+    fn start(config: SimConfig) -> Simulator {
+        Simulator::start(SimConfig {
+            zego_apps: apps(),
+            zego_nodes: vec![NODE.to_owned()],
+            ..config
+        })
+        .expect("the simulator starts")
+    }
+
+    fn client() -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a client")
+    }
+
+    fn dispatch_url(sim: &Simulator, stream_id: &str) -> String {
+        let params = signed_with(
+            APP_ID,
+            SECRET,
+            "RTMPDispatchV2",
+            unix_now(),
+            &[("StreamId", stream_id), ("Sequence", "1"), ("Type", "push")],
+        );
+        format!("{}/?{}", sim.base_url(), query(&params))
+    }
+
+    fn get_json(client: &reqwest::blocking::Client, url: &str) -> Value {
+        let response = client.get(url).send().expect("an answer");
+        assert_eq!(response.status(), 200);
+        serde_json::from_str(&response.text().expect("a body")).expect("a JSON answer")
+    }
+
+    #[test]
+    fn signed_dispatch_over_http() {
+        let sim = start(SimConfig::default());
+        let base = sim.base_url();
+        let port: u16 = base
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|port| port.parse().ok())
+            .expect("http://127.0.0.1:PORT");
+        assert_ne!(port, 0);
+
+        let response = client().get(dispatch_url(&sim, "stream-1")).send().unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        let answer: Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+        assert_eq!(answer["Code"], 0);
+        assert_eq!(
+            answer["Data"],
+            serde_json::json!([format!("{NODE}/stream-1")])
+        );
+
+        let requests = sim.zego().requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].params["StreamId"], "stream-1");
+        sim.stop();
+    }
+
+    #[test]
+    fn failures_are_http_200_with_a_code() {
+        let sim = start(SimConfig::default());
+        let answer = get_json(
+            &client(),
+            &format!("{}/?Action=RTMPDispatchV2", sim.base_url()),
+        );
+        assert_eq!(answer["Code"], 100000001);
+    }
+
+    #[test]
+    fn unknown_path_is_404_and_other_methods_405() {
+        let sim = start(SimConfig::default());
+        let client = client();
+        let missing = client
+            .get(format!("{}/v1/?Action=RTMPDispatchV2", sim.base_url()))
+            .send()
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+        let post = client.post(dispatch_url(&sim, "s1")).send().unwrap();
+        assert_eq!(post.status(), 405);
+        assert_eq!(post.headers()["allow"], "GET");
+        // Neither reached the API.
+        assert!(sim.zego().requests().is_empty());
+    }
+
+    #[test]
+    fn clock_offset_window_edges_over_http() {
+        // The client reads the clock before the simulator does, so the simulator may be up to one
+        // second later: +599 and +601 stay on their side of the 600 s edge, and so do -599 and
+        // -602 (-601 could be read as -600).
+        for (offset, expected) in [(599, 0), (601, 100000004), (-599, 0), (-602, 100000004)] {
+            let sim = start(SimConfig {
+                clock_offset_secs: offset,
+                ..SimConfig::default()
+            });
+            let answer = get_json(&client(), &dispatch_url(&sim, "s1"));
+            assert_eq!(answer["Code"], expected, "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn forty_first_dispatch_within_a_second_is_refused_over_http() {
+        let sim = start(SimConfig::default());
+        let client = client();
+        // Signed ahead of time so the 41 calls are as close together as the loopback allows.
+        let urls: Vec<String> = (0..41).map(|_| dispatch_url(&sim, "s1")).collect();
+        let started = Instant::now();
+        let codes: Vec<Value> = urls
+            .iter()
+            .map(|url| get_json(&client, url)["Code"].clone())
+            .collect();
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "41 loopback calls took {:?}: too slow to test a one-second window",
+            started.elapsed()
+        );
+        assert!(codes[..40].iter().all(|code| *code == 0), "{codes:?}");
+        assert_eq!(codes[40], 1010);
+    }
+
+    #[test]
+    fn latency_delays_answers_without_serialising_them() {
+        let sim = start(SimConfig {
+            latency: Duration::from_millis(400),
+            ..SimConfig::default()
+        });
+        let urls = [
+            dispatch_url(&sim, "a"),
+            dispatch_url(&sim, "b"),
+            dispatch_url(&sim, "c"),
+        ];
+        let started = Instant::now();
+        let calls: Vec<_> = urls
+            .into_iter()
+            .map(|url| thread::spawn(move || get_json(&client(), &url)["Code"].clone()))
+            .collect();
+        for call in calls {
+            assert_eq!(call.join().unwrap(), 0);
+        }
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(1_100),
+            "answers were serialised: {elapsed:?}"
+        );
+
+        // Changed at run time.
+        sim.zego().set_latency(Duration::ZERO);
+        let started = Instant::now();
+        get_json(&client(), &dispatch_url(&sim, "d"));
+        assert!(started.elapsed() < Duration::from_millis(300));
+    }
+
+    #[test]
+    fn stop_cuts_short_a_delayed_answer() {
+        let sim = start(SimConfig {
+            latency: Duration::from_secs(30),
+            ..SimConfig::default()
+        });
+        let url = dispatch_url(&sim, "s1");
+        let call = thread::spawn(move || client().get(url).send().map(|r| r.status().as_u16()));
+        // Wait until the request has arrived (it is recorded before the delay).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sim.zego().requests().is_empty() {
+            assert!(Instant::now() < deadline, "the request never arrived");
+            thread::sleep(Duration::from_millis(10));
+        }
+        let addr = sim.addr;
+        let stopping = Instant::now();
+        sim.stop();
+        assert!(
+            stopping.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            stopping.elapsed()
+        );
+        assert_eq!(
+            call.join().unwrap().ok(),
+            Some(503),
+            "the delayed answer was cut short"
+        );
+
+        // The port is released once the server has wound down.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while TcpStream::connect(addr).is_ok() {
+            assert!(Instant::now() < deadline, "still accepting after stop");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn bind_failure_is_an_io_error() {
+        let sim = start(SimConfig::default());
+        let taken = sim.base_url().trim_start_matches("http://").to_owned();
+        let second = Simulator::start(SimConfig {
+            listen: taken,
+            ..SimConfig::default()
+        });
+        assert!(second.is_err());
+    }
+
+    #[test]
+    fn zego_app_debug_hides_the_secret() {
+        let shown = format!(
+            "{:?}",
+            SimConfig {
+                zego_apps: apps(),
+                ..SimConfig::default()
+            }
+        );
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains(&APP_ID.to_string()), "{shown}");
+    }
+}
