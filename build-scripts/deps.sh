@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sourced by the other scripts: installs the Debian/Ubuntu packages the project needs, if any
+# are missing, and checks the Rust toolchain.
+
+# Build: libobs headers + libclang (obs-sys) + a C compiler; run/tests: OBS, Xvfb, nginx with
+# the RTMP module, ffmpeg (ffprobe), imagemagick/xdotool (screenshots).
+GOLIVE_PACKAGES=(obs-studio libobs-dev libclang-dev clang pkg-config xvfb xauth nginx
+  libnginx-mod-rtmp ffmpeg imagemagick xdotool ca-certificates)
+
+ensure_deps() {
+  local missing=()
+  for pkg in "${GOLIVE_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "==> installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: no Rust toolchain. Install one with rustup (https://rustup.rs), Rust 1.89 or newer." >&2
+    exit 1
+  fi
+}
