@@ -12,6 +12,8 @@ pub enum Arg {
     Text(String),
     /// Translated (a field label, a vendor's meaning or suggested action).
     Key(&'static str),
+    /// Another message, rendered in place (a detail wrapped in a common frame).
+    Message(Box<Message>),
 }
 
 /// A localizable text: `key` names a line of the locale files; `%1`, `%2`, ... in that line are
@@ -51,12 +53,23 @@ impl Message {
         self
     }
 
-    /// Every locale key this message needs, its own and its translated arguments'.
-    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        std::iter::once(self.key).chain(self.args.iter().filter_map(|a| match a {
-            Arg::Key(k) => Some(*k),
-            Arg::Text(_) => None,
-        }))
+    /// Appends another message, rendered in place.
+    pub fn message_arg(mut self, inner: Message) -> Self {
+        self.args.push(Arg::Message(Box::new(inner)));
+        self
+    }
+
+    /// Every locale key this message needs: its own and its arguments', nested ones included.
+    pub fn keys(&self) -> Vec<&'static str> {
+        let mut keys = vec![self.key];
+        for arg in &self.args {
+            match arg {
+                Arg::Key(k) => keys.push(k),
+                Arg::Message(m) => keys.extend(m.keys()),
+                Arg::Text(_) => {}
+            }
+        }
+        keys
     }
 
     /// The text in the user's language. A missing key falls back to the key itself, so a
@@ -69,6 +82,7 @@ impl Message {
             .map(|a| match a {
                 Arg::Text(t) => t.clone(),
                 Arg::Key(k) => tr.lookup(k).unwrap_or_else(|| (*k).to_string()),
+                Arg::Message(m) => m.render(tr),
             })
             .collect();
         substitute(&template, &args)
@@ -164,6 +178,9 @@ mod tests {
         let locale = LocaleFile::parse("A=\"%2 before %1, 100%% sure\"\nB=\"Stream ID\"\n");
         let msg = Message::new("A").text("%2").key_arg("B");
         assert_eq!(msg.render(&locale), "Stream ID before %2, 100%% sure");
+        let framed = Message::new("A").text("x").message_arg(Message::new("B"));
+        assert_eq!(framed.render(&locale), "Stream ID before x, 100%% sure");
+        assert_eq!(framed.keys(), vec!["A", "B"]);
     }
 
     #[test]

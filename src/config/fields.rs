@@ -21,6 +21,8 @@ pub enum Widget {
     Bool,
     /// A combo box with suggested values that also accepts typed text.
     EditableChoice(&'static [&'static str]),
+    /// A fixed list of `(label locale key, value)` choices.
+    Choice(&'static [(&'static str, &'static str)]),
 }
 
 /// A field's default value.
@@ -111,5 +113,99 @@ pub const ZEGO: &[Field] = &[
         tooltip: Some("Zego.ClientIp.Tooltip"),
         widget: Widget::Text,
         default: Default::None,
+    },
+];
+
+/// Alibaba Cloud ApsaraVideo Live's default (China regions, Tokyo, Mumbai, Jakarta) endpoint.
+pub const ALIYUN_DEFAULT_ENDPOINT: &str = "https://live.aliyuncs.com";
+
+/// ApsaraVideo Live endpoints offered in the endpoint field.
+pub const ALIYUN_ENDPOINTS: &[&str] = &[
+    ALIYUN_DEFAULT_ENDPOINT,
+    "https://live.ap-southeast-1.aliyuncs.com",
+    "https://live.eu-central-1.aliyuncs.com",
+];
+
+/// Settings of the `aliyun_artc_rtmp` service.
+pub const ALIYUN: &[Field] = &[
+    Field {
+        key: "access_key_id",
+        label: "Aliyun.AccessKeyId",
+        tooltip: Some("Aliyun.AccessKeyId.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "access_key_secret",
+        label: "Aliyun.AccessKeySecret",
+        tooltip: Some("Aliyun.AccessKeySecret.Tooltip"),
+        widget: Widget::Password,
+        default: Default::None,
+    },
+    Field {
+        key: "app_id",
+        label: "Aliyun.AppId",
+        tooltip: Some("Aliyun.AppId.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "channel_id",
+        label: "Aliyun.ChannelId",
+        tooltip: Some("Aliyun.ChannelId.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "user_id",
+        label: "Aliyun.UserId",
+        tooltip: Some("Aliyun.UserId.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "display_name",
+        label: "Aliyun.DisplayName",
+        tooltip: Some("Aliyun.DisplayName.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "endpoint",
+        label: "Common.Endpoint",
+        tooltip: Some("Aliyun.Endpoint.Tooltip"),
+        widget: Widget::EditableChoice(ALIYUN_ENDPOINTS),
+        default: Default::Text(ALIYUN_DEFAULT_ENDPOINT),
+    },
+    Field {
+        key: "expire_time",
+        label: "Aliyun.ExpireTime",
+        tooltip: Some("Aliyun.ExpireTime.Tooltip"),
+        widget: Widget::Int { min: 1, max: i32::MAX },
+        default: Default::Int(36000),
+    },
+    Field {
+        key: "signature_version",
+        label: "Aliyun.SignatureVersion",
+        tooltip: Some("Aliyun.SignatureVersion.Tooltip"),
+        widget: Widget::Choice(&[
+            ("Aliyun.SignatureVersion.V2", "v2"),
+            ("Aliyun.SignatureVersion.V3", "v3"),
+        ]),
+        default: Default::Text("v2"),
+    },
+    Field {
+        key: "presence_check",
+        label: "Aliyun.PresenceCheck",
+        tooltip: Some("Aliyun.PresenceCheck.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(true),
+    },
+    Field {
+        key: "presence_restart",
+        label: "Aliyun.PresenceRestart",
+        tooltip: Some("Aliyun.PresenceRestart.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(false),
     },
 ];

@@ -4,6 +4,7 @@
 //! [`fields`] are the single source of each key, its label and its default: the OBS layer builds
 //! the properties and defaults from them, and the readers here apply the same defaults.
 
+pub mod aliyun;
 pub mod endpoint;
 pub mod fields;
 pub mod zego;

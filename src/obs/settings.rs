@@ -2,7 +2,7 @@
 
 use crate::config::fields::{Default as FieldDefault, Field, Widget};
 use obs_wrapper::obs_sys::{
-    obs_combo_format_OBS_COMBO_FORMAT_STRING, obs_combo_type_OBS_COMBO_TYPE_EDITABLE,
+    obs_combo_format_OBS_COMBO_FORMAT_STRING, obs_combo_type_OBS_COMBO_TYPE_EDITABLE, obs_combo_type_OBS_COMBO_TYPE_LIST,
     obs_data_get_json, obs_data_set_default_bool, obs_data_set_default_int,
     obs_data_set_default_string, obs_data_t, obs_properties_add_bool, obs_properties_add_int,
     obs_properties_add_list, obs_properties_add_text, obs_properties_create, obs_properties_t,
@@ -102,6 +102,20 @@ pub fn properties(fields: &[Field]) -> *mut obs_properties_t {
                     for choice in choices {
                         let value = c_string(choice);
                         obs_property_list_add_string(list, value.as_ptr(), value.as_ptr());
+                    }
+                    list
+                }
+                Widget::Choice(choices) => {
+                    let list = obs_properties_add_list(
+                        props,
+                        key.as_ptr(),
+                        label.as_ptr(),
+                        obs_combo_type_OBS_COMBO_TYPE_LIST,
+                        obs_combo_format_OBS_COMBO_FORMAT_STRING,
+                    );
+                    for (choice_label, value) in choices {
+                        let (text, value) = (translated(choice_label), c_string(value));
+                        obs_property_list_add_string(list, text.as_ptr(), value.as_ptr());
                     }
                     list
                 }

@@ -366,7 +366,7 @@ mod tests {
         };
         let m = e.message();
         assert_eq!(m.key, "Error.Zego.Api");
-        assert!(m.keys().any(|k| k == "Zego.Action.ReduceRate"));
+        assert!(m.keys().contains(&"Zego.Action.ReduceRate"));
         assert!(e.is_rate_limited());
         let unknown = ZegoError::Api {
             code: 7,
