@@ -33,18 +33,60 @@ mod tests {
     #[test]
     fn official_vector() {
         assert_eq!(
-            sign(12345, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b38", 1615186943),
+            sign(
+                12345,
+                "4fd24687296dd9f3",
+                "9193cc662a4c0ec135ec71fb57194b38",
+                1615186943
+            ),
             "43e5cfcca828314675f91b001390566a"
         );
     }
 
     #[test]
     fn any_changed_input_changes_the_signature() {
-        let base = sign(12345, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b38", 1615186943);
-        assert_ne!(base, sign(12346, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b38", 1615186943));
-        assert_ne!(base, sign(12345, "4fd24687296dd9f4", "9193cc662a4c0ec135ec71fb57194b38", 1615186943));
-        assert_ne!(base, sign(12345, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b39", 1615186943));
-        assert_ne!(base, sign(12345, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b38", 1615186944));
+        let base = sign(
+            12345,
+            "4fd24687296dd9f3",
+            "9193cc662a4c0ec135ec71fb57194b38",
+            1615186943,
+        );
+        assert_ne!(
+            base,
+            sign(
+                12346,
+                "4fd24687296dd9f3",
+                "9193cc662a4c0ec135ec71fb57194b38",
+                1615186943
+            )
+        );
+        assert_ne!(
+            base,
+            sign(
+                12345,
+                "4fd24687296dd9f4",
+                "9193cc662a4c0ec135ec71fb57194b38",
+                1615186943
+            )
+        );
+        assert_ne!(
+            base,
+            sign(
+                12345,
+                "4fd24687296dd9f3",
+                "9193cc662a4c0ec135ec71fb57194b39",
+                1615186943
+            )
+        );
+        assert_ne!(
+            base,
+            sign(
+                12345,
+                "4fd24687296dd9f3",
+                "9193cc662a4c0ec135ec71fb57194b38",
+                1615186944
+            )
+        );
     }
 
     #[test]
