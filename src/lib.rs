@@ -14,3 +14,4 @@ pub mod providers;
 pub mod rtmp_target;
 pub mod signing;
 pub mod simulator;
+pub mod address_cache;

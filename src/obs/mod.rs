@@ -10,29 +10,48 @@ mod module;
 mod service;
 mod settings;
 
+use crate::address_cache::AddressCache;
 use crate::api_client::ApiClient;
-use std::sync::Mutex;
+use crate::golive::Shared;
+use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-/// The one HTTP client of the module, shared by every service instance (connection reuse),
-/// created on first use and dropped at unload so its worker thread is joined while the
-/// module's code is still loaded.
-static HTTP: Mutex<Option<ApiClient>> = Mutex::new(None);
+/// What the module's services share, created on first use and dropped at unload so the HTTP
+/// client's worker thread is joined while the module's code is still loaded.
+static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
 
-fn shared_http() -> Option<ApiClient> {
-    let mut slot = HTTP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+fn shared() -> Option<Shared> {
+    let mut slot = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if slot.is_none() {
         match ApiClient::with_defaults() {
-            Ok(client) => *slot = Some(client),
+            Ok(http) => {
+                let addresses = AddressCache::load(config_file("addresses.json"));
+                *slot = Some(Shared { http, addresses: Arc::new(Mutex::new(addresses)) });
+            }
             Err(e) => log::error!("cannot create the HTTP client: {e:?}"),
         }
     }
     slot.clone()
 }
 
-fn shutdown_http() {
-    let client = HTTP
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
-    drop(client);
+fn shutdown_shared() {
+    let shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    drop(shared);
+}
+
+/// A file in the plugin's own config directory (`.../plugin_config/obs-rtc-golive/`).
+fn config_file(name: &str) -> Option<PathBuf> {
+    let name = settings::c_string(name);
+    // SAFETY: the module pointer is set before any callback runs; `name` is NUL-terminated.
+    let raw = unsafe { obs_module_get_config_path(module::obs_current_module(), name.as_ptr()) };
+    if raw.is_null() {
+        return None;
+    }
+    // SAFETY: libobs returns a NUL-terminated string it allocated with bmalloc; it is copied,
+    // then released with bfree exactly once.
+    let path = unsafe { CStr::from_ptr(raw) }.to_string_lossy().into_owned();
+    unsafe { bfree(raw.cast()) };
+    Some(PathBuf::from(path))
 }

@@ -1,7 +1,7 @@
 //! The module entry points OBS looks for (`obs_module_load`, ...), through obs-wrapper.
 
 use super::guard::guard;
-use super::{service, shutdown_http};
+use super::{service, shutdown_shared};
 use obs_wrapper::log::Logger;
 use obs_wrapper::module::{LoadContext, Module, ModuleContext};
 use obs_wrapper::string::ObsString;
@@ -33,7 +33,7 @@ impl Module for GoLiveModule {
     }
 
     fn unload(&mut self) {
-        guard("obs_module_unload", (), shutdown_http)
+        guard("obs_module_unload", (), shutdown_shared)
     }
 
     fn description() -> ObsString {

@@ -11,7 +11,7 @@ use super::ffi::{
 use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
 use super::settings::{c_string, properties, set_defaults, settings_json};
-use super::shared_http;
+use super::shared;
 use crate::golive::{GoLive, ServiceKind};
 use crate::messages::Message;
 use obs_wrapper::obs_sys::{
@@ -72,12 +72,12 @@ unsafe extern "C" fn create<const K: usize>(
     guard("create", ptr::null_mut(), || {
         // SAFETY: OBS passes the service's valid settings object on its UI thread.
         let json = unsafe { settings_json(settings) };
-        let Some(http) = shared_http() else {
+        let Some(shared) = shared() else {
             return ptr::null_mut();
         };
         let data = ServiceData {
             state: Mutex::new(ServiceState {
-                golive: GoLive::new(ServiceKind::ALL[K], json, http),
+                golive: GoLive::new(ServiceKind::ALL[K], json, shared),
                 server: PLACEHOLDER_SERVER.to_owned(),
                 key: PLACEHOLDER_KEY.to_owned(),
                 rtmps: false,
@@ -271,7 +271,7 @@ fn registration_size(running_version: u32) -> usize {
 pub fn register_all() {
     // SAFETY: obs_get_version has no preconditions.
     let size = registration_size(unsafe { obs_get_version() });
-    let infos: [ObsServiceInfo; ServiceKind::ALL.len()] = [info::<0>()];
+    let infos: [ObsServiceInfo; ServiceKind::ALL.len()] = [info::<0>(), info::<1>()];
     for (info, kind) in infos.iter().zip(ServiceKind::ALL) {
         // SAFETY: `info` is fully initialised; libobs copies `size` bytes (never more than the
         // struct holds) and keeps only the 'static id string and function pointers.
