@@ -1,15 +1,19 @@
 //! One go-live: validated config -> vendor call -> reachable node -> the plan OBS publishes to.
 
 use crate::address_cache::{auth_key_expiry, fingerprint, unix_secs, AddressCache, CachedAddress};
-use crate::api_client::ApiClient;
+use crate::api_client::{ApiClient, TransportError};
+use crate::background::{Background, StopSignal};
+use crate::cdn_forwarding::{self, CdnJournal, CdnRule, ForwardFailure};
 use crate::config::aliyun::AliyunConfig;
 use crate::config::{fields, fields::Field, zego::ZegoConfig, ConfigError};
 use crate::messages::Message;
 use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
+use crate::presence;
 use crate::providers::aliyun::{self, AliyunError};
-use crate::providers::zego::{self, SequenceClock, ZegoError};
+use crate::providers::zego::{self, SequenceClock, StreamState, ZegoError};
 use crate::rtmp_target::{IngestPlan, RtmpTarget};
 use serde_json::Value;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -73,9 +77,13 @@ pub enum GoLiveError {
     Aliyun(AliyunError),
     /// The vendor's nodes all refused a connection.
     NoReachableNode {
+        /// `host:port` of each node.
         hosts: Vec<String>,
+        /// The vendor's RequestId.
         request_id: String,
     },
+    /// A CDN forward failed and `cdn_required` is on; the forwards created were deleted again.
+    CdnRequired(ForwardFailure),
 }
 
 impl GoLiveError {
@@ -90,43 +98,118 @@ impl GoLiveError {
                     .text(hosts.join(", "))
                     .text(request_id)
             }
+            GoLiveError::CdnRequired(failure) => Message::new("Error.CdnRequired")
+                .message_arg(cdn_warning(failure))
+                .key_arg("Zego.CdnRequired"),
+        }
+    }
+
+    /// The vendor's RequestId, when a vendor answered.
+    pub fn request_id(&self) -> &str {
+        match self {
+            GoLiveError::Zego(ZegoError::Api { request_id, .. })
+            | GoLiveError::Zego(ZegoError::EmptyData { request_id })
+            | GoLiveError::Zego(ZegoError::BadNodeUrl { request_id, .. })
+            | GoLiveError::Aliyun(AliyunError::Api { request_id, .. })
+            | GoLiveError::Aliyun(AliyunError::NoAddress { request_id })
+            | GoLiveError::Aliyun(AliyunError::BadAddress { request_id })
+            | GoLiveError::NoReachableNode { request_id, .. } => request_id,
+            GoLiveError::CdnRequired(ForwardFailure { error: ZegoError::Api { request_id, .. }, .. }) => {
+                request_id
+            }
+            _ => "",
         }
     }
 }
 
-/// What every service instance of the module shares: one HTTP client (connection reuse) and
-/// the Alibaba address cache (one file).
+/// What every service instance of the module shares.
 #[derive(Debug, Clone)]
 pub struct Shared {
-    /// The HTTP client.
+    /// The one HTTP client (connection reuse).
     pub http: ApiClient,
     /// Reusable Alibaba ingest addresses.
     pub addresses: Arc<Mutex<AddressCache>>,
+    /// ZEGOCLOUD CDN rules that may exist.
+    pub cdn_journal: Arc<Mutex<CdnJournal>>,
+    /// ZEGOCLOUD's Sequence, shared by every call.
+    pub sequence: Arc<SequenceClock>,
+    /// Background tasks, joined at unload.
+    pub background: Arc<Background>,
 }
 
-/// The per-service state: its settings and the current ingest plan.
+impl Shared {
+    /// State kept in `dir` (the plugin's config directory), or only in memory when `None`.
+    pub fn new(dir: Option<&Path>) -> Result<Self, TransportError> {
+        let file = |name: &str| dir.map(|d| d.join(name));
+        Ok(Shared {
+            http: ApiClient::with_defaults()?,
+            addresses: Arc::new(Mutex::new(AddressCache::load(file("addresses.json")))),
+            cdn_journal: Arc::new(Mutex::new(CdnJournal::load(file("cdn-rules.json")))),
+            sequence: Arc::new(match file("zego-sequence") {
+                Some(path) => SequenceClock::persistent(path),
+                None => SequenceClock::new(),
+            }),
+            background: Background::new(),
+        })
+    }
+}
+
+/// What the core may ask of OBS's streaming output while live.
+pub trait StreamControl: Send + Sync {
+    /// Stop streaming and start again, which resolves a fresh target.
+    fn restart(&self);
+}
+
+/// The outcome of the last go-live, for the status shown to the streamer and to scripts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoLiveReport {
+    /// When it finished.
+    pub at: SystemTime,
+    /// The refusal, if it failed.
+    pub error: Option<Message>,
+    /// The vendor's RequestId (empty when no call was made).
+    pub request_id: String,
+    /// `host:port` of the node (empty on failure).
+    pub node: String,
+    /// Time spent resolving.
+    pub latency: Duration,
+    /// Problems that did not stop the go-live (a CDN forward that failed).
+    pub warnings: Vec<Message>,
+}
+
+/// A started stream: where it goes and what must be undone when it stops.
+#[derive(Debug)]
+struct Session {
+    plan: IngestPlan,
+    zego: Option<ZegoConfig>,
+    forwards: Vec<CdnRule>,
+    aliyun: Option<(AliyunConfig, String)>,
+    /// Set at the first activation; OBS activates again after every reconnect.
+    live: bool,
+    tasks: Vec<Arc<StopSignal>>,
+}
+
+/// The per-service state: its settings, the current stream, the last outcome.
 #[derive(Debug)]
 pub struct GoLive {
     kind: ServiceKind,
     settings: Value,
-    plan: Option<IngestPlan>,
     shared: Shared,
-    sequence: &'static SequenceClock,
+    session: Option<Session>,
+    last_report: Option<GoLiveReport>,
 }
 
-/// The process-wide ZEGOCLOUD sequence, shared by every call the plugin makes.
-pub static ZEGO_SEQUENCE: SequenceClock = SequenceClock::new();
-
 impl GoLive {
-    /// A service of `kind` with `settings`.
+    /// A service of `kind` with `settings`. A ZEGOCLOUD service starts deleting CDN forwards
+    /// left behind by an OBS session of the same AppId that ended without stopping.
     pub fn new(kind: ServiceKind, settings: Value, shared: Shared) -> Self {
-        GoLive {
-            kind,
-            settings,
-            plan: None,
-            shared,
-            sequence: &ZEGO_SEQUENCE,
+        let golive = GoLive { kind, settings, shared, session: None, last_report: None };
+        if kind == ServiceKind::ZegoRtmpDispatch {
+            if let Ok(config) = ZegoConfig::from_settings(&golive.settings) {
+                golive.delete_orphan_forwards(&config, &[]);
+            }
         }
+        golive
     }
 
     /// Which service this is.
@@ -134,36 +217,72 @@ impl GoLive {
         self.kind
     }
 
+    /// The settings as last given by OBS.
+    pub fn settings(&self) -> &Value {
+        &self.settings
+    }
+
     /// New settings from OBS; the next start resolves with them.
     pub fn update(&mut self, settings: Value) {
         self.settings = settings;
-        self.plan = None;
     }
 
-    /// Resolves where to publish: validates, calls the vendor, picks a reachable node.
-    /// Logs one line per go-live with provider, RequestId, node host and latency.
+    /// The outcome of the last start, if any.
+    pub fn last_report(&self) -> Option<&GoLiveReport> {
+        self.last_report.as_ref()
+    }
+
+    /// Resolves where to publish: validates, calls the vendor, picks a reachable node, and
+    /// (ZEGOCLOUD) sets up CDN forwards. Logs one line per go-live with provider, RequestId,
+    /// node host and latency.
     pub fn start(&mut self) -> Result<&IngestPlan, GoLiveError> {
-        self.plan = None;
+        self.on_stopped();
         let started = Instant::now();
-        let plan = match self.kind {
-            ServiceKind::ZegoRtmpDispatch => self.resolve_zego()?,
-            ServiceKind::AliyunArtcRtmp => self.resolve_aliyun()?,
+        let mut warnings = Vec::new();
+        let result = match self.kind {
+            ServiceKind::ZegoRtmpDispatch => self.start_zego(&mut warnings),
+            ServiceKind::AliyunArtcRtmp => self.start_aliyun(),
         };
-        log::info!(
-            "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
-            self.kind.provider(),
-            plan.request_id,
-            plan.primary.authority(),
-            plan.alternates.len() + 1,
-            started.elapsed().as_millis()
-        );
-        Ok(self.plan.insert(plan))
+        let latency = started.elapsed();
+        match result {
+            Ok(session) => {
+                log::info!(
+                    "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
+                    self.kind.provider(),
+                    session.plan.request_id,
+                    session.plan.primary.authority(),
+                    session.plan.alternates.len() + 1,
+                    latency.as_millis()
+                );
+                self.last_report = Some(GoLiveReport {
+                    at: SystemTime::now(),
+                    error: None,
+                    request_id: session.plan.request_id.clone(),
+                    node: session.plan.primary.authority().to_string(),
+                    latency,
+                    warnings,
+                });
+                Ok(&self.session.insert(session).plan)
+            }
+            Err(e) => {
+                self.last_report = Some(GoLiveReport {
+                    at: SystemTime::now(),
+                    error: Some(e.message()),
+                    request_id: e.request_id().to_string(),
+                    node: String::new(),
+                    latency,
+                    warnings,
+                });
+                Err(e)
+            }
+        }
     }
 
-    fn resolve_zego(&self) -> Result<IngestPlan, GoLiveError> {
+    fn start_zego(&self, warnings: &mut Vec<Message>) -> Result<Session, GoLiveError> {
         let config = ZegoConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
+        let shared = &self.shared;
         let dispatch =
-            zego::dispatch_push(&self.shared.http, &config, self.sequence).map_err(GoLiveError::Zego)?;
+            zego::dispatch_push(&shared.http, &config, &shared.sequence).map_err(GoLiveError::Zego)?;
         let obtained_at = Instant::now();
         let nodes = dispatch
             .urls
@@ -177,16 +296,27 @@ impl GoLive {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let plan = order_by_reachability(nodes, &dispatch.request_id)?;
-        Ok(IngestPlan {
+        let plan = IngestPlan {
             expires_at: Some(SystemTime::now() + ZEGO_NODE_VALIDITY),
             obtained_at,
-            request_id: dispatch.request_id,
-            ..plan
-        })
+            ..order_by_reachability(nodes, &dispatch.request_id)?
+        };
+
+        let planned: Vec<CdnRule> = config.cdn_urls.iter().map(|u| CdnRule::new(&config, u)).collect();
+        self.delete_orphan_forwards(&config, &planned);
+        let (forwards, failures) =
+            cdn_forwarding::create_all(&shared.http, &config, &shared.sequence, &shared.cdn_journal);
+        if let Some(failure) = failures.first() {
+            if config.cdn_required {
+                self.delete_forwards(&config, forwards);
+                return Err(GoLiveError::CdnRequired(failure.clone()));
+            }
+            warnings.extend(failures.iter().map(cdn_warning));
+        }
+        Ok(Session { plan, zego: Some(config), forwards, aliyun: None, live: false, tasks: Vec::new() })
     }
 
-    fn resolve_aliyun(&self) -> Result<IngestPlan, GoLiveError> {
+    fn start_aliyun(&self) -> Result<Session, GoLiveError> {
         let config = AliyunConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
         let key = address_fingerprint(&config);
         let now = SystemTime::now();
@@ -194,7 +324,8 @@ impl GoLive {
         let (entry, reused) = match reused {
             Some(entry) => (entry, true),
             None => {
-                let created = aliyun::create_address(&self.shared.http, &config).map_err(GoLiveError::Aliyun)?;
+                let created = aliyun::create_address(&self.shared.http, &config)
+                    .map_err(GoLiveError::Aliyun)?;
                 let stated = auth_key_expiry(&created.rtmp_address);
                 let computed = unix_secs(now) + u64::from(config.expire_time);
                 let entry = CachedAddress {
@@ -219,23 +350,129 @@ impl GoLive {
             entry.expires_at.saturating_sub(unix_secs(now))
         );
         if !reused {
-            self.addresses().insert(key, entry.clone(), now);
+            self.addresses().insert(key.clone(), entry.clone(), now);
         }
-        Ok(IngestPlan {
+        let plan = IngestPlan {
             expires_at: Some(UNIX_EPOCH + Duration::from_secs(entry.expires_at)),
             request_id: entry.request_id,
             ..plan
-        })
+        };
+        Ok(Session { plan, zego: None, forwards: Vec::new(), aliyun: Some((config, key)), live: false, tasks: Vec::new() })
+    }
+
+    /// The stream is live (OBS began sending): confirm it with the vendor in the background.
+    /// ZEGOCLOUD: DescribeRTCStreamState for up to 10 s. Alibaba: the presence check.
+    pub fn on_live(&mut self, control: Arc<dyn StreamControl>) {
+        let Some(session) = self.session.as_mut().filter(|s| !s.live) else { return };
+        session.live = true;
+        let background = self.shared.background.clone();
+        if let Some(config) = session.zego.clone() {
+            let shared = self.shared.clone();
+            let task = background.spawn("stream-state", move |stop| {
+                confirm_zego_stream(&shared, &config, &stop);
+            });
+            session.tasks.push(task);
+        }
+        if let Some((config, key)) = session.aliyun.clone().filter(|(c, _)| c.presence_check) {
+            let interval = Duration::from_secs(u64::from(config.presence_interval));
+            let shared = self.shared.clone();
+            let task = background.spawn("presence", move |stop| {
+                presence::watch(&shared.http, &config, interval, &stop, || {
+                    if config.presence_restart {
+                        log::warn!("presence check: restarting the ingest with a fresh address");
+                        shared.addresses.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                        control.restart();
+                    }
+                });
+            });
+            session.tasks.push(task);
+        }
+    }
+
+    /// The stream ended for good (user stop, error, OBS quitting): stop background checks and
+    /// delete the CDN forwards, in the background so OBS's window never waits for it.
+    pub fn on_stopped(&mut self) {
+        let Some(session) = self.session.take() else { return };
+        for task in &session.tasks {
+            task.stop();
+        }
+        if let Some(config) = session.zego {
+            self.delete_forwards(&config, session.forwards);
+        }
+    }
+
+    /// Where OBS should publish now, once a start succeeded.
+    pub fn target(&self) -> Option<&RtmpTarget> {
+        self.session.as_ref().map(|s| &s.plan.primary)
+    }
+
+    fn delete_forwards(&self, config: &ZegoConfig, rules: Vec<CdnRule>) {
+        if rules.is_empty() {
+            return;
+        }
+        let (shared, config) = (self.shared.clone(), config.clone());
+        self.shared.background.spawn("cdn-delete", move |_| {
+            cdn_forwarding::delete_all(&shared.http, &config, &shared.sequence, &shared.cdn_journal, &rules);
+        });
+    }
+
+    /// Deletes forwards of this AppId left by OBS sessions that ended without stopping, except
+    /// those about to be created again (a create of an existing rule is harmless).
+    fn delete_orphan_forwards(&self, config: &ZegoConfig, keep: &[CdnRule]) {
+        let endpoint = config.endpoint.root().to_string();
+        let orphans: Vec<CdnRule> = cdn_forwarding::lock(&self.shared.cdn_journal)
+            .take_orphans(config.app_id, &endpoint)
+            .into_iter()
+            .filter(|o| !keep.iter().any(|k| k.stream_id == o.stream_id && k.cdn_url == o.cdn_url))
+            .collect();
+        if !orphans.is_empty() {
+            log::warn!(
+                "deleting {} CDN forward(s) left by an OBS session that ended without stopping",
+                orphans.len()
+            );
+            self.delete_forwards(config, orphans);
+        }
     }
 
     fn addresses(&self) -> std::sync::MutexGuard<'_, AddressCache> {
         self.shared.addresses.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
-    /// Where OBS should publish now, once a start succeeded.
-    pub fn target(&self) -> Option<&RtmpTarget> {
-        self.plan.as_ref().map(|p| &p.primary)
+impl Drop for GoLive {
+    fn drop(&mut self) {
+        self.on_stopped();
     }
+}
+
+/// After publishing, asks ZEGOCLOUD for up to 10 s whether it sees the stream, and logs it.
+fn confirm_zego_stream(shared: &Shared, config: &ZegoConfig, stop: &StopSignal) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = None;
+    while Instant::now() < deadline && !stop.is_stopped() {
+        match zego::describe_stream_state(&shared.http, config, &shared.sequence) {
+            Ok(StreamState::Live) => {
+                log::info!("ZEGOCLOUD sees stream {} live", config.stream_id);
+                return;
+            }
+            Ok(state) => last = Some(format!("{state:?}")),
+            Err(e) => last = Some(format!("{e:?}")),
+        }
+        if !stop.sleep(Duration::from_secs(1)) {
+            return;
+        }
+    }
+    if !stop.is_stopped() {
+        log::warn!(
+            "ZEGOCLOUD does not report stream {} as live 10 s after publishing (last answer: {})",
+            config.stream_id,
+            last.unwrap_or_default()
+        );
+    }
+}
+
+fn cdn_warning(f: &ForwardFailure) -> Message {
+    Message::new("Warn.CdnForward").text(f.index.to_string()).text(&f.url).message_arg(f.error.message())
 }
 
 /// Everything an Alibaba address depends on.
@@ -303,10 +540,7 @@ mod tests {
         // An unroutable endpoint: if a request were sent, this would be a transport error.
         let settings = serde_json::json!({"app_id": 1, "server_secret": "x", "stream_id": "bad id",
                                           "endpoint": "http://127.0.0.1:9"});
-        let shared = Shared {
-            http: ApiClient::with_defaults().unwrap(),
-            addresses: Arc::new(Mutex::new(AddressCache::load(None))),
-        };
+        let shared = Shared::new(None).unwrap();
         let mut g = GoLive::new(ServiceKind::ZegoRtmpDispatch, settings, shared);
         match g.start() {
             Err(GoLiveError::Config(e)) => assert_eq!(e.key, "stream_id"),

@@ -15,3 +15,7 @@ pub mod rtmp_target;
 pub mod signing;
 pub mod simulator;
 pub mod address_cache;
+pub mod background;
+pub mod private_file;
+pub mod cdn_forwarding;
+pub mod presence;

@@ -99,6 +99,19 @@ impl RtmpTarget {
     }
 }
 
+/// `scheme://host[:port]/…` of a URL: enough to recognise it, without the path or query that
+/// may carry a stream key. Text that is not a URL is reduced to its first characters.
+pub fn redacted_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?']).next().unwrap_or_default();
+            let authority = authority.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{authority}/…")
+        }
+        None => format!("{}…", url.chars().take(8).collect::<String>()),
+    }
+}
+
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
@@ -178,6 +191,13 @@ mod tests {
         assert_eq!(RtmpTarget::split("rtmp:///app/x"), Err(SplitError::Host));
         assert_eq!(RtmpTarget::split("rtmp://u@h/app/x"), Err(SplitError::Host));
         assert_eq!(RtmpTarget::split(""), Err(SplitError::Scheme));
+    }
+
+    #[test]
+    fn redaction_keeps_only_scheme_and_host() {
+        assert_eq!(redacted_url("rtmp://a.example:1935/live/KEY?x=SECRET"), "rtmp://a.example:1935/…");
+        assert_eq!(redacted_url("rtmp://user:pw@h/x"), "rtmp://h/…");
+        assert_eq!(redacted_url("not a url at all"), "not a ur…");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct AliyunConfig {
     pub signature_version: SignatureVersion,
     /// Poll DescribeChannelParticipants while live.
     pub presence_check: bool,
+    /// Seconds between presence polls.
+    pub presence_interval: u32,
     /// Restart the ingest with a fresh address when the user left the channel.
     pub presence_restart: bool,
 }
@@ -105,6 +107,10 @@ impl AliyunConfig {
             expire_time,
             signature_version,
             presence_check: r.bool("presence_check"),
+            presence_interval: match r.int("presence_interval") {
+                Ok(n) if (1..=3600).contains(&n) => n as u32,
+                _ => return Err(ConfigError::new(r.field("presence_interval"), "Error.Config.NotPositive")),
+            },
             presence_restart: r.bool("presence_restart"),
         })
     }
@@ -152,6 +158,7 @@ mod tests {
         assert_eq!(c.expire_time, 36000);
         assert_eq!(c.signature_version, SignatureVersion::V2);
         assert!(c.presence_check);
+        assert_eq!(c.presence_interval, 30);
         assert!(!c.presence_restart);
         assert!(!format!("{c:?}").contains("sekret"));
         assert_eq!(c.masked_access_key_id(), "LTA**********123");

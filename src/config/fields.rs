@@ -21,6 +21,8 @@ pub enum Widget {
     Bool,
     /// A combo box with suggested values that also accepts typed text.
     EditableChoice(&'static [&'static str]),
+    /// An editable list of strings (stored as an array of `{"value": ...}` objects).
+    EditableList,
     /// A fixed list of `(label locale key, value)` choices.
     Choice(&'static [(&'static str, &'static str)]),
 }
@@ -114,6 +116,20 @@ pub const ZEGO: &[Field] = &[
         widget: Widget::Text,
         default: Default::None,
     },
+    Field {
+        key: "cdn_urls",
+        label: "Zego.CdnUrls",
+        tooltip: Some("Zego.CdnUrls.Tooltip"),
+        widget: Widget::EditableList,
+        default: Default::None,
+    },
+    Field {
+        key: "cdn_required",
+        label: "Zego.CdnRequired",
+        tooltip: Some("Zego.CdnRequired.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(false),
+    },
 ];
 
 /// Alibaba Cloud ApsaraVideo Live's default (China regions, Tokyo, Mumbai, Jakarta) endpoint.
@@ -200,6 +216,13 @@ pub const ALIYUN: &[Field] = &[
         tooltip: Some("Aliyun.PresenceCheck.Tooltip"),
         widget: Widget::Bool,
         default: Default::Bool(true),
+    },
+    Field {
+        key: "presence_interval",
+        label: "Aliyun.PresenceInterval",
+        tooltip: Some("Aliyun.PresenceInterval.Tooltip"),
+        widget: Widget::Int { min: 1, max: 3600 },
+        default: Default::Int(30),
     },
     Field {
         key: "presence_restart",

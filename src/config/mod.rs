@@ -124,6 +124,25 @@ impl<'a> SettingsReader<'a> {
     }
 }
 
+impl SettingsReader<'_> {
+    /// The `value` strings of an OBS editable list (an array of `{"value": ...}` objects),
+    /// trimmed, empty entries dropped. A plain array of strings is accepted too (scripts).
+    pub fn list(&self, key: &str) -> Vec<String> {
+        let Some(Value::Array(items)) = self.settings.get(key) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(s) => Some(s.trim().to_string()),
+                Value::Object(o) => o.get("value").and_then(Value::as_str).map(|s| s.trim().to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
 /// Checks an identifier the vendors restrict to 1..=`max` characters of `[A-Za-z0-9_-]`.
 pub fn check_identifier(field: &Field, value: &str, max: usize) -> Result<(), ConfigError> {
     if value.is_empty() {
@@ -155,12 +174,14 @@ mod tests {
 
     #[test]
     fn reader_applies_defaults_and_accepts_script_types() {
-        let v = json!({"app_id": "123", "is_test": "true", "stream_id": "  abc  "});
+        let v = json!({"app_id": "123", "is_test": "true", "stream_id": "  abc  ",
+                       "cdn_urls": [{"value": " rtmp://a/b "}, {"value": ""}, "rtmp://c/d", 5]});
         let r = SettingsReader::new(&v, fields::ZEGO);
         assert_eq!(r.int("app_id"), Ok(123));
         assert!(r.bool("is_test"));
         assert_eq!(r.string("stream_id"), "abc");
         assert_eq!(r.string("endpoint"), fields::ZEGO_DEFAULT_ENDPOINT);
+        assert_eq!(r.list("cdn_urls"), vec!["rtmp://a/b", "rtmp://c/d"]);
         let bad = json!({"app_id": "12x"});
         assert_eq!(
             SettingsReader::new(&bad, fields::ZEGO).int("app_id"),

@@ -1,6 +1,7 @@
 //! Validated settings of the `zego_rtmp_dispatch` service.
 
 use super::{check_identifier, endpoint::Endpoint, fields, ConfigError, Secret, SettingsReader};
+use crate::rtmp_target::{redacted_url, RtmpTarget};
 use serde_json::Value;
 use std::net::Ipv4Addr;
 
@@ -22,6 +23,11 @@ pub struct ZegoConfig {
     pub endpoint: Endpoint,
     /// The streamer's public IPv4 address, for node selection, when known.
     pub client_ip: Option<Ipv4Addr>,
+    /// CDN URLs ZEGOCLOUD forwards the stream to while it is live. They usually embed a CDN
+    /// stream key: log them only through [`redacted_url`].
+    pub cdn_urls: Vec<String>,
+    /// Whether go-live fails when a forward cannot be created.
+    pub cdn_required: bool,
 }
 
 impl ZegoConfig {
@@ -72,6 +78,15 @@ impl ZegoConfig {
             )
         };
 
+        let cdn_urls = r.list("cdn_urls");
+        for (index, url) in cdn_urls.iter().enumerate() {
+            if RtmpTarget::split(url).is_err() {
+                return Err(ConfigError::new(r.field("cdn_urls"), "Error.Config.CdnUrl")
+                    .with((index + 1).to_string())
+                    .with(redacted_url(url)));
+            }
+        }
+
         Ok(ZegoConfig {
             app_id,
             server_secret: Secret::new(secret),
@@ -79,6 +94,8 @@ impl ZegoConfig {
             is_test,
             endpoint,
             client_ip,
+            cdn_urls,
+            cdn_required: r.bool("cdn_required"),
         })
     }
 }
@@ -189,6 +206,20 @@ mod tests {
             ZegoConfig::from_settings(&v).unwrap_err().message.key,
             "Error.Config.TooLong"
         );
+    }
+
+    #[test]
+    fn cdn_urls_are_checked_and_named_without_their_keys() {
+        let mut v = valid();
+        v["cdn_urls"] = json!([{"value": "rtmp://cdn.example.com/live/KEY1"}, {"value": "rtmps://x.example/app/k"}]);
+        let c = ZegoConfig::from_settings(&v).unwrap();
+        assert_eq!(c.cdn_urls.len(), 2);
+        assert!(!c.cdn_required);
+        v["cdn_urls"] = json!([{"value": "rtmp://ok.example/live/a"}, {"value": "http://bad.example/live/SECRETKEY"}]);
+        let e = ZegoConfig::from_settings(&v).unwrap_err();
+        assert_eq!((e.key, e.message.key), ("cdn_urls", "Error.Config.CdnUrl"));
+        let text = format!("{:?}", e.message);
+        assert!(text.contains("\"2\"") && text.contains("bad.example") && !text.contains("SECRETKEY"), "{text}");
     }
 
     #[test]

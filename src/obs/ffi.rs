@@ -65,3 +65,12 @@ extern "C" {
     /// Registers a service type; `info` is copied (`size` bytes).
     pub fn obs_register_service_s(info: *const ObsServiceInfo, size: usize);
 }
+
+extern "C" {
+    /// Frontend API (`libobs-frontend-api`): start streaming as if the user pressed the button.
+    pub fn obs_frontend_streaming_start();
+    /// Frontend API: stop streaming as if the user pressed the button.
+    pub fn obs_frontend_streaming_stop();
+    /// Frontend API: whether the streaming output is active.
+    pub fn obs_frontend_streaming_active() -> bool;
+}

@@ -10,26 +10,26 @@ mod module;
 mod service;
 mod settings;
 
-use crate::address_cache::AddressCache;
-use crate::api_client::ApiClient;
 use crate::golive::Shared;
 use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};
 use std::ffi::CStr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// What the module's services share, created on first use and dropped at unload so the HTTP
 /// client's worker thread is joined while the module's code is still loaded.
 static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
 
+/// How long unload waits for background work (CDN forward deletion) before giving up; OBS
+/// must still quit promptly.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(4);
+
 fn shared() -> Option<Shared> {
     let mut slot = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if slot.is_none() {
-        match ApiClient::with_defaults() {
-            Ok(http) => {
-                let addresses = AddressCache::load(config_file("addresses.json"));
-                *slot = Some(Shared { http, addresses: Arc::new(Mutex::new(addresses)) });
-            }
+        match Shared::new(config_dir().as_deref()) {
+            Ok(shared) => *slot = Some(shared),
             Err(e) => log::error!("cannot create the HTTP client: {e:?}"),
         }
     }
@@ -38,10 +38,25 @@ fn shared() -> Option<Shared> {
 
 fn shutdown_shared() {
     let shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    drop(shared);
+    if let Some(shared) = shared {
+        let late = shared.background.shutdown(SHUTDOWN_DEADLINE);
+        if !late.is_empty() {
+            log::warn!("background tasks still running at unload: {}", late.join(", "));
+        }
+    }
 }
 
-/// A file in the plugin's own config directory (`.../plugin_config/obs-rtc-golive/`).
+/// The plugin's own config directory (`.../plugin_config/obs-rtc-golive/`).
+fn config_dir() -> Option<PathBuf> {
+    let path = config_file("")?;
+    if let Err(e) = std::fs::create_dir_all(&path) {
+        log::warn!("cannot create {}: {e}", path.display());
+        return None;
+    }
+    Some(path)
+}
+
+/// A path in the plugin's own config directory.
 fn config_file(name: &str) -> Option<PathBuf> {
     let name = settings::c_string(name);
     // SAFETY: the module pointer is set before any callback runs; `name` is NUL-terminated.

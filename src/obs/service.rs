@@ -12,15 +12,20 @@ use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
 use super::settings::{c_string, properties, set_defaults, settings_json};
 use super::shared;
-use crate::golive::{GoLive, ServiceKind};
+use super::ffi::{obs_frontend_streaming_active, obs_frontend_streaming_start, obs_frontend_streaming_stop};
+use crate::golive::{GoLive, ServiceKind, StreamControl};
 use crate::messages::Message;
 use obs_wrapper::obs_sys::{
-    obs_data_t, obs_get_version, obs_output_set_last_error, obs_output_t, obs_properties_t,
+    calldata_t, obs_data_t, obs_get_version, obs_output_get_signal_handler, obs_output_get_weak_output,
+    obs_output_release, obs_output_set_last_error, obs_output_t, obs_properties_t, obs_queue_task,
+    obs_task_type_OBS_TASK_UI, obs_weak_output_get_output, obs_weak_output_release, obs_weak_output_t,
+    signal_handler_connect, signal_handler_disconnect,
 };
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
 use std::ptr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Shown to OBS 29.0's UI before the real target is known: it refuses to start with an empty
 /// URL or key. Never connected to: `initialize` replaces it before the output starts.
@@ -30,6 +35,8 @@ const PLACEHOLDER_KEY: &CStr = c"pending";
 /// One service instance.
 struct ServiceData {
     state: Mutex<ServiceState>,
+    /// Set when the core asked for a restart; the next "stop" of the output starts it again.
+    restart_pending: Arc<AtomicBool>,
 }
 
 struct ServiceState {
@@ -39,6 +46,106 @@ struct ServiceState {
     server: CString,
     key: CString,
     rtmps: bool,
+    /// The output being streamed through, whose "stop" signal this instance listens to.
+    output: Option<OutputLink>,
+}
+
+/// A weak reference to the output plus the signal connection made on it.
+struct OutputLink(*mut obs_weak_output_t);
+
+// SAFETY: a weak output reference is a refcounted libobs handle usable from any thread; it is
+// only touched under the instance's mutex.
+unsafe impl Send for OutputLink {}
+
+impl OutputLink {
+    /// Listens to `output`'s "stop" signal on behalf of `data`.
+    ///
+    /// # Safety
+    /// `output` must be a live output and `data` a live instance that outlives the link.
+    unsafe fn connect(output: *mut obs_output_t, data: *mut c_void) -> Self {
+        // SAFETY: per the caller; libobs copies the signal name and stores callback + data.
+        unsafe {
+            signal_handler_connect(obs_output_get_signal_handler(output), c"stop".as_ptr(), Some(on_output_stop), data);
+            OutputLink(obs_output_get_weak_output(output))
+        }
+    }
+
+    /// Removes the signal connection (if the output still exists) and the weak reference.
+    ///
+    /// # Safety
+    /// `data` must be the pointer given to `connect`.
+    unsafe fn disconnect(self, data: *mut c_void) {
+        // SAFETY: the weak reference is ours; a strong reference taken from it keeps the output
+        // alive while disconnecting and is released right after.
+        unsafe {
+            let output = obs_weak_output_get_output(self.0);
+            if !output.is_null() {
+                signal_handler_disconnect(
+                    obs_output_get_signal_handler(output),
+                    c"stop".as_ptr(),
+                    Some(on_output_stop),
+                    data,
+                );
+                obs_output_release(output);
+            }
+            obs_weak_output_release(self.0);
+        }
+    }
+}
+
+/// Restarts streaming through the frontend, as the user would: stop now, start again when the
+/// output reports it stopped (see `on_output_stop`).
+struct FrontendRestart {
+    pending: Arc<AtomicBool>,
+}
+
+impl StreamControl for FrontendRestart {
+    fn restart(&self) {
+        self.pending.store(true, Ordering::SeqCst);
+        queue_ui_task(stop_streaming_task);
+    }
+}
+
+/// Runs `task` on OBS's UI thread (the frontend API must be called there).
+fn queue_ui_task(task: unsafe extern "C" fn(*mut c_void)) {
+    // SAFETY: the task takes no parameter and is 'static; not waiting avoids any deadlock with
+    // the UI thread.
+    unsafe { obs_queue_task(obs_task_type_OBS_TASK_UI, Some(task), ptr::null_mut(), false) };
+}
+
+unsafe extern "C" fn stop_streaming_task(_: *mut c_void) {
+    guard("stop_streaming_task", (), || {
+        // SAFETY: called on the UI thread, as the frontend API requires.
+        unsafe {
+            if obs_frontend_streaming_active() {
+                obs_frontend_streaming_stop();
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn start_streaming_task(_: *mut c_void) {
+    guard("start_streaming_task", (), || {
+        // SAFETY: called on the UI thread, as the frontend API requires.
+        unsafe {
+            if !obs_frontend_streaming_active() {
+                obs_frontend_streaming_start();
+            }
+        }
+    })
+}
+
+/// The output stopped for good (user stop, error, reconnect given up, OBS quitting).
+unsafe extern "C" fn on_output_stop(data: *mut c_void, _calldata: *mut calldata_t) {
+    guard("on_output_stop", (), || {
+        // SAFETY: `data` is the instance that connected this signal; `destroy` disconnects it
+        // before freeing the instance.
+        let Some(service) = (unsafe { instance(data) }) else { return };
+        service.lock().golive.on_stopped();
+        if service.restart_pending.swap(false, Ordering::SeqCst) {
+            queue_ui_task(start_streaming_task);
+        }
+    })
 }
 
 impl ServiceData {
@@ -81,7 +188,9 @@ unsafe extern "C" fn create<const K: usize>(
                 server: PLACEHOLDER_SERVER.to_owned(),
                 key: PLACEHOLDER_KEY.to_owned(),
                 rtmps: false,
+                output: None,
             }),
+            restart_pending: Arc::new(AtomicBool::new(false)),
         };
         Box::into_raw(Box::new(data)).cast()
     })
@@ -91,7 +200,14 @@ unsafe extern "C" fn destroy(data: *mut c_void) {
     guard("destroy", (), || {
         if !data.is_null() {
             // SAFETY: `data` came from Box::into_raw in `create`; OBS destroys it exactly once.
-            drop(unsafe { Box::from_raw(data.cast::<ServiceData>()) });
+            let service = unsafe { Box::from_raw(data.cast::<ServiceData>()) };
+            // Taken out first: the signal handler's lock must never be taken under ours.
+            let link = service.lock().output.take();
+            if let Some(link) = link {
+                // SAFETY: the link was connected with this same `data`.
+                unsafe { link.disconnect(data) };
+            }
+            drop(service);
         }
     })
 }
@@ -126,6 +242,19 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
         let Some(service) = (unsafe { instance(data) }) else {
             return Err(Message::new("Error.Internal"));
         };
+        if !output.is_null() {
+            // Signal connections are changed outside our lock: libobs calls `on_output_stop`
+            // with its signal lock held, and that callback takes ours.
+            let previous = service.lock().output.take();
+            if let Some(link) = previous {
+                // SAFETY: connected earlier with this same `data`.
+                unsafe { link.disconnect(data) };
+            }
+            // SAFETY: `output` is the live output being started; `data` lives until `destroy`,
+            // which disconnects.
+            let link = unsafe { OutputLink::connect(output, data) };
+            service.lock().output = Some(link);
+        }
         let mut state = service.lock();
         match state.golive.start() {
             Ok(plan) => {
@@ -160,6 +289,18 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
             false
         }
     }
+}
+
+/// The output began sending: the stream is live.
+unsafe extern "C" fn activate(data: *mut c_void, _settings: *mut obs_data_t) -> bool {
+    guard("activate", true, || {
+        // SAFETY: OBS passes a live instance.
+        if let Some(service) = unsafe { instance(data) } {
+            let control = Arc::new(FrontendRestart { pending: service.restart_pending.clone() });
+            service.lock().golive.on_live(control);
+        }
+        true
+    })
 }
 
 /// # Safety
@@ -231,7 +372,7 @@ fn info<const K: usize>() -> ObsServiceInfo {
         get_name: Some(get_name::<K>),
         create: Some(create::<K>),
         destroy: Some(destroy),
-        activate: None,
+        activate: Some(activate),
         deactivate: None,
         update: Some(update),
         get_defaults: Some(get_defaults::<K>),

@@ -4,13 +4,14 @@ use crate::config::fields::{Default as FieldDefault, Field, Widget};
 use obs_wrapper::obs_sys::{
     obs_combo_format_OBS_COMBO_FORMAT_STRING, obs_combo_type_OBS_COMBO_TYPE_EDITABLE, obs_combo_type_OBS_COMBO_TYPE_LIST,
     obs_data_get_json, obs_data_set_default_bool, obs_data_set_default_int,
-    obs_data_set_default_string, obs_data_t, obs_properties_add_bool, obs_properties_add_int,
+    obs_data_set_default_string, obs_data_t, obs_properties_add_bool, obs_properties_add_editable_list, obs_editable_list_type_OBS_EDITABLE_LIST_TYPE_STRINGS, obs_properties_add_int,
     obs_properties_add_list, obs_properties_add_text, obs_properties_create, obs_properties_t,
     obs_property_list_add_string, obs_property_set_long_description, obs_property_t,
     obs_text_type_OBS_TEXT_DEFAULT, obs_text_type_OBS_TEXT_PASSWORD,
 };
 use serde_json::Value;
 use std::ffi::{CStr, CString};
+use std::ptr;
 
 use super::locale::ObsLocale;
 use crate::messages::Message;
@@ -91,6 +92,14 @@ pub fn properties(fields: &[Field]) -> *mut obs_properties_t {
                     obs_text_type_OBS_TEXT_PASSWORD,
                 ),
                 Widget::Bool => obs_properties_add_bool(props, key.as_ptr(), label.as_ptr()),
+                Widget::EditableList => obs_properties_add_editable_list(
+                    props,
+                    key.as_ptr(),
+                    label.as_ptr(),
+                    obs_editable_list_type_OBS_EDITABLE_LIST_TYPE_STRINGS,
+                    ptr::null(),
+                    ptr::null(),
+                ),
                 Widget::EditableChoice(choices) => {
                     let list = obs_properties_add_list(
                         props,

@@ -6,7 +6,10 @@ use crate::messages::Message;
 use crate::signing::{random_hex_nonce, zego::sign};
 use serde::Deserialize;
 use serde_json::Value;
+use crate::private_file::write_private;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A failed ZEGOCLOUD call.
@@ -107,37 +110,59 @@ pub fn describe_code(code: i64) -> Option<(&'static str, &'static str)> {
     Some(pair)
 }
 
-/// ZEGOCLOUD's `Sequence`: strictly increasing for the whole process, in milliseconds.
+/// ZEGOCLOUD's `Sequence`: strictly increasing for every call the plugin makes, in
+/// milliseconds, also across an OBS restart.
 ///
-/// The vendor requires it to increase per StreamId over any 10 s; taking the larger of the
-/// clock and the last value plus one keeps that true for bursts within one millisecond.
+/// The vendor requires it to increase per StreamId over any 10 s. Taking the larger of the clock
+/// and the last value plus one keeps that true for bursts within one millisecond; a persisted
+/// ceiling, reserved [`SEQUENCE_RESERVE_MS`] ahead and written only when crossed, keeps it true
+/// when OBS restarts within seconds.
 #[derive(Debug, Default)]
 pub struct SequenceClock {
     last: AtomicI64,
+    store: Option<(PathBuf, Mutex<i64>)>,
 }
 
+/// How far ahead a persisted ceiling is reserved.
+pub const SEQUENCE_RESERVE_MS: i64 = 60_000;
+
 impl SequenceClock {
-    /// A clock that starts from the wall clock.
+    /// A clock that starts from the wall clock and remembers nothing.
     pub const fn new() -> Self {
-        SequenceClock {
-            last: AtomicI64::new(0),
-        }
+        SequenceClock { last: AtomicI64::new(0), store: None }
+    }
+
+    /// A clock that continues above the ceiling persisted in `path` by an earlier process.
+    pub fn persistent(path: PathBuf) -> Self {
+        let ceiling = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        SequenceClock { last: AtomicI64::new(ceiling), store: Some((path, Mutex::new(ceiling))) }
     }
 
     /// The next value: `max(now_ms, last + 1)`.
     pub fn next(&self) -> i64 {
         let now = unix_millis(SystemTime::now());
         let mut last = self.last.load(Ordering::Relaxed);
-        loop {
+        let next = loop {
             let next = now.max(last + 1);
-            match self
-                .last
-                .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => return next,
+            match self.last.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => break next,
                 Err(seen) => last = seen,
             }
+        };
+        if let Some((path, ceiling)) = &self.store {
+            let mut ceiling = ceiling.lock().unwrap_or_else(|p| p.into_inner());
+            if next >= *ceiling {
+                let reserved = next + SEQUENCE_RESERVE_MS;
+                match write_private(path, reserved.to_string().as_bytes()) {
+                    Ok(()) => *ceiling = reserved,
+                    Err(e) => log::warn!("cannot persist the ZEGOCLOUD sequence: {e}"),
+                }
+            }
         }
+        next
     }
 }
 
@@ -271,6 +296,71 @@ pub fn dispatch_push(
     })
 }
 
+/// `CreatCDNTransferRule` (the vendor's spelling): forward the stream to `cdn_url`.
+pub fn create_cdn_rule(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+    cdn_url: &str,
+) -> Result<ZegoAnswer, ZegoError> {
+    cdn_rule_call(http, config, sequence, "CreatCDNTransferRule", cdn_url)
+}
+
+/// `DeleteCDNTransferRule`: stop forwarding to `cdn_url` (the URL the rule was created with).
+pub fn delete_cdn_rule(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+    cdn_url: &str,
+) -> Result<ZegoAnswer, ZegoError> {
+    cdn_rule_call(http, config, sequence, "DeleteCDNTransferRule", cdn_url)
+}
+
+fn cdn_rule_call(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+    action: &str,
+    cdn_url: &str,
+) -> Result<ZegoAnswer, ZegoError> {
+    // The query encoder percent-encodes CDNUrl, as the vendor requires.
+    let params = [
+        ("StreamId", config.stream_id.clone()),
+        ("CDNUrl", cdn_url.to_string()),
+        ("Sequence", sequence.next().to_string()),
+    ];
+    call(http, config, action, &params)
+}
+
+/// What `DescribeRTCStreamState` says of the configured stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamState {
+    /// Code 0: the stream exists and is live.
+    Live,
+    /// Code 41004: ZEGOCLOUD has never seen it.
+    Unknown,
+    /// Code 41006: it existed and is closed.
+    Closed,
+}
+
+/// `DescribeRTCStreamState` for the configured stream.
+pub fn describe_stream_state(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+) -> Result<StreamState, ZegoError> {
+    let params = [
+        ("StreamId", config.stream_id.clone()),
+        ("Sequence", sequence.next().to_string()),
+    ];
+    match call(http, config, "DescribeRTCStreamState", &params) {
+        Ok(_) => Ok(StreamState::Live),
+        Err(ZegoError::Api { code: 41004, .. }) => Ok(StreamState::Unknown),
+        Err(ZegoError::Api { code: 41006, .. }) => Ok(StreamState::Closed),
+        Err(e) => Err(e),
+    }
+}
+
 /// `Data` of RTMPDispatchV2: an array of URL strings (null or missing means none).
 fn parse_dispatch_data(data: &Value) -> Result<Vec<String>, String> {
     match data {
@@ -315,6 +405,16 @@ mod tests {
         let values: Vec<i64> = (0..1000).map(|_| clock.next()).collect();
         assert!(values.windows(2).all(|w| w[1] > w[0]));
         assert!(values[0] >= unix_millis(SystemTime::now()) - 1000);
+    }
+
+    #[test]
+    fn persisted_sequence_survives_a_restart_in_the_same_millisecond() {
+        let path = std::env::temp_dir().join(format!("golive-seq-{}", std::process::id()));
+        let first = SequenceClock::persistent(path.clone());
+        let burst: Vec<i64> = (0..50).map(|_| first.next()).collect();
+        let restarted = SequenceClock::persistent(path.clone());
+        assert!(restarted.next() > *burst.last().unwrap());
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]

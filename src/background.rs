@@ -1,0 +1,174 @@
+//! Threads the plugin starts for work that must not block OBS (forward clean-up, presence
+//! polls, stream-state checks), all joined before the module unloads.
+//!
+//! Code of an unloaded module must not keep running, and a quitting OBS must not hang: shutdown
+//! signals every task to stop, then waits for them up to a deadline.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A stop flag a task can sleep on: `sleep` returns early once stop is requested.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    stopped: AtomicBool,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl StopSignal {
+    /// A fresh, unset signal.
+    pub fn new() -> Arc<Self> {
+        Arc::new(StopSignal::default())
+    }
+
+    /// Asks the task to stop and wakes it.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.wake.notify_all();
+    }
+
+    /// Whether stop was requested.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps up to `d`; returns `false` when woken by a stop request.
+    pub fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !self.is_stopped() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            guard = self.wake.wait_timeout(guard, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        false
+    }
+}
+
+struct Task {
+    name: String,
+    stop: Arc<StopSignal>,
+    handle: JoinHandle<()>,
+}
+
+/// The set of running tasks.
+#[derive(Default)]
+pub struct Background {
+    tasks: Mutex<Vec<Task>>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Background").finish_non_exhaustive()
+    }
+}
+
+impl Background {
+    /// An empty set.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Background::default())
+    }
+
+    /// Runs `task` on its own thread with a stop signal; returns the signal. After shutdown the
+    /// task runs inline instead, so clean-up work is never dropped.
+    pub fn spawn(
+        &self,
+        name: &str,
+        task: impl FnOnce(Arc<StopSignal>) + Send + 'static,
+    ) -> Arc<StopSignal> {
+        let stop = StopSignal::new();
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.handle.is_finished());
+        if self.closed.load(Ordering::SeqCst) {
+            drop(tasks);
+            task(stop.clone());
+            return stop;
+        }
+        let task_stop = stop.clone();
+        match std::thread::Builder::new()
+            .name(format!("rtc-golive-{name}"))
+            .spawn(move || task(task_stop))
+        {
+            Ok(handle) => tasks.push(Task { name: name.to_string(), stop: stop.clone(), handle }),
+            Err(e) => log::error!("cannot start background task {name}: {e}"),
+        }
+        stop
+    }
+
+    /// Signals every task to stop, waits for them up to `deadline`, and refuses new threads.
+    /// Returns the names of tasks still running at the deadline (left detached).
+    pub fn shutdown(&self, deadline: Duration) -> Vec<String> {
+        self.closed.store(true, Ordering::SeqCst);
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in &tasks {
+            task.stop.stop();
+        }
+        let until = Instant::now() + deadline;
+        let mut late = Vec::new();
+        for task in tasks {
+            while !task.handle.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if task.handle.is_finished() {
+                let _ = task.handle.join();
+            } else {
+                late.push(task.name);
+            }
+        }
+        late
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn stop_wakes_sleepers_and_shutdown_joins() {
+        let bg = Background::new();
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        bg.spawn("sleeper", move |stop| {
+            let woke_early = !stop.sleep(Duration::from_secs(30));
+            assert!(woke_early);
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        let started = Instant::now();
+        assert!(bg.shutdown(Duration::from_secs(5)).is_empty());
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn after_shutdown_tasks_run_inline() {
+        let bg = Background::new();
+        bg.shutdown(Duration::from_millis(10));
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        bg.spawn("late", move |_| {
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_stuck_task_is_reported_not_waited_for_forever() {
+        let bg = Background::new();
+        bg.spawn("stuck", |_| std::thread::sleep(Duration::from_millis(600)));
+        let late = bg.shutdown(Duration::from_millis(50));
+        assert_eq!(late, vec!["stuck".to_string()]);
+    }
+
+    #[test]
+    fn sleep_runs_to_its_end_without_stop() {
+        let s = StopSignal::new();
+        assert!(s.sleep(Duration::from_millis(20)));
+    }
+}
