@@ -19,6 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// ZEGOCLOUD asks for a dispatched node to be used within 2 hours.
 const ZEGO_NODE_VALIDITY: Duration = Duration::from_secs(2 * 60 * 60);
+/// A reconnect resolves again when the target expires within this margin.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// The services this plugin registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,6 +137,8 @@ pub struct Shared {
     pub sequence: Arc<SequenceClock>,
     /// Background tasks, joined at unload.
     pub background: Arc<Background>,
+    /// The last go-live of any service of the module, for status requests.
+    pub last_go_live: Arc<Mutex<Option<(ServiceKind, GoLiveReport)>>>,
 }
 
 impl Shared {
@@ -150,6 +154,7 @@ impl Shared {
                 None => SequenceClock::new(),
             }),
             background: Background::new(),
+            last_go_live: Arc::new(Mutex::new(None)),
         })
     }
 }
@@ -177,6 +182,17 @@ pub struct GoLiveReport {
     pub warnings: Vec<Message>,
 }
 
+impl GoLiveReport {
+    /// The report of a resolution that ended with `result` after `latency`.
+    pub fn new(result: Result<&IngestPlan, GoLiveError>, latency: Duration, warnings: Vec<Message>) -> Self {
+        let (error, request_id, node) = match result {
+            Ok(plan) => (None, plan.request_id.clone(), plan.primary.authority().to_string()),
+            Err(e) => (Some(e.message()), e.request_id().to_string(), String::new()),
+        };
+        GoLiveReport { at: SystemTime::now(), error, request_id, node, latency, warnings }
+    }
+}
+
 /// A started stream: where it goes and what must be undone when it stops.
 #[derive(Debug)]
 struct Session {
@@ -186,24 +202,27 @@ struct Session {
     aliyun: Option<(AliyunConfig, String)>,
     /// Set at the first activation; OBS activates again after every reconnect.
     live: bool,
+    /// OBS is reconnecting: the next target read moves to the next node.
+    failover_pending: bool,
+    /// Index into `plan.nodes()` of the node handed out now.
+    current: usize,
     tasks: Vec<Arc<StopSignal>>,
 }
 
-/// The per-service state: its settings, the current stream, the last outcome.
+/// The per-service state: its settings and the current stream.
 #[derive(Debug)]
 pub struct GoLive {
     kind: ServiceKind,
     settings: Value,
     shared: Shared,
     session: Option<Session>,
-    last_report: Option<GoLiveReport>,
 }
 
 impl GoLive {
     /// A service of `kind` with `settings`. A ZEGOCLOUD service starts deleting CDN forwards
     /// left behind by an OBS session of the same AppId that ended without stopping.
     pub fn new(kind: ServiceKind, settings: Value, shared: Shared) -> Self {
-        let golive = GoLive { kind, settings, shared, session: None, last_report: None };
+        let golive = GoLive { kind, settings, shared, session: None };
         if kind == ServiceKind::ZegoRtmpDispatch {
             if let Ok(config) = ZegoConfig::from_settings(&golive.settings) {
                 golive.delete_orphan_forwards(&config, &[]);
@@ -227,11 +246,6 @@ impl GoLive {
         self.settings = settings;
     }
 
-    /// The outcome of the last start, if any.
-    pub fn last_report(&self) -> Option<&GoLiveReport> {
-        self.last_report.as_ref()
-    }
-
     /// Resolves where to publish: validates, calls the vendor, picks a reachable node, and
     /// (ZEGOCLOUD) sets up CDN forwards. Logs one line per go-live with provider, RequestId,
     /// node host and latency.
@@ -244,64 +258,28 @@ impl GoLive {
             ServiceKind::AliyunArtcRtmp => self.start_aliyun(),
         };
         let latency = started.elapsed();
-        match result {
-            Ok(session) => {
-                log::info!(
-                    "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
-                    self.kind.provider(),
-                    session.plan.request_id,
-                    session.plan.primary.authority(),
-                    session.plan.alternates.len() + 1,
-                    latency.as_millis()
-                );
-                self.last_report = Some(GoLiveReport {
-                    at: SystemTime::now(),
-                    error: None,
-                    request_id: session.plan.request_id.clone(),
-                    node: session.plan.primary.authority().to_string(),
-                    latency,
-                    warnings,
-                });
-                Ok(&self.session.insert(session).plan)
-            }
-            Err(e) => {
-                self.last_report = Some(GoLiveReport {
-                    at: SystemTime::now(),
-                    error: Some(e.message()),
-                    request_id: e.request_id().to_string(),
-                    node: String::new(),
-                    latency,
-                    warnings,
-                });
-                Err(e)
-            }
-        }
+        let report = GoLiveReport::new(
+            result.as_ref().map(|session| &session.plan).map_err(Clone::clone),
+            latency,
+            warnings,
+        );
+        *self.shared.last_go_live.lock().unwrap_or_else(|p| p.into_inner()) = Some((self.kind, report));
+        let session = result?;
+        log::info!(
+            "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
+            self.kind.provider(),
+            session.plan.request_id,
+            session.plan.primary.authority(),
+            session.plan.alternates.len() + 1,
+            latency.as_millis()
+        );
+        Ok(&self.session.insert(session).plan)
     }
 
     fn start_zego(&self, warnings: &mut Vec<Message>) -> Result<Session, GoLiveError> {
         let config = ZegoConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
+        let plan = resolve_zego(&self.shared, &config)?;
         let shared = &self.shared;
-        let dispatch =
-            zego::dispatch_push(&shared.http, &config, &shared.sequence).map_err(GoLiveError::Zego)?;
-        let obtained_at = Instant::now();
-        let nodes = dispatch
-            .urls
-            .iter()
-            .map(|url| {
-                RtmpTarget::split(url).map_err(|_| {
-                    GoLiveError::Zego(ZegoError::BadNodeUrl {
-                        url: url.clone(),
-                        request_id: dispatch.request_id.clone(),
-                    })
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let plan = IngestPlan {
-            expires_at: Some(SystemTime::now() + ZEGO_NODE_VALIDITY),
-            obtained_at,
-            ..order_by_reachability(nodes, &dispatch.request_id)?
-        };
-
         let planned: Vec<CdnRule> = config.cdn_urls.iter().map(|u| CdnRule::new(&config, u)).collect();
         self.delete_orphan_forwards(&config, &planned);
         let (forwards, failures) =
@@ -313,51 +291,13 @@ impl GoLive {
             }
             warnings.extend(failures.iter().map(cdn_warning));
         }
-        Ok(Session { plan, zego: Some(config), forwards, aliyun: None, live: false, tasks: Vec::new() })
+        Ok(Session { plan, zego: Some(config), forwards, aliyun: None, live: false, failover_pending: false, current: 0, tasks: Vec::new() })
     }
 
     fn start_aliyun(&self) -> Result<Session, GoLiveError> {
         let config = AliyunConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let key = address_fingerprint(&config);
-        let now = SystemTime::now();
-        let reused = self.addresses().usable(&key, now).cloned();
-        let (entry, reused) = match reused {
-            Some(entry) => (entry, true),
-            None => {
-                let created = aliyun::create_address(&self.shared.http, &config)
-                    .map_err(GoLiveError::Aliyun)?;
-                let stated = auth_key_expiry(&created.rtmp_address);
-                let computed = unix_secs(now) + u64::from(config.expire_time);
-                let entry = CachedAddress {
-                    rtmp_address: created.rtmp_address,
-                    request_id: created.request_id,
-                    expires_at: stated.map_or(computed, |s| s.min(computed)),
-                };
-                (entry, false)
-            }
-        };
-        let target = RtmpTarget::split(&entry.rtmp_address).map_err(|_| {
-            GoLiveError::Aliyun(AliyunError::BadAddress { request_id: entry.request_id.clone() })
-        })?;
-        let plan = order_by_reachability(vec![target], &entry.request_id).inspect_err(|_| {
-            // An address whose node is unreachable is not worth keeping.
-            self.addresses().remove(&key);
-        })?;
-        log::info!(
-            "aliyun-artc: {} ingest address (AccessKeyId {}, valid {} s more)",
-            if reused { "reusing the" } else { "created an" },
-            config.masked_access_key_id(),
-            entry.expires_at.saturating_sub(unix_secs(now))
-        );
-        if !reused {
-            self.addresses().insert(key.clone(), entry.clone(), now);
-        }
-        let plan = IngestPlan {
-            expires_at: Some(UNIX_EPOCH + Duration::from_secs(entry.expires_at)),
-            request_id: entry.request_id,
-            ..plan
-        };
-        Ok(Session { plan, zego: None, forwards: Vec::new(), aliyun: Some((config, key)), live: false, tasks: Vec::new() })
+        let (plan, key) = resolve_aliyun(&self.shared, &config)?;
+        Ok(Session { plan, zego: None, forwards: Vec::new(), aliyun: Some((config, key)), live: false, failover_pending: false, current: 0, tasks: Vec::new() })
     }
 
     /// The stream is live (OBS began sending): confirm it with the vendor in the background.
@@ -403,7 +343,53 @@ impl GoLive {
 
     /// Where OBS should publish now, once a start succeeded.
     pub fn target(&self) -> Option<&RtmpTarget> {
-        self.session.as_ref().map(|s| &s.plan.primary)
+        let session = self.session.as_ref()?;
+        session.plan.nodes().nth(session.current)
+    }
+
+    /// OBS lost the connection and is about to reconnect.
+    pub fn on_reconnect(&mut self) {
+        if let Some(session) = self.session.as_mut() {
+            session.failover_pending = true;
+        }
+    }
+
+    /// After [`on_reconnect`](Self::on_reconnect), called from the output's connect thread
+    /// before it reads the target: moves to the next node, or resolves again when the plan is
+    /// past the vendor's validity. Returns the new target, or `None` when nothing changed.
+    pub fn failover(&mut self) -> Option<&RtmpTarget> {
+        let session = self.session.as_mut().filter(|s| s.failover_pending)?;
+        session.failover_pending = false;
+        let expired = session.plan.expires_at.is_some_and(|t| t <= SystemTime::now() + REFRESH_MARGIN)
+            || (session.zego.is_some() && session.plan.obtained_at.elapsed() >= ZEGO_NODE_VALIDITY);
+        if expired {
+            let fresh = match (&session.zego, &session.aliyun) {
+                (Some(config), _) => resolve_zego(&self.shared, config),
+                (None, Some((config, key))) => {
+                    lock_addresses(&self.shared).remove(key);
+                    resolve_aliyun(&self.shared, config).map(|(plan, _)| plan)
+                }
+                (None, None) => return None,
+            };
+            match fresh {
+                Ok(plan) => {
+                    log::info!(
+                        "failover: resolved again (RequestId={}), publishing to {}",
+                        plan.request_id,
+                        plan.primary.authority()
+                    );
+                    session.plan = plan;
+                    session.current = 0;
+                }
+                Err(e) => log::warn!("failover: resolving again failed, keeping the old nodes: {e:?}"),
+            }
+        } else {
+            let count = session.plan.nodes().count();
+            session.current = (session.current + 1) % count;
+            let next = session.plan.nodes().nth(session.current)?;
+            log::info!("failover: reconnecting to node {} ({} of {count})", next.authority(), session.current + 1);
+        }
+        session.plan.nodes().nth(session.current)
     }
 
     fn delete_forwards(&self, config: &ZegoConfig, rules: Vec<CdnRule>) {
@@ -434,9 +420,6 @@ impl GoLive {
         }
     }
 
-    fn addresses(&self) -> std::sync::MutexGuard<'_, AddressCache> {
-        self.shared.addresses.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 impl Drop for GoLive {
@@ -473,6 +456,103 @@ fn confirm_zego_stream(shared: &Shared, config: &ZegoConfig, stop: &StopSignal) 
 
 fn cdn_warning(f: &ForwardFailure) -> Message {
     Message::new("Warn.CdnForward").text(f.index.to_string()).text(&f.url).message_arg(f.error.message())
+}
+
+/// Dispatch and probe: the ZEGOCLOUD plan, without side effects at the vendor.
+fn resolve_zego(shared: &Shared, config: &ZegoConfig) -> Result<IngestPlan, GoLiveError> {
+    let dispatch =
+            zego::dispatch_push(&shared.http, config, &shared.sequence).map_err(GoLiveError::Zego)?;
+        let obtained_at = Instant::now();
+        let nodes = dispatch
+            .urls
+            .iter()
+            .map(|url| {
+                RtmpTarget::split(url).map_err(|_| {
+                    GoLiveError::Zego(ZegoError::BadNodeUrl {
+                        url: url.clone(),
+                        request_id: dispatch.request_id.clone(),
+                    })
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = IngestPlan {
+            expires_at: Some(SystemTime::now() + ZEGO_NODE_VALIDITY),
+            obtained_at,
+            ..order_by_reachability(nodes, &dispatch.request_id)?
+        };
+    Ok(plan)
+}
+
+/// A reusable or fresh ingest address, probed: the Alibaba plan and its cache key.
+fn resolve_aliyun(shared: &Shared, config: &AliyunConfig) -> Result<(IngestPlan, String), GoLiveError> {
+        let key = address_fingerprint(config);
+    let now = SystemTime::now();
+    let reused = lock_addresses(shared).usable(&key, now).cloned();
+    let (entry, reused) = match reused {
+        Some(entry) => (entry, true),
+        None => {
+            let created = aliyun::create_address(&shared.http, config)
+                .map_err(GoLiveError::Aliyun)?;
+            let stated = auth_key_expiry(&created.rtmp_address);
+            let computed = unix_secs(now) + u64::from(config.expire_time);
+            let entry = CachedAddress {
+                rtmp_address: created.rtmp_address,
+                request_id: created.request_id,
+                expires_at: stated.map_or(computed, |s| s.min(computed)),
+            };
+            (entry, false)
+        }
+    };
+    let target = RtmpTarget::split(&entry.rtmp_address).map_err(|_| {
+        GoLiveError::Aliyun(AliyunError::BadAddress { request_id: entry.request_id.clone() })
+    })?;
+    let plan = order_by_reachability(vec![target], &entry.request_id).inspect_err(|_| {
+        // An address whose node is unreachable is not worth keeping.
+        lock_addresses(shared).remove(&key);
+    })?;
+    log::info!(
+        "aliyun-artc: {} ingest address (AccessKeyId {}, valid {} s more)",
+        if reused { "reusing the" } else { "created an" },
+        config.masked_access_key_id(),
+        entry.expires_at.saturating_sub(unix_secs(now))
+    );
+    if !reused {
+        lock_addresses(shared).insert(key.clone(), entry.clone(), now);
+    }
+    let plan = IngestPlan {
+        expires_at: Some(UNIX_EPOCH + Duration::from_secs(entry.expires_at)),
+        request_id: entry.request_id,
+        ..plan
+    };
+    Ok((plan, key))
+}
+
+fn lock_addresses(shared: &Shared) -> std::sync::MutexGuard<'_, AddressCache> {
+    shared.addresses.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A dry run of Start Streaming with `settings`: validation, the vendor call and the node
+/// probe, but no publish and no CDN forward. An Alibaba address made here is kept for reuse.
+pub fn test_connection(kind: ServiceKind, settings: &Value, shared: &Shared) -> GoLiveReport {
+    let started = Instant::now();
+    let result = match kind {
+        ServiceKind::ZegoRtmpDispatch => ZegoConfig::from_settings(settings)
+            .map_err(GoLiveError::Config)
+            .and_then(|config| resolve_zego(shared, &config)),
+        ServiceKind::AliyunArtcRtmp => AliyunConfig::from_settings(settings)
+            .map_err(GoLiveError::Config)
+            .and_then(|config| resolve_aliyun(shared, &config).map(|(plan, _)| plan)),
+    };
+    let report = GoLiveReport::new(result.as_ref().map_err(Clone::clone), started.elapsed(), Vec::new());
+    log::info!(
+        "test connection: provider={} ok={} RequestId={} node={} latency={}ms",
+        kind.provider(),
+        report.error.is_none(),
+        report.request_id,
+        report.node,
+        report.latency.as_millis()
+    );
+    report
 }
 
 /// Everything an Alibaba address depends on.

@@ -131,6 +131,13 @@ pub struct IngestPlan {
     pub request_id: String,
 }
 
+impl IngestPlan {
+    /// Every node: the primary, then the alternates.
+    pub fn nodes(&self) -> impl Iterator<Item = &RtmpTarget> {
+        std::iter::once(&self.primary).chain(&self.alternates)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

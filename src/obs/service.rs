@@ -46,6 +46,9 @@ struct ServiceState {
     server: CString,
     key: CString,
     rtmps: bool,
+    /// Targets replaced during a failover, kept until the next start: the connect thread may
+    /// still hold a pointer to them.
+    retired: Vec<CString>,
     /// The output being streamed through, whose "stop" signal this instance listens to.
     output: Option<OutputLink>,
 }
@@ -65,7 +68,9 @@ impl OutputLink {
     unsafe fn connect(output: *mut obs_output_t, data: *mut c_void) -> Self {
         // SAFETY: per the caller; libobs copies the signal name and stores callback + data.
         unsafe {
-            signal_handler_connect(obs_output_get_signal_handler(output), c"stop".as_ptr(), Some(on_output_stop), data);
+            let handler = obs_output_get_signal_handler(output);
+            signal_handler_connect(handler, c"stop".as_ptr(), Some(on_output_stop), data);
+            signal_handler_connect(handler, c"reconnect".as_ptr(), Some(on_output_reconnect), data);
             OutputLink(obs_output_get_weak_output(output))
         }
     }
@@ -80,12 +85,9 @@ impl OutputLink {
         unsafe {
             let output = obs_weak_output_get_output(self.0);
             if !output.is_null() {
-                signal_handler_disconnect(
-                    obs_output_get_signal_handler(output),
-                    c"stop".as_ptr(),
-                    Some(on_output_stop),
-                    data,
-                );
+                let handler = obs_output_get_signal_handler(output);
+                signal_handler_disconnect(handler, c"stop".as_ptr(), Some(on_output_stop), data);
+                signal_handler_disconnect(handler, c"reconnect".as_ptr(), Some(on_output_reconnect), data);
                 obs_output_release(output);
             }
             obs_weak_output_release(self.0);
@@ -131,6 +133,16 @@ unsafe extern "C" fn start_streaming_task(_: *mut c_void) {
             if !obs_frontend_streaming_active() {
                 obs_frontend_streaming_start();
             }
+        }
+    })
+}
+
+/// The output lost its connection and will reconnect: the next target read fails over.
+unsafe extern "C" fn on_output_reconnect(data: *mut c_void, _calldata: *mut calldata_t) {
+    guard("on_output_reconnect", (), || {
+        // SAFETY: as in `on_output_stop`.
+        if let Some(service) = unsafe { instance(data) } {
+            service.lock().golive.on_reconnect();
         }
     })
 }
@@ -188,6 +200,7 @@ unsafe extern "C" fn create<const K: usize>(
                 server: PLACEHOLDER_SERVER.to_owned(),
                 key: PLACEHOLDER_KEY.to_owned(),
                 rtmps: false,
+                retired: Vec::new(),
                 output: None,
             }),
             restart_pending: Arc::new(AtomicBool::new(false)),
@@ -266,6 +279,7 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
                 state.server = server;
                 state.key = key;
                 state.rtmps = rtmps;
+                state.retired.clear();
                 Ok(())
             }
             Err(e) => {
@@ -316,11 +330,28 @@ unsafe fn read_target(
     }
 }
 
+/// The server URL, read by the connect thread before every connection attempt; after a lost
+/// connection it first moves to the next node.
+///
+/// # Safety
+/// `data` must be a live instance.
+unsafe fn server_for_connect(data: *mut c_void) -> *const c_char {
+    // SAFETY: per the caller.
+    let Some(service) = (unsafe { instance(data) }) else { return ptr::null() };
+    let mut state = service.lock();
+    let state = &mut *state;
+    if let Some(next) = state.golive.failover() {
+        let (server, key, rtmps) = (c_string(&next.server), c_string(&next.key), next.is_rtmps());
+        state.retired.push(std::mem::replace(&mut state.server, server));
+        state.retired.push(std::mem::replace(&mut state.key, key));
+        state.rtmps = rtmps;
+    }
+    state.server.as_ptr()
+}
+
 unsafe extern "C" fn get_url(data: *mut c_void) -> *const c_char {
     // SAFETY: OBS passes a live instance.
-    guard("get_url", ptr::null(), || unsafe {
-        read_target(data, |s| s.server.as_ptr())
-    })
+    guard("get_url", ptr::null(), || unsafe { server_for_connect(data) })
 }
 
 unsafe extern "C" fn get_key(data: *mut c_void) -> *const c_char {
@@ -333,7 +364,7 @@ unsafe extern "C" fn get_key(data: *mut c_void) -> *const c_char {
 unsafe extern "C" fn get_connect_info(data: *mut c_void, kind: u32) -> *const c_char {
     guard("get_connect_info", ptr::null(), || match kind {
         // SAFETY: OBS passes a live instance.
-        CONNECT_INFO_SERVER_URL => unsafe { read_target(data, |s| s.server.as_ptr()) },
+        CONNECT_INFO_SERVER_URL => unsafe { server_for_connect(data) },
         CONNECT_INFO_STREAM_KEY => unsafe { read_target(data, |s| s.key.as_ptr()) },
         _ => ptr::null(),
     })
