@@ -5,17 +5,21 @@
 //! the `rtc-golive-sim` binary serves the same thing for the demo script.
 //!
 //! Plain HTTP on 127.0.0.1 (the real APIs are HTTPS; TLS adds nothing to what is simulated).
-//! Routes: `GET /?Action=...` is the ZEGOCLOUD server API ([`zego`]); any other path answers 404,
-//! any other method on `/` answers 405.
+//! Routes: `GET /?...` is Alibaba Cloud ApsaraVideo Live ([`aliyun`]) when the request carries the
+//! V3 `x-acs-action` header or the V2 parameter `SignatureMethod` or `AccessKeyId`, and the
+//! ZEGOCLOUD server API ([`zego`]) otherwise; any other path answers 404, any other method on `/`
+//! answers 405.
 
+pub mod aliyun;
 pub mod zego;
 
 mod rate_limit;
 #[cfg(test)]
 mod test_util;
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -23,7 +27,11 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, Server};
 
+pub use aliyun::{AliyunControl, AliyunRecordedRequest};
 pub use zego::{RecordedRequest, ZegoControl};
+
+/// The largest request body read; the APIs are called with GET, so any body is a stray one.
+const MAX_BODY_BYTES: u64 = 64 * 1024;
 
 /// A ZEGOCLOUD app the simulator knows.
 #[derive(Clone)]
@@ -48,6 +56,25 @@ impl fmt::Debug for ZegoApp {
     }
 }
 
+/// An Alibaba Cloud AccessKey the simulator knows.
+#[derive(Clone)]
+pub struct AliyunKey {
+    /// The AccessKey ID, e.g. `LTAI5t...`.
+    pub access_key_id: String,
+    /// The AccessKey secret the requests must be signed with.
+    pub access_key_secret: String,
+}
+
+impl fmt::Debug for AliyunKey {
+    /// Never prints the AccessKey secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AliyunKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// How to start a [`Simulator`].
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -57,12 +84,21 @@ pub struct SimConfig {
     pub zego_apps: Vec<ZegoApp>,
     /// The initial RTMP URL prefixes of `RTMPDispatchV2` (see [`ZegoControl::set_nodes`]).
     pub zego_nodes: Vec<String>,
-    /// The initial delay before every API answer (see [`ZegoControl::set_latency`]).
+    /// The initial delay before every API answer (see [`ZegoControl::set_latency`] and
+    /// [`AliyunControl::set_latency`]).
     pub latency: Duration,
-    /// Added to the real clock to get the simulator's clock, to test the ±10 minute window.
+    /// Added to the real clock to get the simulator's clock, to test the timestamp windows
+    /// (ZEGOCLOUD ±10 minutes, Alibaba Cloud 15 minutes) and the ingest addresses' expiry.
     pub clock_offset_secs: i64,
     /// The `RTMPDispatchV2` limit per AppId per second (documented: 40), answered with 1010.
     pub zego_dispatch_qps: u32,
+    /// The Alibaba Cloud AccessKeys that may call; any other gets `InvalidAccessKeyId.NotFound`.
+    pub aliyun_keys: Vec<AliyunKey>,
+    /// Where `CreateRoomRealTimeStreamAddress` addresses point: `<base>/<stream name>?auth_key=...`.
+    pub aliyun_rtmp_base: String,
+    /// The Alibaba Cloud limit per account per second, all actions together (documented: 100),
+    /// answered with `Throttling.User`.
+    pub aliyun_qps: u32,
 }
 
 impl Default for SimConfig {
@@ -74,6 +110,9 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             clock_offset_secs: 0,
             zego_dispatch_qps: 40,
+            aliyun_keys: Vec::new(),
+            aliyun_rtmp_base: "rtmp://127.0.0.1:1935/live".to_owned(),
+            aliyun_qps: 100,
         }
     }
 }
@@ -85,7 +124,14 @@ pub struct Simulator {
     server: Arc<Server>,
     shutdown: Arc<Shutdown>,
     acceptor: Option<JoinHandle<()>>,
+    services: Services,
+}
+
+/// The simulated vendors, one handle each, shared by every request thread.
+#[derive(Clone)]
+struct Services {
     zego: ZegoControl,
+    aliyun: AliyunControl,
 }
 
 impl Simulator {
@@ -100,13 +146,16 @@ impl Simulator {
             .server_addr()
             .to_ip()
             .ok_or_else(|| io::Error::other("the simulator listens on IP addresses only"))?;
-        let zego = ZegoControl::new(&config);
+        let services = Services {
+            zego: ZegoControl::new(&config),
+            aliyun: AliyunControl::new(&config),
+        };
         let shutdown = Arc::new(Shutdown::default());
         let acceptor = {
-            let (server, zego, shutdown) = (server.clone(), zego.clone(), shutdown.clone());
+            let (server, services, shutdown) = (server.clone(), services.clone(), shutdown.clone());
             thread::Builder::new()
                 .name("sim-accept".to_owned())
-                .spawn(move || accept_loop(&server, &zego, &shutdown))?
+                .spawn(move || accept_loop(&server, &services, &shutdown))?
         };
         log::info!("simulator: listening on http://{addr}");
         Ok(Simulator {
@@ -114,7 +163,7 @@ impl Simulator {
             server,
             shutdown,
             acceptor: Some(acceptor),
-            zego,
+            services,
         })
     }
 
@@ -133,7 +182,13 @@ impl Simulator {
     /// The handle on the simulated ZEGOCLOUD service.
     #[must_use]
     pub fn zego(&self) -> ZegoControl {
-        self.zego.clone()
+        self.services.zego.clone()
+    }
+
+    /// The handle on the simulated Alibaba Cloud ApsaraVideo Live service.
+    #[must_use]
+    pub fn aliyun(&self) -> AliyunControl {
+        self.services.aliyun.clone()
     }
 
     /// Stops serving and joins the server's threads. Answers still being delayed by the latency
@@ -195,16 +250,16 @@ impl Shutdown {
     }
 }
 
-fn accept_loop(server: &Server, zego: &ZegoControl, shutdown: &Arc<Shutdown>) {
+fn accept_loop(server: &Server, services: &Services, shutdown: &Arc<Shutdown>) {
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
     loop {
         match server.recv() {
             Ok(request) => {
                 workers.retain(|worker| !worker.is_finished());
-                let (zego, shutdown) = (zego.clone(), shutdown.clone());
+                let (services, shutdown) = (services.clone(), shutdown.clone());
                 match thread::Builder::new()
                     .name("sim-request".to_owned())
-                    .spawn(move || serve(request, &zego, &shutdown))
+                    .spawn(move || serve(request, &services, &shutdown))
                 {
                     Ok(worker) => workers.push(worker),
                     // The request went down with the closure: its client sees the connection close.
@@ -221,19 +276,43 @@ fn accept_loop(server: &Server, zego: &ZegoControl, shutdown: &Arc<Shutdown>) {
     }
 }
 
-fn serve(request: Request, zego: &ZegoControl, shutdown: &Shutdown) {
-    let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
+fn serve(mut request: Request, services: &Services, shutdown: &Shutdown) {
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let response = if path != "/" {
         text_response(404, "not found\n")
     } else if *request.method() != Method::Get {
         text_response(405, "only GET is supported\n").with_header(header("Allow", "GET"))
     } else {
-        let reply = zego.handle(query);
-        if shutdown.sleep(reply.latency) {
-            Response::from_string(reply.body)
+        let headers = lower_case_headers(&request);
+        let (status, body, latency) = if aliyun::is_aliyun_request(query, &headers) {
+            // The V3 signature covers the body's hash, so the verifier needs the body as sent.
+            let mut body = Vec::new();
+            if let Err(err) = request
+                .as_reader()
+                .take(MAX_BODY_BYTES)
+                .read_to_end(&mut body)
+            {
+                log::debug!("simulator: request body unreadable: {err}");
+            }
+            let reply = services.aliyun.handle(&aliyun::AliyunRequest {
+                method: "GET",
+                path,
+                query,
+                headers: &headers,
+                body: &body,
+            });
+            (reply.status, reply.body, reply.latency)
+        } else {
+            let reply = services.zego.handle(query);
+            (200, reply.body, reply.latency)
+        };
+        if shutdown.sleep(latency) {
+            Response::from_string(body)
+                .with_status_code(status)
                 .with_header(header("Content-Type", "application/json; charset=utf-8"))
         } else {
-            // Stopped during the delay: a transport-level failure, never a ZEGO answer.
+            // Stopped during the delay: a transport-level failure, never a vendor answer.
             text_response(503, "simulator stopping\n")
         }
     };
@@ -241,6 +320,17 @@ fn serve(request: Request, zego: &ZegoControl, shutdown: &Shutdown) {
     if let Err(err) = request.respond(response) {
         log::debug!("simulator: answer not delivered: {err}");
     }
+}
+
+/// The request's headers by lower-case name; the first of repeated ones wins.
+fn lower_case_headers(request: &Request) -> BTreeMap<String, String> {
+    let mut headers = BTreeMap::new();
+    for header in request.headers() {
+        headers
+            .entry(header.field.as_str().as_str().to_ascii_lowercase())
+            .or_insert_with(|| header.value.as_str().to_owned());
+    }
+    headers
 }
 
 fn text_response(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {
@@ -471,6 +561,60 @@ mod tests {
             ..SimConfig::default()
         });
         assert!(second.is_err());
+    }
+
+    #[test]
+    fn alibaba_requests_are_routed_apart_from_zego_ones() {
+        let sim = start(SimConfig::default());
+        let client = client();
+        // A signed ZEGO call still reaches ZEGO, with its HTTP 200 envelope.
+        assert_eq!(get_json(&client, &dispatch_url(&sim, "s1"))["Code"], 0);
+
+        // The V2 parameters or the V3 header make a request Alibaba's, answered with its errors.
+        for (url, header) in [
+            (format!("{}/?AccessKeyId=LTAI5tX", sim.base_url()), None),
+            (
+                format!("{}/?SignatureMethod=HMAC-SHA1", sim.base_url()),
+                None,
+            ),
+            (
+                format!("{}/?Action=RTMPDispatchV2", sim.base_url()),
+                Some("CreateRoomRealTimeStreamAddress"),
+            ),
+        ] {
+            let mut request = client.get(&url);
+            if let Some(action) = header {
+                request = request.header("x-acs-action", action);
+            }
+            let response = request.send().unwrap();
+            assert_eq!(response.status(), 400, "{url}");
+            let answer: Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+            assert_eq!(answer["Code"], "MissingParameter", "{url}");
+        }
+        assert_eq!(sim.zego().requests().len(), 1);
+        let versions: Vec<&str> = sim
+            .aliyun()
+            .requests()
+            .iter()
+            .map(|request| request.signature_version)
+            .collect();
+        assert_eq!(versions, ["v2", "v2", "v3"]);
+    }
+
+    #[test]
+    fn aliyun_key_debug_hides_the_secret() {
+        let shown = format!(
+            "{:?}",
+            SimConfig {
+                aliyun_keys: vec![AliyunKey {
+                    access_key_id: "LTAI5tShown".to_owned(),
+                    access_key_secret: "hiddenSecret123".to_owned(),
+                }],
+                ..SimConfig::default()
+            }
+        );
+        assert!(!shown.contains("hiddenSecret123"), "{shown}");
+        assert!(shown.contains("LTAI5tShown"), "{shown}");
     }
 
     #[test]
