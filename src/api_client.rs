@@ -5,6 +5,8 @@
 
 use crate::messages::Message;
 use std::io::Read;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Time to establish a connection (TCP + TLS).
@@ -62,11 +64,16 @@ impl TransportError {
     }
 }
 
-/// A blocking HTTP client with connection reuse and hard bounds.
+/// A blocking HTTP client with connection reuse and hard bounds, and the vendors' view of the
+/// time (request signatures carry a timestamp the vendors check against their own clock).
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     client: reqwest::blocking::Client,
     call_timeout: Duration,
+    /// Milliseconds to add to the local clock, learnt from a server's `Date` header.
+    clock_offset_ms: Arc<AtomicI64>,
+    /// The last `Date` header seen, with the local time it arrived.
+    last_server_date: Arc<Mutex<Option<(SystemTime, SystemTime)>>>,
 }
 
 impl ApiClient {
@@ -86,7 +93,46 @@ impl ApiClient {
         Ok(ApiClient {
             client,
             call_timeout,
+            clock_offset_ms: Arc::new(AtomicI64::new(0)),
+            last_server_date: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// The current time as the vendors see it: the local clock, corrected once a server told
+    /// us it differs (see [`adopt_server_clock`](Self::adopt_server_clock)).
+    pub fn now(&self) -> SystemTime {
+        let offset = self.clock_offset_ms.load(Ordering::Relaxed);
+        if offset >= 0 {
+            SystemTime::now() + Duration::from_millis(offset as u64)
+        } else {
+            SystemTime::now() - Duration::from_millis(offset.unsigned_abs())
+        }
+    }
+
+    /// After a vendor refused a request for its timestamp: sets the clock offset from the last
+    /// response's `Date` header. Returns whether the offset changed (then a retry may pass).
+    pub fn adopt_server_clock(&self) -> bool {
+        let last = *self
+            .last_server_date
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let Some((server, local)) = last else {
+            return false;
+        };
+        let offset = match server.duration_since(local) {
+            Ok(ahead) => ahead.as_millis() as i64,
+            Err(behind) => -(behind.duration().as_millis() as i64),
+        };
+        let previous = self.clock_offset_ms.swap(offset, Ordering::Relaxed);
+        // HTTP dates have a one-second resolution: smaller changes would not help.
+        let changed = (offset - previous).abs() >= 1000;
+        if changed {
+            log::warn!(
+                "this computer's clock is {} s off the API server's; signing with the server's time",
+                offset / 1000
+            );
+        }
+        changed
     }
 
     /// A client with the default deadlines (connect 3 s, whole call 8 s).
@@ -115,6 +161,12 @@ impl ApiClient {
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok());
+        if let Some(server) = date {
+            *self
+                .last_server_date
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some((server, SystemTime::now()));
+        }
         let mut body = Vec::new();
         response
             .take(MAX_BODY_BYTES as u64 + 1)
@@ -233,6 +285,20 @@ mod tests {
             r.date,
             Some(httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap())
         );
+    }
+
+    #[test]
+    fn adopts_the_server_clock_from_the_date_header() {
+        let url = url::Url::parse(&serve_once(http("{}"), None)).unwrap();
+        let client = ApiClient::with_defaults().unwrap();
+        assert!(!client.adopt_server_clock(), "no Date seen yet");
+        client.get(&url, &[]).unwrap();
+        assert!(client.adopt_server_clock());
+        let skew = SystemTime::now().duration_since(client.now()).unwrap();
+        let server = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let expected = SystemTime::now().duration_since(server).unwrap();
+        assert!(skew.abs_diff(expected) < Duration::from_secs(5));
+        assert!(!client.adopt_server_clock(), "same offset again");
     }
 
     #[test]

@@ -44,7 +44,11 @@ impl StopSignal {
             if left.is_zero() {
                 return true;
             }
-            guard = self.wake.wait_timeout(guard, left).unwrap_or_else(|p| p.into_inner()).0;
+            guard = self
+                .wake
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         false
     }
@@ -61,6 +65,8 @@ struct Task {
 pub struct Background {
     tasks: Mutex<Vec<Task>>,
     closed: AtomicBool,
+    /// Set at shutdown, so waits anywhere in the plugin end early.
+    closing: StopSignal,
 }
 
 impl std::fmt::Debug for Background {
@@ -95,16 +101,26 @@ impl Background {
             .name(format!("rtc-golive-{name}"))
             .spawn(move || task(task_stop))
         {
-            Ok(handle) => tasks.push(Task { name: name.to_string(), stop: stop.clone(), handle }),
+            Ok(handle) => tasks.push(Task {
+                name: name.to_string(),
+                stop: stop.clone(),
+                handle,
+            }),
             Err(e) => log::error!("cannot start background task {name}: {e}"),
         }
         stop
+    }
+
+    /// Sleeps up to `d`; returns `false` at once when shutdown begins.
+    pub fn sleep(&self, d: Duration) -> bool {
+        self.closing.sleep(d)
     }
 
     /// Signals every task to stop, waits for them up to `deadline`, and refuses new threads.
     /// Returns the names of tasks still running at the deadline (left detached).
     pub fn shutdown(&self, deadline: Duration) -> Vec<String> {
         self.closed.store(true, Ordering::SeqCst);
+        self.closing.stop();
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for task in &tasks {
             task.stop.stop();
@@ -164,6 +180,16 @@ mod tests {
         bg.spawn("stuck", |_| std::thread::sleep(Duration::from_millis(600)));
         let late = bg.shutdown(Duration::from_millis(50));
         assert_eq!(late, vec!["stuck".to_string()]);
+    }
+
+    #[test]
+    fn shutdown_cuts_waits_short() {
+        let bg = Background::new();
+        let waiter = bg.clone();
+        let handle = std::thread::spawn(move || waiter.sleep(Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(20));
+        bg.shutdown(Duration::from_secs(1));
+        assert!(!handle.join().unwrap());
     }
 
     #[test]

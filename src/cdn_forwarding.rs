@@ -8,9 +8,11 @@
 //! CDN URLs usually embed the CDN's stream key: logs show them only through [`redacted_url`].
 
 use crate::api_client::ApiClient;
+use crate::background::Background;
 use crate::config::zego::ZegoConfig;
 use crate::private_file::write_private;
 use crate::providers::zego::{self, SequenceClock, ZegoError};
+use crate::retry::RetryPolicy;
 use crate::rtmp_target::redacted_url;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -66,7 +68,11 @@ impl CdnRule {
 
     /// The config to sign this rule's calls with: the service's credentials, the rule's stream.
     fn call_config(&self, credentials: &ZegoConfig) -> ZegoConfig {
-        ZegoConfig { stream_id: self.stream_id.clone(), is_test: self.is_test, ..credentials.clone() }
+        ZegoConfig {
+            stream_id: self.stream_id.clone(),
+            is_test: self.is_test,
+            ..credentials.clone()
+        }
     }
 }
 
@@ -155,7 +161,10 @@ impl CdnJournal {
         let Some(path) = &self.path else { return };
         let bytes = serde_json::to_vec_pretty(&self.rules).unwrap_or_default();
         if let Err(e) = write_private(path, &bytes) {
-            log::warn!("cannot write the CDN forwarding journal {}: {e}", path.display());
+            log::warn!(
+                "cannot write the CDN forwarding journal {}: {e}",
+                path.display()
+            );
         }
     }
 }
@@ -178,13 +187,20 @@ pub fn create_all(
     config: &ZegoConfig,
     sequence: &SequenceClock,
     journal: &Mutex<CdnJournal>,
+    retry: (RetryPolicy, &Background),
 ) -> (Vec<CdnRule>, Vec<ForwardFailure>) {
     let mut created = Vec::new();
     let mut failed = Vec::new();
     for (i, url) in config.cdn_urls.iter().enumerate() {
         let rule = CdnRule::new(config, url);
         lock(journal).record(&rule);
-        match zego::create_cdn_rule(http, config, sequence, url) {
+        let (policy, background) = retry;
+        let created_rule = policy.run(
+            || zego::create_cdn_rule(http, config, sequence, url),
+            ZegoError::is_rate_limited,
+            |d| background.sleep(d),
+        );
+        match created_rule {
             Ok(answer) => {
                 log::info!(
                     "cdn forward created: stream={} cdn={} RequestId={}",
@@ -200,8 +216,15 @@ pub fn create_all(
                 if !matches!(error, ZegoError::Transport(_)) {
                     lock(journal).forget(&rule);
                 }
-                log::warn!("cdn forward to {} not created: {error:?}", redacted_url(url));
-                failed.push(ForwardFailure { index: i + 1, url: redacted_url(url), error });
+                log::warn!(
+                    "cdn forward to {} not created: {error:?}",
+                    redacted_url(url)
+                );
+                failed.push(ForwardFailure {
+                    index: i + 1,
+                    url: redacted_url(url),
+                    error,
+                });
             }
         }
     }
@@ -216,10 +239,17 @@ pub fn delete_all(
     sequence: &SequenceClock,
     journal: &Mutex<CdnJournal>,
     rules: &[CdnRule],
+    background: &Background,
 ) -> usize {
     let mut left = 0;
     for rule in rules {
-        match zego::delete_cdn_rule(http, &rule.call_config(credentials), sequence, &rule.cdn_url) {
+        let config = rule.call_config(credentials);
+        let deleted = RetryPolicy::BACKGROUND.run(
+            || zego::delete_cdn_rule(http, &config, sequence, &rule.cdn_url),
+            ZegoError::is_rate_limited,
+            |d| background.sleep(d),
+        );
+        match deleted {
             Ok(answer) => {
                 lock(journal).forget(rule);
                 log::info!(
@@ -253,7 +283,8 @@ mod tests {
     use serde_json::json;
 
     fn config() -> ZegoConfig {
-        ZegoConfig::from_settings(&json!({"app_id": 7, "server_secret": "s", "stream_id": "st"})).unwrap()
+        ZegoConfig::from_settings(&json!({"app_id": 7, "server_secret": "s", "stream_id": "st"}))
+            .unwrap()
     }
 
     #[test]
@@ -261,8 +292,15 @@ mod tests {
         let path = std::env::temp_dir().join(format!("golive-cdn-{}.json", std::process::id()));
         let mut journal = CdnJournal::load(Some(path.clone()));
         let mine = CdnRule::new(&config(), "rtmp://cdn.example/live/KEY");
-        let dead = CdnRule { owner: "999999999:1".into(), cdn_url: "rtmp://cdn.example/live/OTHER".into(), ..mine.clone() };
-        let other_app = CdnRule { app_id: 8, ..dead.clone() };
+        let dead = CdnRule {
+            owner: "999999999:1".into(),
+            cdn_url: "rtmp://cdn.example/live/OTHER".into(),
+            ..mine.clone()
+        };
+        let other_app = CdnRule {
+            app_id: 8,
+            ..dead.clone()
+        };
         journal.record(&mine);
         journal.record(&dead);
         journal.record(&other_app);

@@ -11,6 +11,7 @@ use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
 use crate::presence;
 use crate::providers::aliyun::{self, AliyunError};
 use crate::providers::zego::{self, SequenceClock, StreamState, ZegoError};
+use crate::retry::RetryPolicy;
 use crate::rtmp_target::{IngestPlan, RtmpTarget};
 use serde_json::Value;
 use std::path::Path;
@@ -33,7 +34,8 @@ pub enum ServiceKind {
 
 impl ServiceKind {
     /// Every service, in registration order.
-    pub const ALL: &'static [ServiceKind] = &[ServiceKind::ZegoRtmpDispatch, ServiceKind::AliyunArtcRtmp];
+    pub const ALL: &'static [ServiceKind] =
+        &[ServiceKind::ZegoRtmpDispatch, ServiceKind::AliyunArtcRtmp];
 
     /// The OBS service type id.
     pub fn id(self) -> &'static str {
@@ -116,9 +118,10 @@ impl GoLiveError {
             | GoLiveError::Aliyun(AliyunError::NoAddress { request_id })
             | GoLiveError::Aliyun(AliyunError::BadAddress { request_id })
             | GoLiveError::NoReachableNode { request_id, .. } => request_id,
-            GoLiveError::CdnRequired(ForwardFailure { error: ZegoError::Api { request_id, .. }, .. }) => {
-                request_id
-            }
+            GoLiveError::CdnRequired(ForwardFailure {
+                error: ZegoError::Api { request_id, .. },
+                ..
+            }) => request_id,
             _ => "",
         }
     }
@@ -184,12 +187,27 @@ pub struct GoLiveReport {
 
 impl GoLiveReport {
     /// The report of a resolution that ended with `result` after `latency`.
-    pub fn new(result: Result<&IngestPlan, GoLiveError>, latency: Duration, warnings: Vec<Message>) -> Self {
+    pub fn new(
+        result: Result<&IngestPlan, GoLiveError>,
+        latency: Duration,
+        warnings: Vec<Message>,
+    ) -> Self {
         let (error, request_id, node) = match result {
-            Ok(plan) => (None, plan.request_id.clone(), plan.primary.authority().to_string()),
+            Ok(plan) => (
+                None,
+                plan.request_id.clone(),
+                plan.primary.authority().to_string(),
+            ),
             Err(e) => (Some(e.message()), e.request_id().to_string(), String::new()),
         };
-        GoLiveReport { at: SystemTime::now(), error, request_id, node, latency, warnings }
+        GoLiveReport {
+            at: SystemTime::now(),
+            error,
+            request_id,
+            node,
+            latency,
+            warnings,
+        }
     }
 }
 
@@ -222,7 +240,12 @@ impl GoLive {
     /// A service of `kind` with `settings`. A ZEGOCLOUD service starts deleting CDN forwards
     /// left behind by an OBS session of the same AppId that ended without stopping.
     pub fn new(kind: ServiceKind, settings: Value, shared: Shared) -> Self {
-        let golive = GoLive { kind, settings, shared, session: None };
+        let golive = GoLive {
+            kind,
+            settings,
+            shared,
+            session: None,
+        };
         if kind == ServiceKind::ZegoRtmpDispatch {
             if let Ok(config) = ZegoConfig::from_settings(&golive.settings) {
                 golive.delete_orphan_forwards(&config, &[]);
@@ -259,11 +282,18 @@ impl GoLive {
         };
         let latency = started.elapsed();
         let report = GoLiveReport::new(
-            result.as_ref().map(|session| &session.plan).map_err(Clone::clone),
+            result
+                .as_ref()
+                .map(|session| &session.plan)
+                .map_err(Clone::clone),
             latency,
             warnings,
         );
-        *self.shared.last_go_live.lock().unwrap_or_else(|p| p.into_inner()) = Some((self.kind, report));
+        *self
+            .shared
+            .last_go_live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((self.kind, report));
         let session = result?;
         log::info!(
             "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
@@ -278,12 +308,21 @@ impl GoLive {
 
     fn start_zego(&self, warnings: &mut Vec<Message>) -> Result<Session, GoLiveError> {
         let config = ZegoConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let plan = resolve_zego(&self.shared, &config)?;
+        let plan = resolve_zego(&self.shared, &config, RetryPolicy::GO_LIVE)?;
         let shared = &self.shared;
-        let planned: Vec<CdnRule> = config.cdn_urls.iter().map(|u| CdnRule::new(&config, u)).collect();
+        let planned: Vec<CdnRule> = config
+            .cdn_urls
+            .iter()
+            .map(|u| CdnRule::new(&config, u))
+            .collect();
         self.delete_orphan_forwards(&config, &planned);
-        let (forwards, failures) =
-            cdn_forwarding::create_all(&shared.http, &config, &shared.sequence, &shared.cdn_journal);
+        let (forwards, failures) = cdn_forwarding::create_all(
+            &shared.http,
+            &config,
+            &shared.sequence,
+            &shared.cdn_journal,
+            (RetryPolicy::GO_LIVE, &shared.background),
+        );
         if let Some(failure) = failures.first() {
             if config.cdn_required {
                 self.delete_forwards(&config, forwards);
@@ -291,19 +330,39 @@ impl GoLive {
             }
             warnings.extend(failures.iter().map(cdn_warning));
         }
-        Ok(Session { plan, zego: Some(config), forwards, aliyun: None, live: false, failover_pending: false, current: 0, tasks: Vec::new() })
+        Ok(Session {
+            plan,
+            zego: Some(config),
+            forwards,
+            aliyun: None,
+            live: false,
+            failover_pending: false,
+            current: 0,
+            tasks: Vec::new(),
+        })
     }
 
     fn start_aliyun(&self) -> Result<Session, GoLiveError> {
         let config = AliyunConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let (plan, key) = resolve_aliyun(&self.shared, &config)?;
-        Ok(Session { plan, zego: None, forwards: Vec::new(), aliyun: Some((config, key)), live: false, failover_pending: false, current: 0, tasks: Vec::new() })
+        let (plan, key) = resolve_aliyun(&self.shared, &config, RetryPolicy::GO_LIVE)?;
+        Ok(Session {
+            plan,
+            zego: None,
+            forwards: Vec::new(),
+            aliyun: Some((config, key)),
+            live: false,
+            failover_pending: false,
+            current: 0,
+            tasks: Vec::new(),
+        })
     }
 
     /// The stream is live (OBS began sending): confirm it with the vendor in the background.
     /// ZEGOCLOUD: DescribeRTCStreamState for up to 10 s. Alibaba: the presence check.
     pub fn on_live(&mut self, control: Arc<dyn StreamControl>) {
-        let Some(session) = self.session.as_mut().filter(|s| !s.live) else { return };
+        let Some(session) = self.session.as_mut().filter(|s| !s.live) else {
+            return;
+        };
         session.live = true;
         let background = self.shared.background.clone();
         if let Some(config) = session.zego.clone() {
@@ -320,7 +379,11 @@ impl GoLive {
                 presence::watch(&shared.http, &config, interval, &stop, || {
                     if config.presence_restart {
                         log::warn!("presence check: restarting the ingest with a fresh address");
-                        shared.addresses.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                        shared
+                            .addresses
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&key);
                         control.restart();
                     }
                 });
@@ -332,7 +395,9 @@ impl GoLive {
     /// The stream ended for good (user stop, error, OBS quitting): stop background checks and
     /// delete the CDN forwards, in the background so OBS's window never waits for it.
     pub fn on_stopped(&mut self) {
-        let Some(session) = self.session.take() else { return };
+        let Some(session) = self.session.take() else {
+            return;
+        };
         for task in &session.tasks {
             task.stop();
         }
@@ -360,14 +425,17 @@ impl GoLive {
     pub fn failover(&mut self) -> Option<&RtmpTarget> {
         let session = self.session.as_mut().filter(|s| s.failover_pending)?;
         session.failover_pending = false;
-        let expired = session.plan.expires_at.is_some_and(|t| t <= SystemTime::now() + REFRESH_MARGIN)
+        let expired = session
+            .plan
+            .expires_at
+            .is_some_and(|t| t <= SystemTime::now() + REFRESH_MARGIN)
             || (session.zego.is_some() && session.plan.obtained_at.elapsed() >= ZEGO_NODE_VALIDITY);
         if expired {
             let fresh = match (&session.zego, &session.aliyun) {
-                (Some(config), _) => resolve_zego(&self.shared, config),
+                (Some(config), _) => resolve_zego(&self.shared, config, RetryPolicy::GO_LIVE),
                 (None, Some((config, key))) => {
                     lock_addresses(&self.shared).remove(key);
-                    resolve_aliyun(&self.shared, config).map(|(plan, _)| plan)
+                    resolve_aliyun(&self.shared, config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan)
                 }
                 (None, None) => return None,
             };
@@ -381,13 +449,19 @@ impl GoLive {
                     session.plan = plan;
                     session.current = 0;
                 }
-                Err(e) => log::warn!("failover: resolving again failed, keeping the old nodes: {e:?}"),
+                Err(e) => {
+                    log::warn!("failover: resolving again failed, keeping the old nodes: {e:?}")
+                }
             }
         } else {
             let count = session.plan.nodes().count();
             session.current = (session.current + 1) % count;
             let next = session.plan.nodes().nth(session.current)?;
-            log::info!("failover: reconnecting to node {} ({} of {count})", next.authority(), session.current + 1);
+            log::info!(
+                "failover: reconnecting to node {} ({} of {count})",
+                next.authority(),
+                session.current + 1
+            );
         }
         session.plan.nodes().nth(session.current)
     }
@@ -398,7 +472,14 @@ impl GoLive {
         }
         let (shared, config) = (self.shared.clone(), config.clone());
         self.shared.background.spawn("cdn-delete", move |_| {
-            cdn_forwarding::delete_all(&shared.http, &config, &shared.sequence, &shared.cdn_journal, &rules);
+            cdn_forwarding::delete_all(
+                &shared.http,
+                &config,
+                &shared.sequence,
+                &shared.cdn_journal,
+                &rules,
+                &shared.background,
+            );
         });
     }
 
@@ -409,7 +490,11 @@ impl GoLive {
         let orphans: Vec<CdnRule> = cdn_forwarding::lock(&self.shared.cdn_journal)
             .take_orphans(config.app_id, &endpoint)
             .into_iter()
-            .filter(|o| !keep.iter().any(|k| k.stream_id == o.stream_id && k.cdn_url == o.cdn_url))
+            .filter(|o| {
+                !keep
+                    .iter()
+                    .any(|k| k.stream_id == o.stream_id && k.cdn_url == o.cdn_url)
+            })
             .collect();
         if !orphans.is_empty() {
             log::warn!(
@@ -419,7 +504,6 @@ impl GoLive {
             self.delete_forwards(config, orphans);
         }
     }
-
 }
 
 impl Drop for GoLive {
@@ -455,43 +539,64 @@ fn confirm_zego_stream(shared: &Shared, config: &ZegoConfig, stop: &StopSignal) 
 }
 
 fn cdn_warning(f: &ForwardFailure) -> Message {
-    Message::new("Warn.CdnForward").text(f.index.to_string()).text(&f.url).message_arg(f.error.message())
+    Message::new("Warn.CdnForward")
+        .text(f.index.to_string())
+        .text(&f.url)
+        .message_arg(f.error.message())
 }
 
 /// Dispatch and probe: the ZEGOCLOUD plan, without side effects at the vendor.
-fn resolve_zego(shared: &Shared, config: &ZegoConfig) -> Result<IngestPlan, GoLiveError> {
-    let dispatch =
-            zego::dispatch_push(&shared.http, config, &shared.sequence).map_err(GoLiveError::Zego)?;
-        let obtained_at = Instant::now();
-        let nodes = dispatch
-            .urls
-            .iter()
-            .map(|url| {
-                RtmpTarget::split(url).map_err(|_| {
-                    GoLiveError::Zego(ZegoError::BadNodeUrl {
-                        url: url.clone(),
-                        request_id: dispatch.request_id.clone(),
-                    })
+fn resolve_zego(
+    shared: &Shared,
+    config: &ZegoConfig,
+    policy: RetryPolicy,
+) -> Result<IngestPlan, GoLiveError> {
+    let dispatch = policy
+        .run(
+            || zego::dispatch_push(&shared.http, config, &shared.sequence),
+            ZegoError::is_rate_limited,
+            |d| shared.background.sleep(d),
+        )
+        .map_err(GoLiveError::Zego)?;
+    let obtained_at = Instant::now();
+    let nodes = dispatch
+        .urls
+        .iter()
+        .map(|url| {
+            RtmpTarget::split(url).map_err(|_| {
+                GoLiveError::Zego(ZegoError::BadNodeUrl {
+                    url: url.clone(),
+                    request_id: dispatch.request_id.clone(),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let plan = IngestPlan {
-            expires_at: Some(SystemTime::now() + ZEGO_NODE_VALIDITY),
-            obtained_at,
-            ..order_by_reachability(nodes, &dispatch.request_id)?
-        };
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = IngestPlan {
+        expires_at: Some(SystemTime::now() + ZEGO_NODE_VALIDITY),
+        obtained_at,
+        ..order_by_reachability(nodes, &dispatch.request_id)?
+    };
     Ok(plan)
 }
 
 /// A reusable or fresh ingest address, probed: the Alibaba plan and its cache key.
-fn resolve_aliyun(shared: &Shared, config: &AliyunConfig) -> Result<(IngestPlan, String), GoLiveError> {
-        let key = address_fingerprint(config);
+fn resolve_aliyun(
+    shared: &Shared,
+    config: &AliyunConfig,
+    policy: RetryPolicy,
+) -> Result<(IngestPlan, String), GoLiveError> {
+    let key = address_fingerprint(config);
     let now = SystemTime::now();
     let reused = lock_addresses(shared).usable(&key, now).cloned();
     let (entry, reused) = match reused {
         Some(entry) => (entry, true),
         None => {
-            let created = aliyun::create_address(&shared.http, config)
+            let created = policy
+                .run(
+                    || aliyun::create_address(&shared.http, config),
+                    AliyunError::is_rate_limited,
+                    |d| shared.background.sleep(d),
+                )
                 .map_err(GoLiveError::Aliyun)?;
             let stated = auth_key_expiry(&created.rtmp_address);
             let computed = unix_secs(now) + u64::from(config.expire_time);
@@ -504,7 +609,9 @@ fn resolve_aliyun(shared: &Shared, config: &AliyunConfig) -> Result<(IngestPlan,
         }
     };
     let target = RtmpTarget::split(&entry.rtmp_address).map_err(|_| {
-        GoLiveError::Aliyun(AliyunError::BadAddress { request_id: entry.request_id.clone() })
+        GoLiveError::Aliyun(AliyunError::BadAddress {
+            request_id: entry.request_id.clone(),
+        })
     })?;
     let plan = order_by_reachability(vec![target], &entry.request_id).inspect_err(|_| {
         // An address whose node is unreachable is not worth keeping.
@@ -528,7 +635,10 @@ fn resolve_aliyun(shared: &Shared, config: &AliyunConfig) -> Result<(IngestPlan,
 }
 
 fn lock_addresses(shared: &Shared) -> std::sync::MutexGuard<'_, AddressCache> {
-    shared.addresses.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .addresses
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A dry run of Start Streaming with `settings`: validation, the vendor call and the node
@@ -538,12 +648,18 @@ pub fn test_connection(kind: ServiceKind, settings: &Value, shared: &Shared) -> 
     let result = match kind {
         ServiceKind::ZegoRtmpDispatch => ZegoConfig::from_settings(settings)
             .map_err(GoLiveError::Config)
-            .and_then(|config| resolve_zego(shared, &config)),
+            .and_then(|config| resolve_zego(shared, &config, RetryPolicy::GO_LIVE)),
         ServiceKind::AliyunArtcRtmp => AliyunConfig::from_settings(settings)
             .map_err(GoLiveError::Config)
-            .and_then(|config| resolve_aliyun(shared, &config).map(|(plan, _)| plan)),
+            .and_then(|config| {
+                resolve_aliyun(shared, &config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan)
+            }),
     };
-    let report = GoLiveReport::new(result.as_ref().map_err(Clone::clone), started.elapsed(), Vec::new());
+    let report = GoLiveReport::new(
+        result.as_ref().map_err(Clone::clone),
+        started.elapsed(),
+        Vec::new(),
+    );
     log::info!(
         "test connection: provider={} ok={} RequestId={} node={} latency={}ms",
         kind.provider(),

@@ -19,3 +19,4 @@ pub mod background;
 pub mod private_file;
 pub mod cdn_forwarding;
 pub mod presence;
+pub mod retry;

@@ -8,7 +8,7 @@ use crate::signing::{aliyun_rpc, aliyun_v3, random_hex_nonce};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// The API version of ApsaraVideo Live.
 pub const API_VERSION: &str = "2016-11-01";
@@ -47,12 +47,20 @@ impl AliyunError {
     pub fn message(&self) -> Message {
         match self {
             AliyunError::Transport(t) => t.message(),
-            AliyunError::Api { status, code, message, request_id, recommend } => {
+            AliyunError::Api {
+                status,
+                code,
+                message,
+                request_id,
+                recommend,
+            } => {
                 let with_link = |m: Message| {
                     if recommend.is_empty() {
                         m
                     } else {
-                        Message::new("Error.Aliyun.WithLink").message_arg(m).text(recommend)
+                        Message::new("Error.Aliyun.WithLink")
+                            .message_arg(m)
+                            .text(recommend)
                     }
                 };
                 match describe_code(code) {
@@ -72,9 +80,9 @@ impl AliyunError {
                     ),
                 }
             }
-            AliyunError::BadResponse { status, detail } => {
-                Message::new("Error.Aliyun.BadResponse").text(status.to_string()).text(detail)
-            }
+            AliyunError::BadResponse { status, detail } => Message::new("Error.Aliyun.BadResponse")
+                .text(status.to_string())
+                .text(detail),
             AliyunError::NoAddress { request_id } => {
                 Message::new("Error.Aliyun.NoAddress").text(request_id)
             }
@@ -93,21 +101,31 @@ impl AliyunError {
 /// Meaning and suggested action (locale keys) of Alibaba's common error codes.
 pub fn describe_code(code: &str) -> Option<(&'static str, &'static str)> {
     let pair = match code {
-        "SignatureDoesNotMatch" => ("Aliyun.Code.SignatureDoesNotMatch", "Aliyun.Action.CheckSecret"),
-        "InvalidAccessKeyId.NotFound" | "InvalidAccessKeyId.Inactive" => {
-            ("Aliyun.Code.InvalidAccessKeyId", "Aliyun.Action.CheckAccessKeyId")
-        }
+        "SignatureDoesNotMatch" => (
+            "Aliyun.Code.SignatureDoesNotMatch",
+            "Aliyun.Action.CheckSecret",
+        ),
+        "InvalidAccessKeyId.NotFound" | "InvalidAccessKeyId.Inactive" => (
+            "Aliyun.Code.InvalidAccessKeyId",
+            "Aliyun.Action.CheckAccessKeyId",
+        ),
         "InvalidTimeStamp.Expired" => ("Aliyun.Code.TimestampExpired", "Aliyun.Action.CheckClock"),
         "SignatureNonceUsed" => ("Aliyun.Code.NonceUsed", "Aliyun.Action.RetryNow"),
-        "Forbidden.RAM" | "NoAuth" | "Forbidden" => ("Aliyun.Code.Forbidden", "Aliyun.Action.GrantRam"),
-        "InputInvalid" | "InvalidParameter" => ("Aliyun.Code.InputInvalid", "Aliyun.Action.CheckIds"),
+        "Forbidden.RAM" | "NoAuth" | "Forbidden" => {
+            ("Aliyun.Code.Forbidden", "Aliyun.Action.GrantRam")
+        }
+        "InputInvalid" | "InvalidParameter" => {
+            ("Aliyun.Code.InputInvalid", "Aliyun.Action.CheckIds")
+        }
         "ResourceNotExist" => ("Aliyun.Code.ResourceNotExist", "Aliyun.Action.CheckIds"),
         "ServerError" | "InternalError" | "ServiceUnavailable" => {
             ("Aliyun.Code.ServerError", "Aliyun.Action.RetryLater")
         }
         "InvalidApi.NotFound" => ("Aliyun.Code.ApiNotFound", "Aliyun.Action.CheckEndpoint"),
         c if c.starts_with("Throttling") => ("Aliyun.Code.Throttling", "Aliyun.Action.RetryLater"),
-        c if c.starts_with("MissingParameter") => ("Aliyun.Code.MissingParameter", "Aliyun.Action.UpdatePlugin"),
+        c if c.starts_with("MissingParameter") => {
+            ("Aliyun.Code.MissingParameter", "Aliyun.Action.UpdatePlugin")
+        }
         _ => return None,
     };
     Some(pair)
@@ -137,7 +155,26 @@ pub struct AliyunAnswer {
 }
 
 /// Calls `action` with `params`, signed with the configured scheme.
+///
+/// A refusal for an expired timestamp (the local clock is off by more than Alibaba's 15
+/// minutes) is retried once, signed with the server's time from its `Date` header.
 pub fn call(
+    http: &ApiClient,
+    config: &AliyunConfig,
+    action: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<AliyunAnswer, AliyunError> {
+    match call_once(http, config, action, params) {
+        Err(AliyunError::Api { code, .. })
+            if code == "InvalidTimeStamp.Expired" && http.adopt_server_clock() =>
+        {
+            call_once(http, config, action, params)
+        }
+        other => other,
+    }
+}
+
+fn call_once(
     http: &ApiClient,
     config: &AliyunConfig,
     action: &str,
@@ -146,11 +183,22 @@ pub fn call(
     let mut url = config.endpoint.root();
     let secret = config.access_key_secret.expose();
     let nonce = random_hex_nonce(16);
-    let now = SystemTime::now();
+    let now = http.now();
     let headers: Vec<(String, String)> = match config.signature_version {
         SignatureVersion::V2 => {
-            let rpc = aliyun_rpc::RpcCall { method: "GET", action, version: API_VERSION, params };
-            url.set_query(Some(&aliyun_rpc::signed_query(&rpc, &config.access_key_id, secret, &nonce, now)));
+            let rpc = aliyun_rpc::RpcCall {
+                method: "GET",
+                action,
+                version: API_VERSION,
+                params,
+            };
+            url.set_query(Some(&aliyun_rpc::signed_query(
+                &rpc,
+                &config.access_key_id,
+                secret,
+                &nonce,
+                now,
+            )));
             Vec::new()
         }
         SignatureVersion::V3 => {
@@ -167,22 +215,33 @@ pub fn call(
                 query: params,
                 body: b"",
             };
-            let signed = aliyun_v3::sign_request(&request, &config.access_key_id, secret, &nonce, now);
-            url.set_query(Some(&signed.query).filter(|q| !q.is_empty()).map(String::as_str));
+            let signed =
+                aliyun_v3::sign_request(&request, &config.access_key_id, secret, &nonce, now);
+            url.set_query(
+                Some(&signed.query)
+                    .filter(|q| !q.is_empty())
+                    .map(String::as_str),
+            );
             // The HTTP client writes Host itself, from the same URL.
-            signed.headers.into_iter().filter(|(name, _)| name != "host").collect()
+            signed
+                .headers
+                .into_iter()
+                .filter(|(name, _)| name != "host")
+                .collect()
         }
     };
     let response = http.get(&url, &headers).map_err(AliyunError::Transport)?;
-    let body: Value = serde_json::from_slice(&response.body).map_err(|e| AliyunError::BadResponse {
-        status: response.status,
-        detail: e.to_string(),
-    })?;
-    if !(200..300).contains(&response.status) {
-        let error: ErrorBody = serde_json::from_value(body).map_err(|e| AliyunError::BadResponse {
+    let body: Value =
+        serde_json::from_slice(&response.body).map_err(|e| AliyunError::BadResponse {
             status: response.status,
             detail: e.to_string(),
         })?;
+    if !(200..300).contains(&response.status) {
+        let error: ErrorBody =
+            serde_json::from_value(body).map_err(|e| AliyunError::BadResponse {
+                status: response.status,
+                detail: e.to_string(),
+            })?;
         if error.code.is_empty() {
             return Err(AliyunError::BadResponse {
                 status: response.status,
@@ -197,8 +256,16 @@ pub fn call(
             recommend: error.recommend,
         });
     }
-    let request_id = body.get("RequestId").and_then(Value::as_str).unwrap_or_default().to_string();
-    Ok(AliyunAnswer { body, request_id, latency: response.latency })
+    let request_id = body
+        .get("RequestId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(AliyunAnswer {
+        body,
+        request_id,
+        latency: response.latency,
+    })
 }
 
 /// Alibaba's messages may echo the string it signed, AccessKey ID included: mask it, and keep
@@ -236,7 +303,10 @@ impl std::fmt::Debug for IngestAddress {
 }
 
 /// `CreateRoomRealTimeStreamAddress`: an RTMP URL that joins the channel as `user_id`.
-pub fn create_address(http: &ApiClient, config: &AliyunConfig) -> Result<IngestAddress, AliyunError> {
+pub fn create_address(
+    http: &ApiClient,
+    config: &AliyunConfig,
+) -> Result<IngestAddress, AliyunError> {
     let params = BTreeMap::from([
         ("AppId".to_string(), config.app_id.clone()),
         ("ChannelId".to_string(), config.channel_id.clone()),
@@ -251,9 +321,9 @@ pub fn create_address(http: &ApiClient, config: &AliyunConfig) -> Result<IngestA
             rtmp_address: address.trim().to_string(),
             latency: answer.latency,
         }),
-        Some(Value::String(_)) | Some(Value::Null) | None => {
-            Err(AliyunError::NoAddress { request_id: answer.request_id })
-        }
+        Some(Value::String(_)) | Some(Value::Null) | None => Err(AliyunError::NoAddress {
+            request_id: answer.request_id,
+        }),
         Some(_) => Err(AliyunError::BadResponse {
             status: 200,
             detail: "RtmpAddress is not a string".into(),
@@ -277,13 +347,25 @@ pub fn user_in_channel(http: &ApiClient, config: &AliyunConfig) -> Result<bool, 
             ("Order".to_string(), "asc".to_string()),
         ]);
         let answer = call(http, config, "DescribeChannelParticipants", &params)?;
-        let users = answer.body.get("UserList").and_then(Value::as_array).ok_or_else(|| {
-            AliyunError::BadResponse { status: 200, detail: "UserList is missing".into() }
-        })?;
-        if users.iter().any(|u| u.as_str() == Some(config.user_id.as_str())) {
+        let users = answer
+            .body
+            .get("UserList")
+            .and_then(Value::as_array)
+            .ok_or_else(|| AliyunError::BadResponse {
+                status: 200,
+                detail: "UserList is missing".into(),
+            })?;
+        if users
+            .iter()
+            .any(|u| u.as_str() == Some(config.user_id.as_str()))
+        {
             return Ok(true);
         }
-        let total_pages = answer.body.get("TotalPage").and_then(Value::as_u64).unwrap_or(1);
+        let total_pages = answer
+            .body
+            .get("TotalPage")
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
         if u64::from(page) >= total_pages {
             break;
         }
@@ -332,7 +414,10 @@ mod tests {
 
     #[test]
     fn vendor_messages_are_masked_and_bounded() {
-        let m = clean_vendor_message("string to sign: GET&%2F&AccessKeyId%3DLTAI5tSECRETID9", "LTAI5tSECRETID9");
+        let m = clean_vendor_message(
+            "string to sign: GET&%2F&AccessKeyId%3DLTAI5tSECRETID9",
+            "LTAI5tSECRETID9",
+        );
         assert!(!m.contains("LTAI5tSECRETID9"));
         assert!(m.contains("LTA*********ID9"));
         let long = clean_vendor_message(&"x".repeat(1000), "");

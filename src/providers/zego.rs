@@ -3,10 +3,10 @@
 use crate::api_client::{ApiClient, TransportError};
 use crate::config::zego::ZegoConfig;
 use crate::messages::Message;
+use crate::private_file::write_private;
 use crate::signing::{random_hex_nonce, zego::sign};
 use serde::Deserialize;
 use serde_json::Value;
-use crate::private_file::write_private;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -129,7 +129,10 @@ pub const SEQUENCE_RESERVE_MS: i64 = 60_000;
 impl SequenceClock {
     /// A clock that starts from the wall clock and remembers nothing.
     pub const fn new() -> Self {
-        SequenceClock { last: AtomicI64::new(0), store: None }
+        SequenceClock {
+            last: AtomicI64::new(0),
+            store: None,
+        }
     }
 
     /// A clock that continues above the ceiling persisted in `path` by an earlier process.
@@ -138,7 +141,10 @@ impl SequenceClock {
             .ok()
             .and_then(|t| t.trim().parse::<i64>().ok())
             .unwrap_or(0);
-        SequenceClock { last: AtomicI64::new(ceiling), store: Some((path, Mutex::new(ceiling))) }
+        SequenceClock {
+            last: AtomicI64::new(ceiling),
+            store: Some((path, Mutex::new(ceiling))),
+        }
     }
 
     /// The next value: `max(now_ms, last + 1)`.
@@ -147,7 +153,10 @@ impl SequenceClock {
         let mut last = self.last.load(Ordering::Relaxed);
         let next = loop {
             let next = now.max(last + 1);
-            match self.last.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed) {
+            match self
+                .last
+                .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => break next,
                 Err(seen) => last = seen,
             }
@@ -204,13 +213,34 @@ pub struct ZegoAnswer {
 }
 
 /// Calls `Action` with the common parameters, signed, plus `params`; `Code != 0` is an error.
+///
+/// A refusal for an expired signature (the local clock is off by more than ZEGOCLOUD's 10
+/// minutes) is retried once, signed with the server's time from its `Date` header.
 pub fn call(
     http: &ApiClient,
     config: &ZegoConfig,
     action: &str,
     params: &[(&str, String)],
 ) -> Result<ZegoAnswer, ZegoError> {
-    let timestamp = unix_millis(SystemTime::now()) / 1000;
+    match call_once(http, config, action, params) {
+        Err(ZegoError::Api {
+            code: SIGNATURE_EXPIRED,
+            ..
+        }) if http.adopt_server_clock() => call_once(http, config, action, params),
+        other => other,
+    }
+}
+
+/// ZEGOCLOUD's gateway code for a timestamp outside its ±10 minute window.
+const SIGNATURE_EXPIRED: i64 = 100000004;
+
+fn call_once(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    action: &str,
+    params: &[(&str, String)],
+) -> Result<ZegoAnswer, ZegoError> {
+    let timestamp = unix_millis(http.now()) / 1000;
     let nonce = random_hex_nonce(8);
     let signature = sign(
         config.app_id,
