@@ -8,6 +8,7 @@ use crate::config::aliyun::AliyunConfig;
 use crate::config::{fields, fields::Field, zego::ZegoConfig, ConfigError};
 use crate::messages::Message;
 use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
+use crate::prefetch::Prefetch;
 use crate::presence;
 use crate::providers::aliyun::{self, AliyunError};
 use crate::providers::zego::{self, SequenceClock, StreamState, ZegoError};
@@ -234,17 +235,20 @@ pub struct GoLive {
     settings: Value,
     shared: Shared,
     session: Option<Session>,
+    prefetch: Option<Prefetch>,
 }
 
 impl GoLive {
     /// A service of `kind` with `settings`. A ZEGOCLOUD service starts deleting CDN forwards
     /// left behind by an OBS session of the same AppId that ended without stopping.
     pub fn new(kind: ServiceKind, settings: Value, shared: Shared) -> Self {
+        let prefetch = Prefetch::start(kind, &settings, &shared);
         let golive = GoLive {
             kind,
             settings,
             shared,
             session: None,
+            prefetch,
         };
         if kind == ServiceKind::ZegoRtmpDispatch {
             if let Ok(config) = ZegoConfig::from_settings(&golive.settings) {
@@ -264,8 +268,13 @@ impl GoLive {
         &self.settings
     }
 
-    /// New settings from OBS; the next start resolves with them.
+    /// New settings from OBS; the next start resolves with them, and resolving ahead starts
+    /// over for them.
     pub fn update(&mut self, settings: Value) {
+        if settings != self.settings {
+            self.prefetch = None;
+            self.prefetch = Prefetch::start(self.kind, &settings, &self.shared);
+        }
         self.settings = settings;
     }
 
@@ -308,7 +317,10 @@ impl GoLive {
 
     fn start_zego(&self, warnings: &mut Vec<Message>) -> Result<Session, GoLiveError> {
         let config = ZegoConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let plan = resolve_zego(&self.shared, &config, RetryPolicy::GO_LIVE)?;
+        let plan = match self.take_prefetched() {
+            Some(ready) => ready.plan,
+            None => resolve_zego(&self.shared, &config, RetryPolicy::GO_LIVE)?,
+        };
         let shared = &self.shared;
         let planned: Vec<CdnRule> = config
             .cdn_urls
@@ -344,7 +356,15 @@ impl GoLive {
 
     fn start_aliyun(&self) -> Result<Session, GoLiveError> {
         let config = AliyunConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let (plan, key) = resolve_aliyun(&self.shared, &config, RetryPolicy::GO_LIVE)?;
+        let (plan, key) = match self.take_prefetched() {
+            Some(ready) => (
+                ready.plan,
+                ready
+                    .address_key
+                    .unwrap_or_else(|| address_fingerprint(&config)),
+            ),
+            None => resolve_aliyun(&self.shared, &config, RetryPolicy::GO_LIVE)?,
+        };
         Ok(Session {
             plan,
             zego: None,
@@ -355,6 +375,16 @@ impl GoLive {
             current: 0,
             tasks: Vec::new(),
         })
+    }
+
+    /// The plan resolved ahead for the current settings, if fresh.
+    fn take_prefetched(&self) -> Option<crate::prefetch::Ready> {
+        let ready = self.prefetch.as_ref()?.take(&self.settings)?;
+        log::info!(
+            "using the node resolved ahead {} s ago",
+            ready.plan.obtained_at.elapsed().as_secs()
+        );
+        Some(ready)
     }
 
     /// The stream is live (OBS began sending): confirm it with the vendor in the background.
@@ -546,7 +576,7 @@ fn cdn_warning(f: &ForwardFailure) -> Message {
 }
 
 /// Dispatch and probe: the ZEGOCLOUD plan, without side effects at the vendor.
-fn resolve_zego(
+pub(crate) fn resolve_zego(
     shared: &Shared,
     config: &ZegoConfig,
     policy: RetryPolicy,
@@ -580,7 +610,7 @@ fn resolve_zego(
 }
 
 /// A reusable or fresh ingest address, probed: the Alibaba plan and its cache key.
-fn resolve_aliyun(
+pub(crate) fn resolve_aliyun(
     shared: &Shared,
     config: &AliyunConfig,
     policy: RetryPolicy,

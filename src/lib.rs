@@ -20,3 +20,4 @@ pub mod private_file;
 pub mod cdn_forwarding;
 pub mod presence;
 pub mod retry;
+pub mod prefetch;

@@ -39,6 +39,8 @@ pub struct AliyunConfig {
     pub expire_time: u32,
     /// Request signing scheme.
     pub signature_version: SignatureVersion,
+    /// Create the ingest address ahead in the background so Start Streaming needs no API call.
+    pub prefetch: bool,
     /// Poll DescribeChannelParticipants while live.
     pub presence_check: bool,
     /// Seconds between presence polls.
@@ -76,8 +78,10 @@ impl AliyunConfig {
 
         let display_name = required("display_name")?;
         if display_name.chars().count() > DISPLAY_NAME_MAX {
-            return Err(ConfigError::new(r.field("display_name"), "Error.Config.TooLong")
-                .with(DISPLAY_NAME_MAX.to_string()));
+            return Err(
+                ConfigError::new(r.field("display_name"), "Error.Config.TooLong")
+                    .with(DISPLAY_NAME_MAX.to_string()),
+            );
         }
 
         let expire_field = r.field("expire_time");
@@ -91,8 +95,11 @@ impl AliyunConfig {
             "v2" | "" => SignatureVersion::V2,
             "v3" => SignatureVersion::V3,
             other => {
-                return Err(ConfigError::new(r.field("signature_version"), "Error.Config.BadChoice")
-                    .with(other))
+                return Err(ConfigError::new(
+                    r.field("signature_version"),
+                    "Error.Config.BadChoice",
+                )
+                .with(other))
             }
         };
 
@@ -106,10 +113,16 @@ impl AliyunConfig {
             display_name,
             expire_time,
             signature_version,
+            prefetch: r.bool("prefetch"),
             presence_check: r.bool("presence_check"),
             presence_interval: match r.int("presence_interval") {
                 Ok(n) if (1..=3600).contains(&n) => n as u32,
-                _ => return Err(ConfigError::new(r.field("presence_interval"), "Error.Config.NotPositive")),
+                _ => {
+                    return Err(ConfigError::new(
+                        r.field("presence_interval"),
+                        "Error.Config.NotPositive",
+                    ))
+                }
             },
             presence_restart: r.bool("presence_restart"),
         })
@@ -128,7 +141,12 @@ pub fn mask(value: &str) -> String {
         return "*".repeat(chars.len());
     }
     let (head, tail) = (&chars[..3], &chars[chars.len() - 3..]);
-    format!("{}{}{}", head.iter().collect::<String>(), "*".repeat(chars.len() - 6), tail.iter().collect::<String>())
+    format!(
+        "{}{}{}",
+        head.iter().collect::<String>(),
+        "*".repeat(chars.len() - 6),
+        tail.iter().collect::<String>()
+    )
 }
 
 #[cfg(test)]
@@ -166,17 +184,50 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        assert_eq!(err_of(json!({"access_key_id": ""})), ("access_key_id", "Error.Config.Missing"));
-        assert_eq!(err_of(json!({"access_key_secret": " "})), ("access_key_secret", "Error.Config.Missing"));
-        assert_eq!(err_of(json!({"app_id": ""})), ("app_id", "Error.Config.Missing"));
-        assert_eq!(err_of(json!({"channel_id": "a".repeat(65)})), ("channel_id", "Error.Config.TooLong"));
-        assert_eq!(err_of(json!({"user_id": "a.b"})), ("user_id", "Error.Config.BadChars"));
-        assert_eq!(err_of(json!({"display_name": ""})), ("display_name", "Error.Config.Missing"));
-        assert_eq!(err_of(json!({"display_name": "名".repeat(41)})), ("display_name", "Error.Config.TooLong"));
-        assert_eq!(err_of(json!({"expire_time": 0})), ("expire_time", "Error.Config.NotPositive"));
-        assert_eq!(err_of(json!({"expire_time": -1})), ("expire_time", "Error.Config.NotPositive"));
-        assert_eq!(err_of(json!({"signature_version": "v9"})), ("signature_version", "Error.Config.BadChoice"));
-        assert_eq!(err_of(json!({"endpoint": "http://live.aliyuncs.com"})), ("endpoint", "Error.Config.EndpointScheme"));
+        assert_eq!(
+            err_of(json!({"access_key_id": ""})),
+            ("access_key_id", "Error.Config.Missing")
+        );
+        assert_eq!(
+            err_of(json!({"access_key_secret": " "})),
+            ("access_key_secret", "Error.Config.Missing")
+        );
+        assert_eq!(
+            err_of(json!({"app_id": ""})),
+            ("app_id", "Error.Config.Missing")
+        );
+        assert_eq!(
+            err_of(json!({"channel_id": "a".repeat(65)})),
+            ("channel_id", "Error.Config.TooLong")
+        );
+        assert_eq!(
+            err_of(json!({"user_id": "a.b"})),
+            ("user_id", "Error.Config.BadChars")
+        );
+        assert_eq!(
+            err_of(json!({"display_name": ""})),
+            ("display_name", "Error.Config.Missing")
+        );
+        assert_eq!(
+            err_of(json!({"display_name": "名".repeat(41)})),
+            ("display_name", "Error.Config.TooLong")
+        );
+        assert_eq!(
+            err_of(json!({"expire_time": 0})),
+            ("expire_time", "Error.Config.NotPositive")
+        );
+        assert_eq!(
+            err_of(json!({"expire_time": -1})),
+            ("expire_time", "Error.Config.NotPositive")
+        );
+        assert_eq!(
+            err_of(json!({"signature_version": "v9"})),
+            ("signature_version", "Error.Config.BadChoice")
+        );
+        assert_eq!(
+            err_of(json!({"endpoint": "http://live.aliyuncs.com"})),
+            ("endpoint", "Error.Config.EndpointScheme")
+        );
     }
 
     #[test]

@@ -117,6 +117,20 @@ pub const ZEGO: &[Field] = &[
         default: Default::None,
     },
     Field {
+        key: "prefetch",
+        label: "Common.Prefetch",
+        tooltip: Some("Zego.Prefetch.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(true),
+    },
+    Field {
+        key: "node_max_age",
+        label: "Zego.NodeMaxAge",
+        tooltip: Some("Zego.NodeMaxAge.Tooltip"),
+        widget: Widget::Int { min: 60, max: 7200 },
+        default: Default::Int(600),
+    },
+    Field {
         key: "cdn_urls",
         label: "Zego.CdnUrls",
         tooltip: Some("Zego.CdnUrls.Tooltip"),
@@ -197,7 +211,10 @@ pub const ALIYUN: &[Field] = &[
         key: "expire_time",
         label: "Aliyun.ExpireTime",
         tooltip: Some("Aliyun.ExpireTime.Tooltip"),
-        widget: Widget::Int { min: 1, max: i32::MAX },
+        widget: Widget::Int {
+            min: 1,
+            max: i32::MAX,
+        },
         default: Default::Int(36000),
     },
     Field {
@@ -209,6 +226,13 @@ pub const ALIYUN: &[Field] = &[
             ("Aliyun.SignatureVersion.V3", "v3"),
         ]),
         default: Default::Text("v2"),
+    },
+    Field {
+        key: "prefetch",
+        label: "Common.Prefetch",
+        tooltip: Some("Aliyun.Prefetch.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(true),
     },
     Field {
         key: "presence_check",

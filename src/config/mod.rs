@@ -135,7 +135,10 @@ impl SettingsReader<'_> {
             .iter()
             .filter_map(|item| match item {
                 Value::String(s) => Some(s.trim().to_string()),
-                Value::Object(o) => o.get("value").and_then(Value::as_str).map(|s| s.trim().to_string()),
+                Value::Object(o) => o
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .map(|s| s.trim().to_string()),
                 _ => None,
             })
             .filter(|s| !s.is_empty())

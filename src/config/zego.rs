@@ -4,6 +4,7 @@ use super::{check_identifier, endpoint::Endpoint, fields, ConfigError, Secret, S
 use crate::rtmp_target::{redacted_url, RtmpTarget};
 use serde_json::Value;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 /// ZEGOCLOUD limits a StreamId to 256 characters.
 const STREAM_ID_MAX: usize = 256;
@@ -28,6 +29,10 @@ pub struct ZegoConfig {
     pub cdn_urls: Vec<String>,
     /// Whether go-live fails when a forward cannot be created.
     pub cdn_required: bool,
+    /// Resolve nodes ahead in the background so Start Streaming needs no API call.
+    pub prefetch: bool,
+    /// A node resolved ahead is never handed out when older than this.
+    pub node_max_age: Duration,
 }
 
 impl ZegoConfig {
@@ -96,6 +101,17 @@ impl ZegoConfig {
             client_ip,
             cdn_urls,
             cdn_required: r.bool("cdn_required"),
+            prefetch: r.bool("prefetch"),
+            node_max_age: match r.int("node_max_age") {
+                Ok(secs) if (60..=7200).contains(&secs) => Duration::from_secs(secs as u64),
+                _ => {
+                    return Err(
+                        ConfigError::new(r.field("node_max_age"), "Error.Config.Range")
+                            .with("60")
+                            .with("7200"),
+                    )
+                }
+            },
         })
     }
 }
@@ -131,6 +147,8 @@ mod tests {
         assert!(!c.is_test);
         assert_eq!(c.endpoint.root().as_str(), "https://rtc-api.zego.im/");
         assert_eq!(c.client_ip, None);
+        assert!(c.prefetch);
+        assert_eq!(c.node_max_age, Duration::from_secs(600));
         assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 
@@ -195,6 +213,10 @@ mod tests {
             err_of(json!({"endpoint": "http://example.com"})),
             ("endpoint", "Error.Config.EndpointScheme")
         );
+        assert_eq!(
+            err_of(json!({"node_max_age": 30})),
+            ("node_max_age", "Error.Config.Range")
+        );
     }
 
     #[test]
@@ -219,7 +241,10 @@ mod tests {
         let e = ZegoConfig::from_settings(&v).unwrap_err();
         assert_eq!((e.key, e.message.key), ("cdn_urls", "Error.Config.CdnUrl"));
         let text = format!("{:?}", e.message);
-        assert!(text.contains("\"2\"") && text.contains("bad.example") && !text.contains("SECRETKEY"), "{text}");
+        assert!(
+            text.contains("\"2\"") && text.contains("bad.example") && !text.contains("SECRETKEY"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,182 @@
+//! Resolving ahead, so that Start Streaming needs no API call.
+//!
+//! The vendors allow it: a ZEGOCLOUD node may be used within 2 hours of its dispatch, an
+//! Alibaba address until it expires. A background task keeps one resolved plan ready for the
+//! service's current settings and replaces it when it is taken or gets old. A ZEGOCLOUD node is
+//! never handed out older than `node_max_age` (10 minutes by default), well inside the vendor's
+//! window; refreshing at that pace costs one call per 10 minutes per OBS, far below the limits.
+
+use crate::background::StopSignal;
+use crate::config::{aliyun::AliyunConfig, zego::ZegoConfig};
+use crate::golive::{resolve_aliyun, resolve_zego, ServiceKind, Shared};
+use crate::retry::RetryPolicy;
+use crate::rtmp_target::IngestPlan;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A ZEGOCLOUD plan is refreshed this long before it reaches `node_max_age`.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// An Alibaba address is replaced when less than this much validity remains (the address cache
+/// stops reusing it at 10 minutes).
+const ADDRESS_MARGIN: Duration = Duration::from_secs(15 * 60);
+/// After a failed resolution, the next try waits this long.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How often the task looks whether its plan was taken.
+const POLL: Duration = Duration::from_millis(200);
+
+/// A plan resolved ahead for specific settings.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// The settings it was resolved with.
+    pub settings: Value,
+    /// The plan.
+    pub plan: IngestPlan,
+    /// The Alibaba address-cache key, for forgetting the address later.
+    pub address_key: Option<String>,
+    /// The oldest a ZEGOCLOUD plan may be when taken.
+    max_age: Option<Duration>,
+}
+
+impl Ready {
+    fn fresh(&self) -> bool {
+        let young = self
+            .max_age
+            .is_none_or(|max| self.plan.obtained_at.elapsed() < max);
+        let valid = self
+            .plan
+            .expires_at
+            .is_none_or(|t| t > SystemTime::now() + Duration::from_secs(600));
+        young && valid
+    }
+}
+
+/// The background task of one service and its ready plan. Dropping it stops the task.
+#[derive(Debug)]
+pub struct Prefetch {
+    slot: Arc<Mutex<Option<Ready>>>,
+    stop: Arc<StopSignal>,
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.stop.stop();
+    }
+}
+
+impl Prefetch {
+    /// Starts resolving ahead for `settings`, unless they are invalid or prefetching is off.
+    pub fn start(kind: ServiceKind, settings: &Value, shared: &Shared) -> Option<Prefetch> {
+        let job = Job::new(kind, settings)?;
+        let slot = Arc::new(Mutex::new(None));
+        let (task_slot, shared_task, settings) = (slot.clone(), shared.clone(), settings.clone());
+        let stop = shared.background.spawn("prefetch", move |stop| {
+            run(&job, &settings, &shared_task, &task_slot, &stop);
+        });
+        Some(Prefetch { slot, stop })
+    }
+
+    /// The ready plan for `settings`, if one is fresh. Taking it makes the task resolve the
+    /// next one.
+    pub fn take(&self, settings: &Value) -> Option<Ready> {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some(ready) if ready.settings == *settings && ready.fresh() => Some(ready),
+            _ => None,
+        }
+    }
+}
+
+/// What one service resolves.
+enum Job {
+    Zego(ZegoConfig),
+    Aliyun(AliyunConfig),
+}
+
+impl Job {
+    fn new(kind: ServiceKind, settings: &Value) -> Option<Job> {
+        match kind {
+            ServiceKind::ZegoRtmpDispatch => ZegoConfig::from_settings(settings)
+                .ok()
+                .filter(|c| c.prefetch)
+                .map(Job::Zego),
+            ServiceKind::AliyunArtcRtmp => AliyunConfig::from_settings(settings)
+                .ok()
+                .filter(|c| c.prefetch)
+                .map(Job::Aliyun),
+        }
+    }
+
+    /// Resolves once; returns the plan and when to replace it.
+    fn resolve(&self, settings: &Value, shared: &Shared) -> Option<(Ready, Instant)> {
+        let resolved = match self {
+            Job::Zego(config) => {
+                resolve_zego(shared, config, RetryPolicy::BACKGROUND).map(|plan| {
+                    let refresh =
+                        plan.obtained_at + config.node_max_age.saturating_sub(REFRESH_MARGIN);
+                    let ready = Ready {
+                        settings: settings.clone(),
+                        plan,
+                        address_key: None,
+                        max_age: Some(config.node_max_age),
+                    };
+                    (ready, refresh)
+                })
+            }
+            Job::Aliyun(config) => {
+                resolve_aliyun(shared, config, RetryPolicy::BACKGROUND).map(|(plan, key)| {
+                    let left = plan
+                        .expires_at
+                        .and_then(|t| t.duration_since(SystemTime::now()).ok())
+                        .unwrap_or_default();
+                    let refresh = Instant::now() + left.saturating_sub(ADDRESS_MARGIN);
+                    let ready = Ready {
+                        settings: settings.clone(),
+                        plan,
+                        address_key: Some(key),
+                        max_age: None,
+                    };
+                    (ready, refresh)
+                })
+            }
+        };
+        match resolved {
+            Ok(done) => Some(done),
+            Err(e) => {
+                log::info!("resolving ahead failed, Start Streaming will resolve itself: {e:?}");
+                None
+            }
+        }
+    }
+}
+
+fn run(
+    job: &Job,
+    settings: &Value,
+    shared: &Shared,
+    slot: &Mutex<Option<Ready>>,
+    stop: &StopSignal,
+) {
+    while !stop.is_stopped() {
+        let Some((ready, refresh_at)) = job.resolve(settings, shared) else {
+            if !stop.sleep(RETRY_AFTER) {
+                return;
+            }
+            continue;
+        };
+        log::info!(
+            "resolved ahead: node {} ready for Start Streaming",
+            ready.plan.primary.authority()
+        );
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(ready);
+        // Wait until the plan is taken or due for replacement.
+        while Instant::now() < refresh_at {
+            if !stop.sleep(POLL) {
+                return;
+            }
+            if slot.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+                break;
+            }
+        }
+    }
+}
