@@ -22,12 +22,17 @@ impl Module for GoLiveModule {
     }
 
     fn load(&mut self, _load_context: &mut LoadContext) -> bool {
+        let entered = std::time::Instant::now();
         guard("obs_module_load", false, || {
             // Another Rust plugin may have installed the process-wide logger first; ours then
             // logs through theirs, which also ends in OBS's log.
             let _ = Logger::new().with_max_level(log::LevelFilter::Info).init();
             service::register_all();
-            log::info!("obs-rtc-golive {} loaded", env!("CARGO_PKG_VERSION"));
+            log::info!(
+                "obs-rtc-golive {} loaded in {} us",
+                env!("CARGO_PKG_VERSION"),
+                entered.elapsed().as_micros()
+            );
             true
         })
     }

@@ -250,6 +250,7 @@ unsafe extern "C" fn get_properties<const K: usize>(_data: *mut c_void) -> *mut 
 
 /// Start Streaming: resolve the target, or refuse with a message for OBS's dialog.
 unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) -> bool {
+    let entered = std::time::Instant::now();
     let outcome = guard("initialize", Err(Message::new("Error.Internal")), || {
         // SAFETY: OBS passes a live instance.
         let Some(service) = (unsafe { instance(data) }) else {
@@ -289,6 +290,8 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
             }
         }
     });
+    // The UI thread is blocked for this long: the number the "warm go-live" target is about.
+    log::info!("initialize: {} us on the UI thread", entered.elapsed().as_micros());
     match outcome {
         Ok(()) => true,
         Err(message) => {
