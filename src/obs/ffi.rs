@@ -74,3 +74,78 @@ extern "C" {
     /// Frontend API: whether the streaming output is active.
     pub fn obs_frontend_streaming_active() -> bool;
 }
+
+/// Opaque `obs_source_t`, as the frontend API declares it.
+pub type FrontendSource = obs_wrapper::obs_sys::obs_source_t;
+/// Opaque `obs_service_t`, as the frontend API declares it.
+pub type FrontendService = obs_wrapper::obs_sys::obs_service_t;
+
+/// `obs_frontend_cb`: a Tools menu item was clicked.
+pub type FrontendCallback = Option<unsafe extern "C" fn(private_data: *mut c_void)>;
+/// `obs_frontend_event_cb`.
+pub type FrontendEventCallback =
+    Option<unsafe extern "C" fn(event: c_int, private_data: *mut c_void)>;
+
+/// `OBS_FRONTEND_EVENT_EXIT` (enum position in `obs-frontend-api.h`, unchanged since 23.0).
+pub const FRONTEND_EVENT_EXIT: c_int = 17;
+
+/// `OBS_TEXT_INFO` of `enum obs_text_type` (libobs 27+; obs-sys's 25.0 bindings lack it).
+pub const OBS_TEXT_INFO: u32 = 3;
+/// `OBS_TEXT_INFO_NORMAL` of `enum obs_text_info_type`.
+pub const OBS_TEXT_INFO_NORMAL: u32 = 0;
+/// `OBS_TEXT_INFO_WARNING`.
+pub const OBS_TEXT_INFO_WARNING: u32 = 1;
+/// `OBS_TEXT_INFO_ERROR`.
+pub const OBS_TEXT_INFO_ERROR: u32 = 2;
+
+extern "C" {
+    /// Frontend API: appends an item to the Tools menu (UI thread; the name is copied).
+    pub fn obs_frontend_add_tools_menu_item(
+        name: *const c_char,
+        callback: FrontendCallback,
+        private_data: *mut c_void,
+    );
+    /// Frontend API: opens OBS's properties window for `source` (queued to the UI thread).
+    pub fn obs_frontend_open_source_properties(source: *mut FrontendSource);
+    /// Frontend API: the streaming service, without a new reference.
+    pub fn obs_frontend_get_streaming_service() -> *mut FrontendService;
+    /// Frontend API: makes `service` the streaming service (the frontend takes its own reference).
+    pub fn obs_frontend_set_streaming_service(service: *mut FrontendService);
+    /// Frontend API: writes the streaming service to the current profile's `service.json`.
+    pub fn obs_frontend_save_streaming_service();
+    /// Frontend API: listens to frontend events.
+    pub fn obs_frontend_add_event_callback(
+        callback: FrontendEventCallback,
+        private_data: *mut c_void,
+    );
+    /// Frontend API: stops listening to frontend events.
+    pub fn obs_frontend_remove_event_callback(
+        callback: FrontendEventCallback,
+        private_data: *mut c_void,
+    );
+}
+
+extern "C" {
+    /// libobs 27+: how an `OBS_TEXT_INFO` property is shown (normal, warning, error).
+    pub fn obs_property_text_set_info_type(
+        property: *mut obs_wrapper::obs_sys::obs_property_t,
+        info_type: u32,
+    );
+}
+
+/// `obs_websocket_request_callback_function` from obs-websocket's `lib/obs-websocket-api.h`.
+pub type WebsocketRequestFunction = Option<
+    unsafe extern "C" fn(
+        request: *mut obs_data_t,
+        response: *mut obs_data_t,
+        priv_data: *mut c_void,
+    ),
+>;
+
+/// `struct obs_websocket_request_callback` from `lib/obs-websocket-api.h` (API version 1):
+/// obs-websocket copies it when a vendor request is registered.
+#[repr(C)]
+pub struct WebsocketRequestCallback {
+    pub callback: WebsocketRequestFunction,
+    pub priv_data: *mut c_void,
+}

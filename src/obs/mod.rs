@@ -4,11 +4,13 @@
 //! panic never unwinds into OBS.
 
 pub mod ffi;
+mod frontend;
 mod guard;
 mod locale;
 mod module;
 mod service;
 mod settings;
+mod websocket;
 
 use crate::golive::Shared;
 use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};

@@ -1,7 +1,7 @@
 //! The module entry points OBS looks for (`obs_module_load`, ...), through obs-wrapper.
 
 use super::guard::guard;
-use super::{service, shutdown_shared};
+use super::{frontend, service, shutdown_shared, websocket};
 use obs_wrapper::log::Logger;
 use obs_wrapper::module::{LoadContext, Module, ModuleContext};
 use obs_wrapper::string::ObsString;
@@ -28,6 +28,7 @@ impl Module for GoLiveModule {
             // logs through theirs, which also ends in OBS's log.
             let _ = Logger::new().with_max_level(log::LevelFilter::Info).init();
             service::register_all();
+            frontend::register_source();
             log::info!(
                 "obs-rtc-golive {} loaded in {} us",
                 env!("CARGO_PKG_VERSION"),
@@ -37,8 +38,20 @@ impl Module for GoLiveModule {
         })
     }
 
+    fn post_load(&mut self) {
+        // The frontend and obs-websocket exist only once every module is loaded.
+        guard("obs_module_post_load", (), || {
+            frontend::register_frontend();
+            websocket::register();
+        })
+    }
+
     fn unload(&mut self) {
-        guard("obs_module_unload", (), shutdown_shared)
+        guard("obs_module_unload", (), || {
+            websocket::unload();
+            frontend::unload();
+            shutdown_shared();
+        })
     }
 
     fn description() -> ObsString {

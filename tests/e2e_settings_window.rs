@@ -1,0 +1,629 @@
+//! The settings window inside OBS (Tools -> "RTC Go-Live...") and the obs-websocket vendor
+//! requests, end to end in a real OBS 29 on Xvfb.
+//!
+//! The window is driven like a user would with a keyboard: `xdotool` gives the main window the
+//! X input focus, Alt+T opens the Tools menu, Up wraps to its last item (ours: plugins' items
+//! come last), Return opens it. Inside the properties window, Tab walks the widgets in the order
+//! the plugin adds them (see [`TABS_TO_APP_ID`]). There is no window manager under Xvfb, so
+//! windows are found by name (`xdotool search --name`) and focused with `windowfocus`.
+//!
+//! Screenshots of the window go to `target/e2e-artifacts/settings-window/` (en-US and zh-CN);
+//! with `RTC_GOLIVE_UPDATE_DOCS=1` they are also copied to `docs/screenshots/` for the README.
+//! (No window manager: the title bar is not drawn, the title is checked with `xwininfo`.)
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::Duration;
+
+use common::util::{artifacts_dir, wait_until};
+use common::{Obs, ObsOptions, RtmpServer};
+use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use obws::requests::general::CallVendorRequest;
+use serde_json::{json, Value};
+
+const VENDOR: &str = "obs-rtc-golive";
+const APP_ID: u32 = 1_234_567;
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const STREAM_ID: &str = "obs-e2e-window";
+
+/// Tab presses from a freshly focused window to the AppID field: the scroll area, the provider
+/// list, then AppID (the status line is a label and takes no focus).
+const TABS_TO_APP_ID: usize = 3;
+/// From AppID to Test connection: ServerSecret, its "Show" button, Stream ID, Test connection
+/// (Apply is the next one).
+const TABS_APP_ID_TO_TEST: usize = 4;
+
+/// `cargo test --test e2e_settings_window` builds the crate as an rlib only; the plugin `.so`
+/// comes from the last full `cargo build` / `cargo test`. Testing an old plugin would pass or
+/// fail for the wrong reasons, so refuse it.
+fn assert_plugin_is_fresh() {
+    fn newest(dir: &Path) -> std::time::SystemTime {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    newest(&path)
+                } else {
+                    e.metadata()
+                        .and_then(|m| m.modified())
+                        .unwrap_or(std::time::UNIX_EPOCH)
+                }
+            })
+            .max()
+            .unwrap_or(std::time::UNIX_EPOCH)
+    }
+    let so = common::plugin_so();
+    let built = std::fs::metadata(&so)
+        .and_then(|m| m.modified())
+        .expect("plugin mtime");
+    let source = newest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    assert!(
+        built >= source,
+        "{} is older than src/: run `cargo build` first (a `--test` run does not rebuild the cdylib)",
+        so.display()
+    );
+}
+
+/// Two cores: one OBS at a time keeps keyboard timing and screenshots dependable.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    assert_plugin_is_fresh();
+    guard
+}
+
+/// A ZEGOCLOUD simulator whose one app dispatches to `rtmp`.
+fn simulator(rtmp: &RtmpServer) -> Simulator {
+    Simulator::start(SimConfig {
+        zego_apps: vec![ZegoApp {
+            app_id: APP_ID,
+            server_secret: SECRET.to_owned(),
+            test_env: false,
+        }],
+        zego_nodes: vec![rtmp.rtmp_url()],
+        ..SimConfig::default()
+    })
+    .expect("the simulator should start")
+}
+
+fn zego_settings(sim: &Simulator) -> Value {
+    json!({"app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM_ID, "endpoint": sim.base_url()})
+}
+
+// ---------------------------------------------------------------------------------------------
+// X helpers.
+
+/// Runs `xdotool` on `display`; its stdout, or the failure.
+fn xdotool(display: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .map_err(|e| format!("cannot run xdotool (Debian package `xdotool`): {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(format!(
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn key(display: &str, keys: &str) {
+    xdotool(display, &["key", "--delay", "60", keys]).expect("xdotool key");
+    thread::sleep(Duration::from_millis(150));
+}
+
+fn tab(display: &str, times: usize) {
+    for _ in 0..times {
+        key(display, "Tab");
+    }
+}
+
+fn type_text(display: &str, text: &str) {
+    xdotool(display, &["type", "--delay", "40", text]).expect("xdotool type");
+    thread::sleep(Duration::from_millis(150));
+}
+
+/// The first window whose name matches `pattern` (a regular expression), waiting up to 10 s.
+fn find_window(display: &str, pattern: &str) -> Option<String> {
+    wait_until(Duration::from_secs(10), || {
+        xdotool(display, &["search", "--onlyvisible", "--name", pattern])
+            .ok()
+            .and_then(|out| out.lines().next().map(str::to_owned))
+    })
+}
+
+/// Every window's name, from `xwininfo -root -tree`.
+fn window_names(display: &str) -> String {
+    Command::new("xwininfo")
+        .args(["-root", "-tree"])
+        .env("DISPLAY", display)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Opens the settings window from the Tools menu with the keyboard; returns its X window id.
+fn open_settings_window(obs: &Obs, title: &str) -> String {
+    let display = obs.display();
+    let main = find_window(display, "^OBS ").expect("OBS's main window");
+    for _attempt in 0..3 {
+        xdotool(display, &["windowfocus", "--sync", &main]).expect("focus the main window");
+        thread::sleep(Duration::from_millis(300));
+        key(display, "alt+t");
+        thread::sleep(Duration::from_millis(400));
+        key(display, "Up");
+        key(display, "Return");
+        if let Some(window) = find_window(display, &regex_escape(title)) {
+            // Room for the whole form; no window manager, so place it by hand.
+            let _ = xdotool(display, &["windowsize", "--sync", &window, "800", "720"]);
+            let _ = xdotool(display, &["windowmove", "--sync", &window, "240", "0"]);
+            xdotool(display, &["windowfocus", "--sync", &window])
+                .expect("focus the settings window");
+            thread::sleep(Duration::from_millis(700));
+            return window;
+        }
+        key(display, "Escape");
+    }
+    screenshot(display, "root", &screenshots_dir().join("open-failed.png"));
+    panic!(
+        "the settings window {title:?} did not open; windows:\n{}",
+        window_names(display)
+    );
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if "\\^$.|?*+()[]{}".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Saves a PNG of one window (or the whole screen for `"root"`).
+fn screenshot(display: &str, window: &str, path: &Path) {
+    let status = Command::new("import")
+        .args(["-window", window, path.to_str().expect("UTF-8 path")])
+        .env("DISPLAY", display)
+        .status()
+        .expect("cannot run import (Debian package `imagemagick`)");
+    assert!(status.success(), "import failed for {}", path.display());
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 10_000,
+        "{} is too small ({size} bytes) to show the window",
+        path.display()
+    );
+}
+
+/// A directory holding a compiled `zh_CN.UTF-8` locale, for `LOCPATH`.
+///
+/// OBS 29 on Linux picks its language from `setlocale(LC_MESSAGES)`, which stays "C" unless the
+/// locale is generated; Debian's `locales` package has the sources but generates none by
+/// default, so the test compiles one privately instead of changing the system.
+fn zh_cn_locale_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("locales");
+    let compiled = dir.join("zh_CN.UTF-8");
+    if !compiled.join("LC_MESSAGES").exists() {
+        std::fs::create_dir_all(&dir).expect("locale dir");
+        let status = Command::new("localedef")
+            .args(["-i", "zh_CN", "-f", "UTF-8"])
+            .arg(&compiled)
+            .status()
+            .expect("cannot run localedef (Debian package `locales`)");
+        assert!(
+            compiled.join("LC_MESSAGES").exists(),
+            "localedef failed ({status})"
+        );
+    }
+    dir
+}
+
+fn screenshots_dir() -> PathBuf {
+    artifacts_dir("settings-window")
+}
+
+// ---------------------------------------------------------------------------------------------
+// obs-websocket helpers.
+
+fn vendor_request(obs: &Obs, request_type: &str, data: Value) -> Value {
+    let response = obs
+        .request("CallVendorRequest", |c| {
+            let data = data.clone();
+            async move {
+                c.general()
+                    .call_vendor_request::<Value, Value>(CallVendorRequest {
+                        vendor_name: VENDOR,
+                        request_type,
+                        request_data: &data,
+                    })
+                    .await
+            }
+        })
+        .unwrap_or_else(|e| panic!("{request_type}: {e}"));
+    assert_eq!(response.vendor_name, VENDOR);
+    response.response_data
+}
+
+fn no_secret_in(value: &Value) {
+    let text = value.to_string();
+    assert!(!text.contains(SECRET), "a secret leaked: {text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests.
+
+/// Opens the window in `lang`, runs Test connection from it, and saves screenshots.
+fn window_in_language(lang: &str, title: &str, file: &str) {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    let mut options = ObsOptions::new("zego_rtmp_dispatch", zego_settings(&sim))
+        .with_plugin()
+        .with_lang(lang);
+    if lang.starts_with("zh_CN") {
+        options = options.with_env("LOCPATH", zh_cn_locale_dir().to_str().expect("UTF-8 path"));
+    }
+    let obs = Obs::launch(options);
+    let display = obs.display().to_owned();
+    obs.wait_for_log(
+        "obs-websocket vendor obs-rtc-golive registered",
+        Duration::from_secs(10),
+    )
+    .expect("the plugin should register its vendor at post-load");
+
+    let window = open_settings_window(&obs, title);
+    let names = window_names(&display);
+    assert!(
+        names.contains(title),
+        "no window titled {title:?}:\n{names}"
+    );
+
+    // Choosing the other provider shows its fields instead (the list's modified callback); the
+    // rebuilt form keeps the focus on the list, so Up goes back.
+    tab(&display, TABS_TO_APP_ID - 1);
+    key(&display, "Down");
+    thread::sleep(Duration::from_millis(800));
+    screenshot(
+        &display,
+        &window,
+        &screenshots_dir().join(format!("aliyun-{file}")),
+    );
+    key(&display, "Up");
+    thread::sleep(Duration::from_millis(800));
+
+    // Test connection, through the window's own button (values seeded from the profile).
+    tab(&display, 1 + TABS_APP_ID_TO_TEST);
+    key(&display, "space");
+    let line = obs
+        .wait_for_log(
+            "test connection: provider=zegocloud",
+            Duration::from_secs(15),
+        )
+        .expect("the window's Test connection should run");
+    assert!(
+        line.contains("ok=true"),
+        "the seeded values should test fine: {line}"
+    );
+    // The worker asks OBS to reload the window; give the UI a moment to redraw.
+    thread::sleep(Duration::from_millis(1500));
+
+    let shot = screenshots_dir().join(file);
+    screenshot(&display, &window, &shot);
+    screenshot(
+        &display,
+        "root",
+        &screenshots_dir().join(format!("screen-{file}")),
+    );
+    // The README's copies: refreshed on request only, so ordinary runs leave the tree clean.
+    if std::env::var_os("RTC_GOLIVE_UPDATE_DOCS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("docs/screenshots");
+        std::fs::copy(&shot, docs.join(file)).expect("copy the screenshot to docs/");
+    }
+    println!("screenshot: {}", shot.display());
+
+    // The window did not change OBS's service.
+    let (service_type, _) = obs
+        .stream_service_settings()
+        .expect("GetStreamServiceSettings");
+    assert_eq!(service_type, "zego_rtmp_dispatch");
+    quit_cleanly(obs, &window);
+}
+
+/// Closes the settings window with Escape (Cancel). When its values changed since it opened
+/// (typed in, then applied), OBS asks whether to keep them, as for any source; Return picks
+/// that box's default answer (Save).
+fn close_window(obs: &Obs, window: &str) {
+    let display = obs.display();
+    let closed = || {
+        wait_until(Duration::from_secs(3), || {
+            xdotool(display, &["search", "--onlyvisible", "--name", "RTC"])
+                .is_err()
+                .then_some(())
+        })
+        .is_some()
+    };
+    let _ = xdotool(display, &["windowfocus", "--sync", window]);
+    key(display, "Escape");
+    if closed() {
+        return;
+    }
+    // The confirmation box took the focus when it opened.
+    key(display, "Return");
+    if !closed() {
+        screenshot(display, "root", &screenshots_dir().join("close-failed.png"));
+        panic!(
+            "the settings window should close:\n{}",
+            window_names(display)
+        );
+    }
+}
+
+/// Closes the settings window and quits OBS; it must exit cleanly with the plugin's source
+/// released and nothing logged as an internal error.
+fn quit_cleanly(mut obs: Obs, window: &str) {
+    close_window(&obs, window);
+    let exit = obs.quit();
+    assert_eq!(exit.code(), Some(0), "OBS should exit cleanly: {exit}");
+    let log = obs.log_text();
+    assert!(
+        !log.contains("internal error in"),
+        "a callback panicked:\n{log}"
+    );
+    assert!(
+        log.contains("Number of memory leaks: 1"),
+        "the baseline OBS 29 leak count (1) should not grow"
+    );
+}
+
+#[test]
+fn window_opens_from_the_tools_menu_in_english() {
+    let _serial = serial();
+    window_in_language(
+        "en_US.UTF-8",
+        "Properties for 'RTC Go-Live'",
+        "settings-en-US.png",
+    );
+}
+
+#[test]
+fn window_opens_from_the_tools_menu_in_chinese() {
+    let _serial = serial();
+    window_in_language("zh_CN.UTF-8", "属性 'RTC 一键开播'", "settings-zh-CN.png");
+}
+
+/// Entering credentials and pressing "Apply and use this service" in the window makes a
+/// ZEGOCLOUD service OBS's streaming service, saved to the profile.
+#[test]
+fn apply_in_the_window_switches_the_streaming_service() {
+    let _serial = serial();
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    let mut obs = Obs::launch(
+        ObsOptions::new(
+            "rtmp_custom",
+            json!({"server": rtmp.rtmp_url(), "key": "before"}),
+        )
+        .with_plugin(),
+    );
+    let display = obs.display().to_owned();
+    obs.wait_for_log(
+        "obs-websocket vendor obs-rtc-golive registered",
+        Duration::from_secs(10),
+    )
+    .expect("post-load registration");
+    let status = vendor_request(&obs, "GetStatus", Value::Null);
+    assert_eq!(status["activeServiceType"], "rtmp_custom");
+    assert_eq!(status["activeServiceIsOurs"], false);
+
+    let window = open_settings_window(&obs, "Properties for 'RTC Go-Live'");
+    // Provider stays ZEGOCLOUD (the default). AppID, ServerSecret, Stream ID; Tab-focus
+    // selects a field's text, so typing replaces it.
+    tab(&display, TABS_TO_APP_ID);
+    type_text(&display, &APP_ID.to_string());
+    tab(&display, 1);
+    type_text(&display, SECRET);
+    tab(&display, 2);
+    type_text(&display, STREAM_ID);
+    // On past Test connection, Apply and IsTest to the API endpoint (an editable list).
+    tab(&display, 4);
+    type_text(&display, &sim.base_url());
+    // Back to Apply and press it.
+    key(&display, "shift+Tab");
+    key(&display, "shift+Tab");
+    key(&display, "space");
+
+    let applied = wait_until(Duration::from_secs(10), || {
+        obs.stream_service_settings()
+            .ok()
+            .filter(|(t, _)| t == "zego_rtmp_dispatch")
+    });
+    let (service_type, settings) = applied.unwrap_or_else(|| {
+        screenshot(
+            &display,
+            "root",
+            &screenshots_dir().join("apply-failed.png"),
+        );
+        panic!(
+            "Apply did not switch the service: {:?}",
+            obs.stream_service_settings()
+        )
+    });
+    assert_eq!(service_type, "zego_rtmp_dispatch");
+    assert_eq!(settings["app_id"], json!(APP_ID));
+    assert_eq!(settings["server_secret"], SECRET);
+    assert_eq!(settings["stream_id"], STREAM_ID);
+    assert_eq!(settings["endpoint"], sim.base_url());
+    obs.wait_for_log(
+        "settings window: zego_rtmp_dispatch is now the streaming service",
+        Duration::from_secs(5),
+    )
+    .expect("Apply logs what it did");
+    assert!(
+        !obs.log_text().contains(SECRET),
+        "the secret must never reach the log"
+    );
+    screenshot(
+        &display,
+        "root",
+        &screenshots_dir().join("applied-en-US.png"),
+    );
+
+    let status = vendor_request(&obs, "GetStatus", Value::Null);
+    assert_eq!(status["activeServiceType"], "zego_rtmp_dispatch");
+    assert_eq!(status["activeServiceIsOurs"], true);
+
+    // Saved to the profile: still there after a restart.
+    close_window(&obs, &window);
+    let exit = obs.quit();
+    assert_eq!(exit.code(), Some(0), "OBS should exit cleanly: {exit}");
+    let saved = std::fs::read_to_string(obs.config_dir().join("basic/profiles/e2e/service.json"))
+        .expect("service.json");
+    let saved: Value = serde_json::from_str(&saved).expect("service.json is JSON");
+    assert_eq!(saved["type"], "zego_rtmp_dispatch");
+    obs.relaunch();
+    let (service_type, settings) = obs
+        .stream_service_settings()
+        .expect("GetStreamServiceSettings");
+    assert_eq!(service_type, "zego_rtmp_dispatch");
+    assert_eq!(settings["stream_id"], STREAM_ID);
+
+    // The window is seeded from the profile's service: its Test connection works with the
+    // values typed before the restart, which now live only in service.json.
+    let display = obs.display().to_owned();
+    let window = open_settings_window(&obs, "Properties for 'RTC Go-Live'");
+    tab(&display, TABS_TO_APP_ID + TABS_APP_ID_TO_TEST);
+    key(&display, "space");
+    let line = obs
+        .wait_for_log(
+            "test connection: provider=zegocloud",
+            Duration::from_secs(15),
+        )
+        .expect("the window's Test connection should run");
+    assert!(
+        line.contains("ok=true"),
+        "the window should be seeded from the saved service: {line}"
+    );
+    thread::sleep(Duration::from_millis(1500));
+    screenshot(
+        &display,
+        &window,
+        &screenshots_dir().join("reopened-en-US.png"),
+    );
+    quit_cleanly(obs, &window);
+    drop(sim);
+}
+
+/// TestConnection over obs-websocket against the simulator: success with node and RequestId,
+/// a wrong secret (code 100000005), and an invalid stream id (a config error naming the field).
+#[test]
+fn test_connection_vendor_request() {
+    let _serial = serial();
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    let settings = zego_settings(&sim);
+    let obs = Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings.clone()).with_plugin());
+    obs.wait_for_log(
+        "obs-websocket vendor obs-rtc-golive registered",
+        Duration::from_secs(10),
+    )
+    .expect("post-load registration");
+
+    // Default: OBS's streaming service and its settings.
+    let ok = vendor_request(&obs, "TestConnection", Value::Null);
+    println!("TestConnection: {ok}");
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["serviceType"], "zego_rtmp_dispatch");
+    assert_eq!(ok["node"], format!("127.0.0.1:{}", rtmp.port()));
+    assert!(
+        !ok["requestId"].as_str().unwrap_or_default().is_empty(),
+        "{ok}"
+    );
+    assert!(ok["latencyMs"].as_u64().is_some(), "{ok}");
+    assert_eq!(ok["error"], "");
+    no_secret_in(&ok);
+
+    let mut wrong = settings.clone();
+    wrong["server_secret"] = json!("ffffffffffffffffffffffffffffffff");
+    let refused = vendor_request(
+        &obs,
+        "TestConnection",
+        json!({"serviceType": "zego_rtmp_dispatch", "settings": wrong}),
+    );
+    println!("wrong secret: {refused}");
+    assert_eq!(refused["ok"], false);
+    let error = refused["error"].as_str().unwrap_or_default();
+    assert!(error.contains("100000005"), "{error}");
+    assert!(
+        !refused["requestId"].as_str().unwrap_or_default().is_empty(),
+        "{refused}"
+    );
+    no_secret_in(&refused);
+
+    let mut invalid = settings.clone();
+    invalid["stream_id"] = json!("not a valid id");
+    let config = vendor_request(
+        &obs,
+        "TestConnection",
+        json!({"serviceType": "zego_rtmp_dispatch", "settings": invalid}),
+    );
+    println!("invalid stream id: {config}");
+    assert_eq!(config["ok"], false);
+    assert_eq!(config["field"], "stream_id");
+    let error = config["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("Stream ID"),
+        "the error should name the field: {error}"
+    );
+
+    let unknown = vendor_request(
+        &obs,
+        "TestConnection",
+        json!({"serviceType": "rtmp_custom"}),
+    );
+    assert_eq!(unknown["ok"], false);
+    assert!(
+        unknown["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rtmp_custom"),
+        "{unknown}"
+    );
+
+    // GetStatus after a real go-live.
+    obs.start_stream()
+        .expect("the configured service should go live");
+    let status = vendor_request(&obs, "GetStatus", Value::Null);
+    println!("GetStatus: {status}");
+    assert_eq!(status["activeServiceType"], "zego_rtmp_dispatch");
+    assert_eq!(status["activeServiceIsOurs"], true);
+    assert_eq!(status["hasLastGoLive"], true);
+    let last = &status["lastGoLive"];
+    assert_eq!(last["provider"], "zego_rtmp_dispatch");
+    assert_eq!(last["ok"], true);
+    assert_eq!(last["node"], format!("127.0.0.1:{}", rtmp.port()));
+    assert!(
+        !last["requestId"].as_str().unwrap_or_default().is_empty(),
+        "{status}"
+    );
+    assert!(
+        last["time"].as_str().unwrap_or_default().ends_with('Z'),
+        "RFC 3339 UTC: {status}"
+    );
+    no_secret_in(&status);
+    obs.stop_stream().expect("StopStream");
+    drop(sim);
+}
