@@ -10,5 +10,9 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --all-targets -- -D warnings
+# The end-to-end tests install the plugin .so into a throwaway OBS; build it first so they
+# never load a stale one.
+echo "==> cargo build (plugin)"
+cargo build --lib
 echo "==> cargo test"
 cargo test --all-targets
