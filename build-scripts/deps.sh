@@ -3,9 +3,10 @@
 # are missing, and checks the Rust toolchain.
 
 # Build: libobs headers + libclang (obs-sys) + a C compiler; run/tests: OBS, Xvfb, nginx with
-# the RTMP module, ffmpeg (ffprobe), imagemagick/xdotool (screenshots).
+# the RTMP module, ffmpeg (ffprobe), imagemagick/xdotool/x11-utils (settings-window test and
+# screenshots), locales + a CJK font (the zh-CN window).
 GOLIVE_PACKAGES=(obs-studio libobs-dev libclang-dev clang pkg-config xvfb xauth nginx
-  libnginx-mod-rtmp ffmpeg imagemagick xdotool ca-certificates)
+  libnginx-mod-rtmp ffmpeg imagemagick xdotool x11-utils locales fonts-droid-fallback ca-certificates)
 
 ensure_deps() {
   local missing=()
@@ -17,7 +18,7 @@ ensure_deps() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "==> installing: ${missing[*]}"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
