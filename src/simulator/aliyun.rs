@@ -315,6 +315,9 @@ pub struct AliyunRecordedRequest {
     pub params: BTreeMap<String, String>,
     /// `"v2"` (RPC HMAC-SHA1) or `"v3"` (ACS3-HMAC-SHA256).
     pub signature_version: &'static str,
+    /// The time the request says it was signed at, as sent (V2 `Timestamp`, V3 `x-acs-date`,
+    /// `YYYY-MM-DDThh:mm:ssZ`), empty when missing.
+    pub signed_at: String,
     /// The error `Code` answered, empty on success.
     pub code: String,
     /// The HTTP status answered.
@@ -602,11 +605,14 @@ impl AliyunControl {
             )),
         };
         let mut params = params.unwrap_or_default();
-        let action = match scheme {
-            Scheme::V2 => param(&params, "Action"),
-            Scheme::V3 => param(request.headers, "x-acs-action"),
-        }
-        .to_owned();
+        let (action, signed_at) = match scheme {
+            Scheme::V2 => (param(&params, "Action"), param(&params, "Timestamp")),
+            Scheme::V3 => (
+                param(request.headers, "x-acs-action"),
+                param(request.headers, "x-acs-date"),
+            ),
+        };
+        let (action, signed_at) = (action.to_owned(), signed_at.to_owned());
         params.remove("Signature");
 
         let request_id = request_id();
@@ -642,6 +648,7 @@ impl AliyunControl {
             action,
             params,
             signature_version: scheme.label(),
+            signed_at,
             code,
             status,
             at: wall,
@@ -1448,6 +1455,25 @@ mod tests {
         };
         let params = v2_params(CREATE, &create_params("room_1", "obs-1"), &signer);
         assert_eq!(send_v2(&sim, &params).0, 200);
+        let signer = Signer {
+            nonce: random_hex_nonce(16),
+            ..signer
+        };
+        let (query, headers) = v3_request(&sim, CREATE, &create_params("room_1", "obs-2"), &signer);
+        assert_eq!(send(&sim, &query, &headers).0, 200);
+
+        // The signed time is recorded as sent, whichever the scheme.
+        let signed_at: Vec<String> = sim
+            .aliyun()
+            .requests()
+            .into_iter()
+            .map(|request| request.signed_at)
+            .collect();
+        assert_eq!(
+            signed_at[1..],
+            [params["Timestamp"].clone(), headers["x-acs-date"].clone()]
+        );
+        assert_eq!(signed_at[0].len(), "2024-01-01T00:00:00Z".len());
     }
 
     #[test]

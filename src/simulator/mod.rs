@@ -9,6 +9,10 @@
 //! V3 `x-acs-action` header or the V2 parameter `SignatureMethod` or `AccessKeyId`, and the
 //! ZEGOCLOUD server API ([`zego`]) otherwise; any other path answers 404, any other method on `/`
 //! answers 405.
+//!
+//! Every answer carries a `Date` header on the simulator's clock (the real clock plus
+//! [`SimConfig::clock_offset_secs`]), as a server with that clock would send, so a client that
+//! corrects its clock from `Date` can be tested against a skewed simulator.
 
 pub mod aliyun;
 pub mod zego;
@@ -23,7 +27,7 @@ use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tiny_http::{Header, Method, Request, Response, Server};
 
@@ -132,6 +136,8 @@ pub struct Simulator {
 struct Services {
     zego: ZegoControl,
     aliyun: AliyunControl,
+    /// [`SimConfig::clock_offset_secs`], for the `Date` header.
+    clock_offset_secs: i64,
 }
 
 impl Simulator {
@@ -149,6 +155,7 @@ impl Simulator {
         let services = Services {
             zego: ZegoControl::new(&config),
             aliyun: AliyunControl::new(&config),
+            clock_offset_secs: config.clock_offset_secs,
         };
         let shutdown = Arc::new(Shutdown::default());
         let acceptor = {
@@ -316,6 +323,8 @@ fn serve(mut request: Request, services: &Services, shutdown: &Shutdown) {
             text_response(503, "simulator stopping\n")
         }
     };
+    // Dated when sent (after the latency), like a real server; tiny_http adds no second Date.
+    let response = response.with_header(date_header(services.clock_offset_secs));
     // The client may have given up (e.g. timed out during the latency): nothing left to do.
     if let Err(err) = request.respond(response) {
         log::debug!("simulator: answer not delivered: {err}");
@@ -331,6 +340,18 @@ fn lower_case_headers(request: &Request) -> BTreeMap<String, String> {
             .or_insert_with(|| header.value.as_str().to_owned());
     }
     headers
+}
+
+/// `Date: <now + offset_secs>` in the HTTP date format.
+fn date_header(offset_secs: i64) -> Header {
+    let now = SystemTime::now();
+    let offset = Duration::from_secs(offset_secs.unsigned_abs());
+    let clock = if offset_secs >= 0 {
+        now.checked_add(offset)
+    } else {
+        now.checked_sub(offset)
+    };
+    header("Date", &httpdate::fmt_http_date(clock.unwrap_or(now)))
 }
 
 fn text_response(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {
@@ -460,6 +481,37 @@ mod tests {
             });
             let answer = get_json(&client(), &dispatch_url(&sim, "s1"));
             assert_eq!(answer["Code"], expected, "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn date_header_is_on_the_simulator_clock() {
+        for offset in [0, 20 * 60, -20 * 60] {
+            let sim = start(SimConfig {
+                clock_offset_secs: offset,
+                ..SimConfig::default()
+            });
+            let client = client();
+            // An API answer, an Alibaba error and a 404 all carry it.
+            for url in [
+                dispatch_url(&sim, "s1"),
+                format!("{}/?AccessKeyId=LTAI5tX", sim.base_url()),
+                format!("{}/nowhere", sim.base_url()),
+            ] {
+                let response = client.get(&url).send().unwrap();
+                let dates: Vec<_> = response.headers().get_all("date").iter().collect();
+                assert_eq!(dates.len(), 1, "{url}: {dates:?}");
+                let date = httpdate::parse_http_date(dates[0].to_str().unwrap()).unwrap();
+                let expected = unix_now() + offset;
+                let sent = date
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64;
+                assert!(
+                    (expected - 2..=expected).contains(&sent),
+                    "offset {offset}: Date {sent}, simulator clock {expected}"
+                );
+            }
         }
     }
 
