@@ -504,7 +504,7 @@ impl AliyunControl {
             .injected
             .entry(action)
             .or_default()
-            .extend(std::iter::repeat(error).take(times));
+            .extend(std::iter::repeat_n(error, times));
     }
 
     /// Whether a publish of stream `name` with `auth_key` is allowed now: the key is one this

@@ -336,7 +336,7 @@ impl ZegoControl {
             .injected
             .entry(action)
             .or_default()
-            .extend(std::iter::repeat(code).take(times));
+            .extend(std::iter::repeat_n(code, times));
     }
 
     /// Every request received on the API path, in order of arrival, including the rejected ones.
