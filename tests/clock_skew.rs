@@ -1,0 +1,187 @@
+//! A computer clock 20 minutes off the vendor's: the first signed call is refused for its
+//! timestamp, the plugin adopts the server's time from the `Date` header and the one retry,
+//! signed with that time, passes. Against the simulator with its clock moved both ways.
+
+use obs_rtc_golive::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
+use obs_rtc_golive::simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const APP_ID: u32 = 1_234_567;
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const KEY_ID: &str = "LTAI5tClockSkewKey01";
+const KEY_SECRET: &str = "clockSkewSecret0123456789abcd";
+/// How far the simulator's clock is moved: past ZEGOCLOUD's 10 and Alibaba's 15 minutes.
+const SKEW_SECS: i64 = 20 * 60;
+/// The retry is signed with the time of a `Date` header (whole seconds) read a moment earlier.
+const TOLERANCE_SECS: i64 = 3;
+
+/// A simulator whose clock is `offset` seconds off, whose nodes point at `node` (a listener, so
+/// the node probe passes).
+fn simulator(offset: i64, node: &TcpListener) -> Simulator {
+    let port = node.local_addr().unwrap().port();
+    Simulator::start(SimConfig {
+        clock_offset_secs: offset,
+        zego_apps: vec![ZegoApp {
+            app_id: APP_ID,
+            server_secret: SECRET.into(),
+            test_env: false,
+        }],
+        zego_nodes: vec![format!("rtmp://127.0.0.1:{port}/live")],
+        aliyun_keys: vec![AliyunKey {
+            access_key_id: KEY_ID.into(),
+            access_key_secret: KEY_SECRET.into(),
+        }],
+        aliyun_rtmp_base: format!("rtmp://127.0.0.1:{port}/live"),
+        ..SimConfig::default()
+    })
+    .expect("the simulator starts")
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` in Unix seconds.
+fn parse_iso(text: &str) -> i64 {
+    unix(humantime::parse_rfc3339(text).unwrap_or_else(|e| panic!("{text:?}: {e}")))
+}
+
+fn assert_succeeded(report: &GoLiveReport, node: &TcpListener) {
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(
+        report.node,
+        format!("127.0.0.1:{}", node.local_addr().unwrap().port())
+    );
+    assert!(!report.request_id.is_empty());
+}
+
+/// The client now signs with the simulator's clock.
+fn assert_client_adopted(shared: &Shared, offset: i64) {
+    let client_clock = unix(shared.http.now());
+    let simulator_clock = unix(SystemTime::now()) + offset;
+    assert!(
+        client_clock.abs_diff(simulator_clock) <= TOLERANCE_SECS as u64,
+        "client {client_clock}, simulator {simulator_clock}"
+    );
+}
+
+#[test]
+fn zegocloud_retries_once_with_the_server_clock() {
+    for offset in [SKEW_SECS, -SKEW_SECS] {
+        let node = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sim = simulator(offset, &node);
+        let shared = Shared::new(None).unwrap();
+        let settings = json!({
+            "app_id": APP_ID,
+            "server_secret": SECRET,
+            "stream_id": "skewed-clock",
+            "endpoint": sim.base_url(),
+        });
+        let report = test_connection(ServiceKind::ZegoRtmpDispatch, &settings, &shared);
+        assert_succeeded(&report, &node);
+
+        let requests = sim.zego().requests();
+        let codes: Vec<i64> = requests.iter().map(|r| r.code).collect();
+        assert_eq!(codes, [100000004, 0], "offset {offset}: {requests:?}");
+        assert!(requests.iter().all(|r| r.action == "RTMPDispatchV2"));
+        let timestamp = |i: usize| requests[i].params["Timestamp"].parse::<i64>().unwrap();
+        // Refused: signed with this computer's clock, 20 minutes off the simulator's.
+        let refused_skew = timestamp(0) - (unix(requests[0].at) + offset);
+        assert!(
+            refused_skew.abs_diff(-offset) <= TOLERANCE_SECS as u64,
+            "offset {offset}: the refused call was {refused_skew} s off"
+        );
+        // Accepted: signed with the simulator's clock.
+        let simulator_clock = unix(requests[1].at) + offset;
+        assert!(
+            timestamp(1).abs_diff(simulator_clock) <= TOLERANCE_SECS as u64,
+            "offset {offset}: Timestamp {} vs simulator clock {simulator_clock}",
+            timestamp(1)
+        );
+        assert_client_adopted(&shared, offset);
+
+        // The corrected clock stays: the next dispatch needs one call, accepted.
+        let report = test_connection(ServiceKind::ZegoRtmpDispatch, &settings, &shared);
+        assert_succeeded(&report, &node);
+        let codes: Vec<i64> = sim.zego().requests().iter().map(|r| r.code).collect();
+        assert_eq!(codes, [100000004, 0, 0], "offset {offset}");
+    }
+}
+
+fn aliyun_settings(sim: &Simulator, signature_version: &str) -> Value {
+    json!({
+        "access_key_id": KEY_ID,
+        "access_key_secret": KEY_SECRET,
+        "endpoint": sim.base_url(),
+        "app_id": "artc-app",
+        "channel_id": "room-1",
+        "user_id": "obs-skewed",
+        "display_name": "Skewed clock",
+        "signature_version": signature_version,
+    })
+}
+
+#[test]
+fn alibaba_retries_once_with_the_server_clock_v2_and_v3() {
+    for version in ["v2", "v3"] {
+        for offset in [SKEW_SECS, -SKEW_SECS] {
+            let node = TcpListener::bind("127.0.0.1:0").unwrap();
+            let sim = simulator(offset, &node);
+            let shared = Shared::new(None).unwrap();
+            let report = test_connection(
+                ServiceKind::AliyunArtcRtmp,
+                &aliyun_settings(&sim, version),
+                &shared,
+            );
+            assert_succeeded(&report, &node);
+
+            let requests = sim.aliyun().requests();
+            let outcomes: Vec<(u16, &str, &str)> = requests
+                .iter()
+                .map(|r| (r.status, r.code.as_str(), r.signature_version))
+                .collect();
+            assert_eq!(
+                outcomes,
+                [
+                    (400, "InvalidTimeStamp.Expired", version),
+                    (200, "", version)
+                ],
+                "{version} offset {offset}"
+            );
+            assert!(requests
+                .iter()
+                .all(|r| r.action == "CreateRoomRealTimeStreamAddress"));
+            let refused_skew = parse_iso(&requests[0].signed_at) - (unix(requests[0].at) + offset);
+            assert!(
+                refused_skew.abs_diff(-offset) <= TOLERANCE_SECS as u64,
+                "{version} offset {offset}: the refused call was {refused_skew} s off"
+            );
+            let simulator_clock = unix(requests[1].at) + offset;
+            let signed_at = parse_iso(&requests[1].signed_at);
+            assert!(
+                signed_at.abs_diff(simulator_clock) <= TOLERANCE_SECS as u64,
+                "{version} offset {offset}: signed at {signed_at} vs simulator clock {simulator_clock}"
+            );
+            assert_client_adopted(&shared, offset);
+
+            // The corrected clock stays: another user's address needs one call, accepted.
+            let mut other = aliyun_settings(&sim, version);
+            other["user_id"] = json!("obs-second");
+            let report = test_connection(ServiceKind::AliyunArtcRtmp, &other, &shared);
+            assert_succeeded(&report, &node);
+            let codes: Vec<String> = sim
+                .aliyun()
+                .requests()
+                .into_iter()
+                .map(|r| r.code)
+                .collect();
+            assert_eq!(
+                codes,
+                ["InvalidTimeStamp.Expired", "", ""],
+                "{version} {offset}"
+            );
+        }
+    }
+}
