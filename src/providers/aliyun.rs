@@ -231,26 +231,40 @@ fn call_once(
         }
     };
     let response = http.get(&url, &headers).map_err(AliyunError::Transport)?;
-    let body: Value =
-        serde_json::from_slice(&response.body).map_err(|e| AliyunError::BadResponse {
-            status: response.status,
-            detail: e.to_string(),
-        })?;
-    if !(200..300).contains(&response.status) {
+    Ok(AliyunAnswer {
+        latency: response.latency,
+        ..parse_answer(response.status, &response.body, &config.access_key_id)?
+    })
+}
+
+/// Reads an answer of HTTP `status`: a 2xx JSON body, or the `{Code, Message, RequestId,
+/// Recommend}` error body as [`AliyunError::Api`] (its message cleaned of `access_key_id`);
+/// anything else is [`AliyunError::BadResponse`]. The answer's `latency` is zero: only the
+/// caller knows it.
+pub fn parse_answer(
+    status: u16,
+    body: &[u8],
+    access_key_id: &str,
+) -> Result<AliyunAnswer, AliyunError> {
+    let body: Value = serde_json::from_slice(body).map_err(|e| AliyunError::BadResponse {
+        status,
+        detail: e.to_string(),
+    })?;
+    if !(200..300).contains(&status) {
         let error: ErrorBody =
             serde_json::from_value(body).map_err(|e| AliyunError::BadResponse {
-                status: response.status,
+                status,
                 detail: e.to_string(),
             })?;
         if error.code.is_empty() {
             return Err(AliyunError::BadResponse {
-                status: response.status,
+                status,
                 detail: "no Code in the error answer".into(),
             });
         }
         return Err(AliyunError::Api {
-            status: response.status,
-            message: clean_vendor_message(&error.message, &config.access_key_id),
+            status,
+            message: clean_vendor_message(&error.message, access_key_id),
             code: error.code,
             request_id: error.request_id,
             recommend: error.recommend,
@@ -264,7 +278,7 @@ fn call_once(
     Ok(AliyunAnswer {
         body,
         request_id,
-        latency: response.latency,
+        latency: Duration::ZERO,
     })
 }
 
@@ -315,6 +329,12 @@ pub fn create_address(
         ("ExpireTime".to_string(), config.expire_time.to_string()),
     ]);
     let answer = call(http, config, "CreateRoomRealTimeStreamAddress", &params)?;
+    ingest_address(answer)
+}
+
+/// The `RtmpAddress` of a `CreateRoomRealTimeStreamAddress` answer: missing, null or blank is
+/// [`AliyunError::NoAddress`], another type [`AliyunError::BadResponse`].
+pub fn ingest_address(answer: AliyunAnswer) -> Result<IngestAddress, AliyunError> {
     match answer.body.get("RtmpAddress") {
         Some(Value::String(address)) if !address.trim().is_empty() => Ok(IngestAddress {
             request_id: answer.request_id,
@@ -422,6 +442,67 @@ mod tests {
         assert!(m.contains("LTA*********ID9"));
         let long = clean_vendor_message(&"x".repeat(1000), "");
         assert_eq!(long.chars().count(), MAX_VENDOR_MESSAGE + 1);
+    }
+
+    #[test]
+    fn answers_are_parsed_into_addresses_or_typed_errors() {
+        let ok = parse_answer(
+            200,
+            br#"{"RequestId":"R1","RtmpAddress":" rtmp://h/live/s?auth_key=k "}"#,
+            "LTAI5tKEY",
+        )
+        .unwrap();
+        assert_eq!(ok.request_id, "R1");
+        let address = ingest_address(ok).unwrap();
+        assert_eq!(address.rtmp_address, "rtmp://h/live/s?auth_key=k");
+        let error = parse_answer(
+            403,
+            br#"{"RequestId":"R2","Code":"Forbidden.RAM","Message":"key LTAI5tKEY denied"}"#,
+            "LTAI5tKEY",
+        )
+        .unwrap_err();
+        match &error {
+            AliyunError::Api {
+                status: 403,
+                code,
+                message,
+                request_id,
+                ..
+            } => {
+                assert_eq!(
+                    (code.as_str(), request_id.as_str()),
+                    ("Forbidden.RAM", "R2")
+                );
+                assert!(!message.contains("LTAI5tKEY"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let missing = parse_answer(200, br#"{"RequestId":"R3"}"#, "").unwrap();
+        assert_eq!(
+            ingest_address(missing).unwrap_err(),
+            AliyunError::NoAddress {
+                request_id: "R3".into()
+            }
+        );
+        let number = parse_answer(200, br#"{"RtmpAddress":7}"#, "").unwrap();
+        assert!(matches!(
+            ingest_address(number),
+            Err(AliyunError::BadResponse { status: 200, .. })
+        ));
+        for (status, bad) in [
+            (200, &b"{\"RtmpAddress\":"[..]),
+            (500, b"<html>oops</html>"),
+            (400, br#"{"Message":"no code"}"#),
+            (400, br#"{"Code":5}"#),
+        ] {
+            assert!(
+                matches!(
+                    parse_answer(status, bad, ""),
+                    Err(AliyunError::BadResponse { status: s, .. }) if s == status
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -268,10 +268,19 @@ fn call_once(
             status: response.status,
         });
     }
-    let envelope: Envelope =
-        serde_json::from_slice(&response.body).map_err(|e| ZegoError::BadResponse {
-            detail: e.to_string(),
-        })?;
+    Ok(ZegoAnswer {
+        latency: response.latency,
+        ..parse_answer(&response.body)?
+    })
+}
+
+/// Reads the body of an HTTP 200 answer: the `{Code, Message, RequestId, Data}` envelope, with
+/// a non-zero `Code` as [`ZegoError::Api`] and anything else as [`ZegoError::BadResponse`].
+/// The answer's `latency` is zero: only the caller knows it.
+pub fn parse_answer(body: &[u8]) -> Result<ZegoAnswer, ZegoError> {
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| ZegoError::BadResponse {
+        detail: e.to_string(),
+    })?;
     if envelope.code != 0 {
         return Err(ZegoError::Api {
             code: envelope.code,
@@ -282,7 +291,7 @@ fn call_once(
     Ok(ZegoAnswer {
         request_id: envelope.request_id,
         data: envelope.data,
-        latency: response.latency,
+        latency: Duration::ZERO,
     })
 }
 
@@ -312,18 +321,24 @@ pub fn dispatch_push(
         params.push(("ClientIP", ip.to_string()));
     }
     let answer = call(http, config, "RTMPDispatchV2", &params)?;
+    Ok(Dispatch {
+        urls: dispatch_urls(&answer)?,
+        request_id: answer.request_id,
+        latency: answer.latency,
+    })
+}
+
+/// The publish URLs in the `Data` of an RTMPDispatchV2 answer: at least one, or
+/// [`ZegoError::EmptyData`]; a `Data` of another shape is [`ZegoError::BadResponse`].
+pub fn dispatch_urls(answer: &ZegoAnswer) -> Result<Vec<String>, ZegoError> {
     let urls =
         parse_dispatch_data(&answer.data).map_err(|detail| ZegoError::BadResponse { detail })?;
     if urls.is_empty() {
         return Err(ZegoError::EmptyData {
-            request_id: answer.request_id,
+            request_id: answer.request_id.clone(),
         });
     }
-    Ok(Dispatch {
-        request_id: answer.request_id,
-        urls,
-        latency: answer.latency,
-    })
+    Ok(urls)
 }
 
 /// `CreatCDNTransferRule` (the vendor's spelling): forward the stream to `cdn_url`.
@@ -400,27 +415,25 @@ fn parse_dispatch_data(data: &Value) -> Result<Vec<String>, String> {
             .map(|v| match v {
                 Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
                 Value::String(_) => Err("Data holds an empty URL".to_string()),
-                other => Err(format!(
-                    "Data holds a {} instead of a URL",
-                    json_type(other)
-                )),
+                other => Err(format!("Data holds {} instead of a URL", json_type(other))),
             })
             .collect(),
         other => Err(format!(
-            "Data is a {} instead of an array of URLs",
+            "Data is {} instead of an array of URLs",
             json_type(other)
         )),
     }
 }
 
+/// The JSON type of `v`, with its article.
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -464,6 +477,44 @@ mod tests {
             .unwrap_err()
             .contains("number"));
         assert!(parse_dispatch_data(&json!([""])).is_err());
+    }
+
+    #[test]
+    fn answers_are_parsed_into_urls_or_typed_errors() {
+        let ok = parse_answer(
+            br#"{"Code":0,"Message":"success","RequestId":"R1","Data":["rtmp://h/app/s"]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.request_id, "R1");
+        assert_eq!(dispatch_urls(&ok).unwrap(), ["rtmp://h/app/s"]);
+        assert_eq!(
+            parse_answer(br#"{"Code":1010,"Message":"rate","RequestId":"R2"}"#).unwrap_err(),
+            ZegoError::Api {
+                code: 1010,
+                message: "rate".into(),
+                request_id: "R2".into()
+            }
+        );
+        let empty = parse_answer(br#"{"Code":0,"RequestId":"R3","Data":[]}"#).unwrap();
+        assert_eq!(
+            dispatch_urls(&empty).unwrap_err(),
+            ZegoError::EmptyData {
+                request_id: "R3".into()
+            }
+        );
+        let object = parse_answer(br#"{"Code":0,"Data":{"url":"rtmp://h/a/s"}}"#).unwrap();
+        assert_eq!(
+            dispatch_urls(&object).unwrap_err(),
+            ZegoError::BadResponse {
+                detail: "Data is an object instead of an array of URLs".into()
+            }
+        );
+        for bad in [&br#"{"Code":"0"}"#[..], b"{\"Code\":0,", b"<html>", b""] {
+            assert!(
+                matches!(parse_answer(bad), Err(ZegoError::BadResponse { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
