@@ -1,13 +1,17 @@
-//! The one HTTP client every vendor call goes through: bounded in time and in size.
+//! The one HTTP client every vendor call goes through: bounded in time and in size, and
+//! cancellable.
 //!
 //! A go-live runs on OBS's UI thread, so every call has a hard deadline; a vendor (or anything
-//! pretending to be one) cannot make the plugin read an unbounded body.
+//! pretending to be one) cannot make the plugin read an unbounded body. Calls are made from
+//! plain threads but run on one small runtime the client owns, so that when OBS quits,
+//! [`ApiClient::cancel_all`] ends every call in flight at once and the plugin's threads can be
+//! joined before the module unloads.
 
 use crate::messages::Message;
-use std::io::Read;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Notify;
 
 /// Time to establish a connection (TCP + TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -44,6 +48,8 @@ pub enum TransportError {
     TooLarge { host: String },
     /// Anything else, with a detail that never contains the request URL.
     Other { host: String, detail: String },
+    /// OBS is shutting down and the call was abandoned.
+    Cancelled { host: String },
 }
 
 impl TransportError {
@@ -60,6 +66,7 @@ impl TransportError {
             TransportError::Other { host, detail } => {
                 Message::new("Error.Net.Other").text(host).text(detail)
             }
+            TransportError::Cancelled { host } => Message::new("Error.Net.Cancelled").text(host),
         }
     }
 }
@@ -68,7 +75,9 @@ impl TransportError {
 /// time (request signatures carry a timestamp the vendors check against their own clock).
 #[derive(Debug, Clone)]
 pub struct ApiClient {
-    client: reqwest::blocking::Client,
+    client: reqwest::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+    cancel: Arc<Cancel>,
     call_timeout: Duration,
     /// Milliseconds to add to the local clock, learnt from a server's `Date` header.
     clock_offset_ms: Arc<AtomicI64>,
@@ -79,19 +88,29 @@ pub struct ApiClient {
 impl ApiClient {
     /// A client with the given connect and whole-call deadlines.
     pub fn new(connect_timeout: Duration, call_timeout: Duration) -> Result<Self, TransportError> {
-        let client = reqwest::blocking::Client::builder()
+        let setup_error = |detail: String| TransportError::Other {
+            host: String::new(),
+            detail,
+        };
+        // One worker is plenty for a handful of small calls; callers block in `block_on`.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rtc-golive-http")
+            .enable_all()
+            .build()
+            .map_err(|e| setup_error(e.to_string()))?;
+        let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(call_timeout)
             .user_agent(concat!("obs-rtc-golive/", env!("CARGO_PKG_VERSION")))
             // Vendor APIs never redirect; following one could send a signed query elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| TransportError::Other {
-                host: String::new(),
-                detail: e.without_url().to_string(),
-            })?;
+            .map_err(|e| setup_error(e.without_url().to_string()))?;
         Ok(ApiClient {
             client,
+            runtime: Arc::new(runtime),
+            cancel: Arc::new(Cancel::default()),
             call_timeout,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
             last_server_date: Arc::new(Mutex::new(None)),
@@ -140,7 +159,8 @@ impl ApiClient {
         Self::new(DEFAULT_CONNECT_TIMEOUT, DEFAULT_CALL_TIMEOUT)
     }
 
-    /// Sends `GET url` with extra headers and reads the bounded body.
+    /// Sends `GET url` with extra headers and reads the bounded body, blocking the calling
+    /// thread (which must not be one of a tokio runtime).
     ///
     /// `url` carries a signature: it never appears in an error (reqwest's URL is stripped).
     pub fn get(
@@ -149,12 +169,46 @@ impl ApiClient {
         headers: &[(String, String)],
     ) -> Result<ApiResponse, TransportError> {
         let host = url.host_str().unwrap_or_default().to_string();
+        if self.cancel.is_set() {
+            return Err(TransportError::Cancelled { host });
+        }
         let started = Instant::now();
+        self.runtime.block_on(async {
+            // Timers need the runtime: created inside it.
+            let deadline = tokio::time::timeout(
+                self.call_timeout,
+                self.exchange(url, headers, &host, started),
+            );
+            tokio::select! {
+                result = deadline => result.unwrap_or_else(|_| Err(TransportError::Timeout {
+                    host: host.clone(),
+                    after: started.elapsed(),
+                })),
+                () = self.cancel.wait() => Err(TransportError::Cancelled { host: host.clone() }),
+            }
+        })
+    }
+
+    /// Ends every call in flight and refuses new ones (OBS is quitting).
+    pub fn cancel_all(&self) {
+        self.cancel.set();
+    }
+
+    async fn exchange(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+        host: &str,
+        started: Instant,
+    ) -> Result<ApiResponse, TransportError> {
         let mut request = self.client.get(url.clone());
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let response = request.send().map_err(|e| classify(&host, started, e))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| classify(host, started, e))?;
         let status = response.status().as_u16();
         let date = response
             .headers()
@@ -168,26 +222,17 @@ impl ApiClient {
                 .unwrap_or_else(|p| p.into_inner()) = Some((server, SystemTime::now()));
         }
         let mut body = Vec::new();
-        response
-            .take(MAX_BODY_BYTES as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| {
-                if started.elapsed() >= self.call_timeout
-                    || e.kind() == std::io::ErrorKind::TimedOut
-                {
-                    TransportError::Timeout {
-                        host: host.clone(),
-                        after: started.elapsed(),
-                    }
-                } else {
-                    TransportError::Other {
-                        host: host.clone(),
-                        detail: e.to_string(),
-                    }
-                }
-            })?;
-        if body.len() > MAX_BODY_BYTES {
-            return Err(TransportError::TooLarge { host });
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| classify(host, started, e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(TransportError::TooLarge {
+                    host: host.to_string(),
+                });
+            }
+            body.extend_from_slice(&chunk);
         }
         Ok(ApiResponse {
             status,
@@ -195,6 +240,34 @@ impl ApiClient {
             body,
             latency: started.elapsed(),
         })
+    }
+}
+
+/// A one-way "stop everything" switch that async waits can select on.
+#[derive(Debug, Default)]
+struct Cancel {
+    set: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancel {
+    fn set(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -299,6 +372,39 @@ mod tests {
         let expected = SystemTime::now().duration_since(server).unwrap();
         assert!(skew.abs_diff(expected) < Duration::from_secs(5));
         assert!(!client.adopt_server_clock(), "same offset again");
+    }
+
+    #[test]
+    fn cancel_all_ends_a_call_in_flight_at_once() {
+        // A server that accepts and never answers.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let client = ApiClient::with_defaults().unwrap();
+        let canceller = client.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            canceller.cancel_all();
+        });
+        let started = Instant::now();
+        let e = client.get(&url, &[]).unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::Cancelled {
+                host: "127.0.0.1".into()
+            }
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            client.get(&url, &[]).unwrap_err(),
+            TransportError::Cancelled {
+                host: "127.0.0.1".into()
+            }
+        );
+        drop(listener);
     }
 
     #[test]

@@ -116,28 +116,38 @@ impl Background {
         self.closing.sleep(d)
     }
 
-    /// Signals every task to stop, waits for them up to `deadline`, and refuses new threads.
-    /// Returns the names of tasks still running at the deadline (left detached).
-    pub fn shutdown(&self, deadline: Duration) -> Vec<String> {
+    /// Signals every task to stop and refuses new threads; waits up to `grace` for the tasks
+    /// to end, then calls `cut` (to abandon whatever they still wait for, such as network calls)
+    /// and waits up to `last`. Returns the names of tasks still running then (left detached).
+    pub fn shutdown(&self, grace: Duration, cut: impl FnOnce(), last: Duration) -> Vec<String> {
         self.closed.store(true, Ordering::SeqCst);
         self.closing.stop();
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for task in &tasks {
             task.stop.stop();
         }
-        let until = Instant::now() + deadline;
-        let mut late = Vec::new();
-        for task in tasks {
-            while !task.handle.is_finished() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if task.handle.is_finished() {
-                let _ = task.handle.join();
-            } else {
-                late.push(task.name);
-            }
+        join_until(&mut tasks, Instant::now() + grace);
+        if !tasks.is_empty() {
+            cut();
+            join_until(&mut tasks, Instant::now() + last);
         }
-        late
+        tasks.into_iter().map(|t| t.name).collect()
+    }
+}
+
+/// Joins the tasks that finish before `until`, leaving the others in `tasks`.
+fn join_until(tasks: &mut Vec<Task>, until: Instant) {
+    while !tasks.is_empty() && Instant::now() < until {
+        let (done, running): (Vec<Task>, Vec<Task>) = std::mem::take(tasks)
+            .into_iter()
+            .partition(|t| t.handle.is_finished());
+        for task in done {
+            let _ = task.handle.join();
+        }
+        *tasks = running;
+        if !tasks.is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
@@ -157,7 +167,9 @@ mod tests {
             d.fetch_add(1, Ordering::SeqCst);
         });
         let started = Instant::now();
-        assert!(bg.shutdown(Duration::from_secs(5)).is_empty());
+        assert!(bg
+            .shutdown(Duration::from_secs(5), || {}, Duration::ZERO)
+            .is_empty());
         assert_eq!(done.load(Ordering::SeqCst), 1);
         assert!(started.elapsed() < Duration::from_secs(5));
     }
@@ -165,7 +177,7 @@ mod tests {
     #[test]
     fn after_shutdown_tasks_run_inline() {
         let bg = Background::new();
-        bg.shutdown(Duration::from_millis(10));
+        bg.shutdown(Duration::from_millis(10), || {}, Duration::ZERO);
         let done = Arc::new(AtomicUsize::new(0));
         let d = done.clone();
         bg.spawn("late", move |_| {
@@ -178,8 +190,17 @@ mod tests {
     fn a_stuck_task_is_reported_not_waited_for_forever() {
         let bg = Background::new();
         bg.spawn("stuck", |_| std::thread::sleep(Duration::from_millis(600)));
-        let late = bg.shutdown(Duration::from_millis(50));
+        let cut = std::cell::Cell::new(false);
+        let late = bg.shutdown(
+            Duration::from_millis(50),
+            || cut.set(true),
+            Duration::from_millis(10),
+        );
         assert_eq!(late, vec!["stuck".to_string()]);
+        assert!(
+            cut.get(),
+            "the cut runs when tasks outlive the grace period"
+        );
     }
 
     #[test]
@@ -188,7 +209,7 @@ mod tests {
         let waiter = bg.clone();
         let handle = std::thread::spawn(move || waiter.sleep(Duration::from_secs(30)));
         std::thread::sleep(Duration::from_millis(20));
-        bg.shutdown(Duration::from_secs(1));
+        bg.shutdown(Duration::from_secs(1), || {}, Duration::ZERO);
         assert!(!handle.join().unwrap());
     }
 

@@ -23,12 +23,17 @@ use std::time::Duration;
 /// client's worker thread is joined while the module's code is still loaded.
 static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
 
-/// How long unload waits for background work (CDN forward deletion) before giving up; OBS
+/// At unload, background work first gets this long to finish on its own: deleting CDN
+/// forwards when OBS quits while live must complete.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Then network calls still in flight are cancelled, and the tasks get this long to end; OBS
 /// must still quit promptly.
-const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(4);
+const SHUTDOWN_CUT: Duration = Duration::from_secs(1);
 
 fn shared() -> Option<Shared> {
-    let mut slot = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if slot.is_none() {
         match Shared::new(config_dir().as_deref()) {
             Ok(shared) => *slot = Some(shared),
@@ -39,11 +44,20 @@ fn shared() -> Option<Shared> {
 }
 
 fn shutdown_shared() {
-    let shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    let shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
     if let Some(shared) = shared {
-        let late = shared.background.shutdown(SHUTDOWN_DEADLINE);
+        let http = shared.http.clone();
+        let late = shared
+            .background
+            .shutdown(SHUTDOWN_GRACE, || http.cancel_all(), SHUTDOWN_CUT);
         if !late.is_empty() {
-            log::warn!("background tasks still running at unload: {}", late.join(", "));
+            log::warn!(
+                "background tasks still running at unload: {}",
+                late.join(", ")
+            );
         }
     }
 }
@@ -68,7 +82,9 @@ fn config_file(name: &str) -> Option<PathBuf> {
     }
     // SAFETY: libobs returns a NUL-terminated string it allocated with bmalloc; it is copied,
     // then released with bfree exactly once.
-    let path = unsafe { CStr::from_ptr(raw) }.to_string_lossy().into_owned();
+    let path = unsafe { CStr::from_ptr(raw) }
+        .to_string_lossy()
+        .into_owned();
     unsafe { bfree(raw.cast()) };
     Some(PathBuf::from(path))
 }
