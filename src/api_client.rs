@@ -272,6 +272,20 @@ impl Cancel {
 }
 
 /// Maps reqwest's error to what the streamer can act on, from its source chain.
+/// How TLS failures read in the error chain (rustls's `Error` texts among them): an HTTPS
+/// endpoint that answers in plain HTTP is "received corrupt message", not a refused connection.
+const TLS_ERROR_TEXTS: &[&str] = &[
+    "certificate",
+    "tls",
+    "handshake",
+    "corrupt message",
+    "unexpected message",
+    "fatal alert",
+    "peer is incompatible",
+    "peer misbehaved",
+    "decrypt peer",
+];
+
 fn classify(host: &str, started: Instant, e: reqwest::Error) -> TransportError {
     let host = host.to_string();
     if e.is_timeout() {
@@ -283,8 +297,7 @@ fn classify(host: &str, started: Instant, e: reqwest::Error) -> TransportError {
     let chain = error_chain(&e).to_ascii_lowercase();
     if chain.contains("dns error") || chain.contains("failed to lookup address") {
         TransportError::Dns { host }
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
-    {
+    } else if TLS_ERROR_TEXTS.iter().any(|text| chain.contains(text)) {
         TransportError::Tls { host }
     } else if e.is_connect() {
         TransportError::Connect { host }
