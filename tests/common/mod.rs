@@ -1,0 +1,58 @@
+//! End-to-end test harness: a real OBS Studio (headless, on Xvfb) streaming to a real nginx-rtmp
+//! ingest on loopback, driven over obs-websocket.
+//!
+//! ```ignore
+//! mod common;
+//! use common::{Obs, ObsOptions, RtmpServer};
+//!
+//! let rtmp = RtmpServer::start();
+//! let settings = serde_json::json!({"server": rtmp.rtmp_url(), "key": "demo"});
+//! let obs = Obs::launch(ObsOptions::new("rtmp_custom", settings));
+//! obs.start_stream().expect("stream should go live");
+//! assert!(rtmp.wait_for_publish(Some("demo"), Duration::from_secs(20)).is_some());
+//! ```
+//!
+//! Every resource (X display, ports, HOME, temp dirs) is private to one harness object, so tests
+//! of one binary may run in parallel (checked with 4 at a time on 2 cores). Timings printed by
+//! tests are only meaningful with `--test-threads=1`. Use plain `#[test]` functions: the harness
+//! blocks and runs its own tokio runtime.
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+pub mod display;
+pub mod obs;
+pub mod rtmp;
+pub mod util;
+
+use std::path::PathBuf;
+
+// Re-exports for the tests; each binary uses a different subset.
+#[allow(unused_imports)]
+pub use display::Xvfb;
+#[allow(unused_imports)]
+pub use obs::{Obs, ObsError, ObsOptions, PluginFiles};
+#[allow(unused_imports)]
+pub use rtmp::{EventKind, PublishEvent, RtmpServer, StreamInfo};
+#[allow(unused_imports)]
+pub use util::wait_until;
+
+/// The plugin `.so` that this `cargo test` run built: `target/<profile>/deps/libobs_rtc_golive.so`,
+/// next to the test binary. Every `cargo test` (also `--test <name>`) compiles the library's
+/// cdylib there together with the rlib the tests link, but only `cargo build` copies it up to
+/// `target/<profile>/`, so that copy may be stale. Panics if the file is missing.
+pub fn plugin_so() -> PathBuf {
+    let so = util::profile_dir()
+        .join("deps")
+        .join("libobs_rtc_golive.so");
+    assert!(
+        so.is_file(),
+        "the plugin {} does not exist; `cargo test` should have built the crate's cdylib there",
+        so.display()
+    );
+    so
+}
+
+/// The repo's plugin data dir (`<CARGO_MANIFEST_DIR>/data`, holding `locale/en-US.ini`).
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
+}

@@ -1,0 +1,49 @@
+//! Proves the e2e harness with OBS's built-in `rtmp_custom` service (no plugin): OBS goes live
+//! into a local nginx-rtmp, the stream is real h264, and OBS exits cleanly.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::obs::{VIDEO_HEIGHT, VIDEO_WIDTH};
+use common::{Obs, ObsOptions, RtmpServer};
+use serde_json::json;
+
+const KEY: &str = "baseline";
+
+#[test]
+fn custom_rtmp_goes_live() {
+    let rtmp = RtmpServer::start();
+    let launched = Instant::now();
+    let mut obs = Obs::launch(ObsOptions::new(
+        "rtmp_custom",
+        json!({"server": rtmp.rtmp_url(), "key": KEY}),
+    ));
+    let launch_time = launched.elapsed();
+
+    let requested = Instant::now();
+    obs.start_stream().expect("StartStream should go live");
+    let publish = rtmp
+        .wait_for_publish(Some(KEY), Duration::from_secs(20))
+        .expect("nginx should see the publish within 20 s");
+    assert_eq!(publish.app, "live");
+    println!(
+        "OBS launch: {launch_time:?}; StartStream -> publish: {:?}; launch + go-live: {:?}",
+        publish.time - requested,
+        publish.time - launched
+    );
+
+    let info = rtmp
+        .probe_stream(KEY)
+        .expect("ffprobe should read the live stream");
+    println!("ffprobe: {info:?}");
+    assert_eq!(info.video_codec, "h264");
+    assert_eq!((info.width, info.height), (VIDEO_WIDTH, VIDEO_HEIGHT));
+
+    obs.stop_stream().expect("StopStream");
+    rtmp.wait_for_publish_done(Some(KEY), Duration::from_secs(10))
+        .expect("nginx should see the publish end");
+
+    let status = obs.quit();
+    assert_eq!(status.code(), Some(0), "OBS should exit cleanly: {status}");
+}
