@@ -82,8 +82,11 @@ pub struct ObsOptions {
     pub profile_ini: Vec<(String, String, String)>,
     /// Extra environment variables for OBS.
     pub env: Vec<(String, String)>,
-    /// `LANG` for OBS (it picks its UI and plugin locale from it).
+    /// `LANG` for OBS.
     pub lang: String,
+    /// OBS's UI language (`[General] Language` in global.ini, e.g. `zh-CN`), which is also the
+    /// plugin's locale; OBS's default when `None`.
+    pub ui_language: Option<String>,
     /// Subdirectory of `target/e2e-artifacts/` the logs are copied to.
     pub artifacts_name: String,
 }
@@ -99,6 +102,7 @@ impl ObsOptions {
             profile_ini: Vec::new(),
             env: Vec::new(),
             lang: "en_US.UTF-8".to_owned(),
+            ui_language: None,
             artifacts_name: current_test_name(),
         }
     }
@@ -125,6 +129,12 @@ impl ObsOptions {
     /// Adds an environment variable for OBS.
     pub fn with_env(mut self, key: &str, value: &str) -> ObsOptions {
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets OBS's UI language, e.g. `zh-CN`: what a user picks in Settings -> General.
+    pub fn with_ui_language(mut self, language: &str) -> ObsOptions {
+        self.ui_language = Some(language.to_owned());
         self
     }
 
@@ -418,7 +428,11 @@ impl Obs {
                 Connect::PortTaken => {
                     self.stop(libc::SIGKILL, Duration::ZERO);
                     self.ws_port = free_port();
-                    write_global_ini(&self.config_dir(), self.ws_port);
+                    write_global_ini(
+                        &self.config_dir(),
+                        self.ws_port,
+                        self.options.ui_language.as_deref(),
+                    );
                 }
                 Connect::Failed(reason) => self.fail_launch(&reason),
             }
@@ -596,7 +610,7 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
         fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     };
 
-    write_global_ini(&config, ws_port);
+    write_global_ini(&config, ws_port, options.ui_language.as_deref());
 
     let (width, height) = (VIDEO_WIDTH.to_string(), VIDEO_HEIGHT.to_string());
     let (fps, bitrate) = (FPS.to_string(), VIDEO_BITRATE_KBPS.to_string());
@@ -648,8 +662,9 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
 
 /// Writes `global.ini` whole: the profile and scene collection to use, no first-run wizard, no
 /// exit confirmation, no preview, and obs-websocket 5.1's settings (it reads them from here).
-fn write_global_ini(config: &Path, ws_port: u16) {
-    let ini = render_ini(&[
+fn write_global_ini(config: &Path, ws_port: u16, ui_language: Option<&str>) {
+    let port = ws_port.to_string();
+    let mut entries = vec![
         ("General", "FirstRun", "true"),
         ("General", "ConfirmOnExit", "false"),
         ("General", "EnableAutoUpdates", "false"),
@@ -661,10 +676,14 @@ fn write_global_ini(config: &Path, ws_port: u16) {
         ("Basic", "SceneCollectionFile", PROFILE),
         ("OBSWebSocket", "FirstLoad", "false"),
         ("OBSWebSocket", "ServerEnabled", "true"),
-        ("OBSWebSocket", "ServerPort", &ws_port.to_string()),
+        ("OBSWebSocket", "ServerPort", &port),
         ("OBSWebSocket", "AuthRequired", "false"),
         ("OBSWebSocket", "AlertsEnabled", "false"),
-    ]);
+    ];
+    if let Some(language) = ui_language {
+        entries.push(("General", "Language", language));
+    }
+    let ini = render_ini(&entries);
     let path = config.join("global.ini");
     fs::write(&path, ini).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }

@@ -1,0 +1,230 @@
+//! ZEGOCLOUD go-live in a real OBS: the `zego_rtmp_dispatch` service asks the simulator for
+//! push nodes (signed RTMPDispatchV2) and OBS publishes to the node nginx-rtmp serves.
+
+mod common;
+
+use common::obs::{VIDEO_HEIGHT, VIDEO_WIDTH};
+use common::{Obs, ObsError, ObsOptions, RtmpServer};
+use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const APP_ID: u32 = 1_234_567;
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const STREAM: &str = "obs_e2e-stream";
+
+fn simulator(nodes: Vec<String>) -> Simulator {
+    Simulator::start(SimConfig {
+        zego_apps: vec![ZegoApp {
+            app_id: APP_ID,
+            server_secret: SECRET.into(),
+            test_env: false,
+        }],
+        zego_nodes: nodes,
+        ..SimConfig::default()
+    })
+    .expect("simulator starts")
+}
+
+/// Service settings pointing at the simulator; cold (no resolving ahead) unless a test says.
+fn settings(sim: &Simulator) -> Value {
+    json!({
+        "app_id": APP_ID,
+        "server_secret": SECRET,
+        "stream_id": STREAM,
+        "endpoint": sim.base_url(),
+        "prefetch": false,
+    })
+}
+
+fn launch(settings: Value) -> Obs {
+    Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin())
+}
+
+#[test]
+fn goes_live_on_the_dispatched_node() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let mut obs = launch(settings(&sim));
+
+    let requested = Instant::now();
+    obs.start_stream().expect("go-live succeeds");
+    let publish = rtmp
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("nginx receives the dispatched stream");
+    println!(
+        "zego cold go-live: StartStream -> publish {:?}",
+        publish.time - requested
+    );
+
+    let dispatches: Vec<_> = sim
+        .zego()
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "RTMPDispatchV2")
+        .collect();
+    assert_eq!(dispatches.len(), 1, "one dispatch per go-live");
+    let d = &dispatches[0];
+    assert_eq!(d.code, 0);
+    assert_eq!(d.params["Type"], "push");
+    assert_eq!(d.params["StreamId"], STREAM);
+    assert_eq!(d.params["IsTest"], "false");
+    assert_eq!(d.params["SignatureNonce"].len(), 16);
+
+    let info = rtmp.probe_stream(STREAM).expect("the stream plays");
+    assert_eq!(info.video_codec, "h264");
+    assert_eq!((info.width, info.height), (VIDEO_WIDTH, VIDEO_HEIGHT));
+
+    obs.stop_stream().expect("stop");
+    rtmp.wait_for_publish_done(Some(STREAM), Duration::from_secs(10))
+        .expect("publish ends");
+
+    let log = obs.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("go-live: provider=zegocloud"))
+        .expect("go-live log line");
+    assert!(
+        line.contains(&format!("node=127.0.0.1:{}", rtmp.port())),
+        "{line}"
+    );
+    assert!(
+        line.contains("RequestId=") && line.contains("latency="),
+        "{line}"
+    );
+    assert!(!log.contains(SECRET), "the ServerSecret reached the log");
+    assert!(
+        !log.contains(&d.params["Signature"]),
+        "a signature reached the log"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn vendor_error_refuses_the_start_with_code_and_action() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(vec![rtmp.rtmp_url()]);
+    sim.zego().fail_next("RTMPDispatchV2", 1002, 1);
+    let mut obs = launch(settings(&sim));
+
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => {
+            assert!(
+                text.contains("ZEGOCLOUD refused the request (code 1002)"),
+                "{text}"
+            );
+        }
+        other => panic!("expected a refused start with a Last Error, got {other:?}"),
+    }
+    // The dialog text goes on over the next log lines: the action and the RequestId.
+    let log = obs.log_text();
+    assert!(
+        log.contains("What to do: RTMP dispatch must be enabled for your AppID"),
+        "{log}"
+    );
+    assert!(log.contains("RequestId: "), "{log}");
+    assert_eq!(sim.zego().requests()[0].code, 1002);
+    assert!(
+        rtmp.wait_for_publish(None, Duration::from_secs(2))
+            .is_none(),
+        "nothing published"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn invalid_stream_id_sends_no_request_and_names_the_field() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let mut s = settings(&sim);
+    s["stream_id"] = json!("has space/and slash");
+    let mut obs = launch(s);
+
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => {
+            assert!(text.contains("Stream ID"), "{text}");
+        }
+        other => panic!("expected a refused start, got {other:?}"),
+    }
+    assert!(
+        sim.zego().requests().is_empty(),
+        "no request may reach the API"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn dead_first_node_is_skipped() {
+    let rtmp = RtmpServer::start();
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sim = simulator(vec![
+        format!("rtmp://127.0.0.1:{dead_port}/live"),
+        rtmp.rtmp_url(),
+    ]);
+    let mut obs = launch(settings(&sim));
+
+    obs.start_stream()
+        .expect("go-live succeeds on the second node");
+    rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish on the live node");
+    assert!(obs
+        .log_text()
+        .contains(&format!("node=127.0.0.1:{}", rtmp.port())));
+    obs.stop_stream().expect("stop");
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn chinese_ui_gets_chinese_errors() {
+    let sim = simulator(vec!["rtmp://127.0.0.1:1/live".into()]);
+    let mut s = settings(&sim);
+    s["app_id"] = json!(0);
+    let mut obs = Obs::launch(
+        ObsOptions::new("zego_rtmp_dispatch", s)
+            .with_plugin()
+            .with_ui_language("zh-CN"),
+    );
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => {
+            assert!(text.contains("为空"), "expected the zh-CN text, got {text}");
+        }
+        other => panic!("expected a refused start, got {other:?}"),
+    }
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn warm_go_live_uses_the_node_resolved_ahead() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let mut s = settings(&sim);
+    s["prefetch"] = json!(true);
+    let mut obs = launch(s);
+    obs.wait_for_log("resolved ahead: node", Duration::from_secs(20))
+        .expect("resolves ahead");
+    let before = sim.zego().requests().len();
+
+    obs.start_stream().expect("warm go-live");
+    rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    assert!(obs.log_text().contains("using the node resolved ahead"));
+    let dispatched_during_start = sim.zego().requests()[before..]
+        .iter()
+        .filter(|r| r.action == "RTMPDispatchV2" && r.at < std::time::SystemTime::now())
+        .count();
+    // The task resolves the next node after this one was taken; Start Streaming itself made
+    // no call, which the log line above shows. At most that one refill may have happened.
+    assert!(dispatched_during_start <= 1, "{dispatched_during_start}");
+    obs.stop_stream().expect("stop");
+    assert_eq!(obs.quit().code(), Some(0));
+}
