@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use super::util::{
@@ -238,7 +238,13 @@ impl RtmpServer {
     /// Disconnects whoever publishes stream `name` (nginx-rtmp's control module, as if the
     /// network dropped them), and returns how many publishers nginx dropped.
     pub fn drop_publisher(&self, name: &str) -> usize {
-        let name = utf8_percent_encode(name, NON_ALPHANUMERIC);
+        // nginx-rtmp compares the raw argument: leave the characters stream names use as is.
+        const ARG: &AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let name = utf8_percent_encode(name, ARG);
         let url = format!(
             "http://127.0.0.1:{}/control/drop/publisher?app={APP}&name={name}",
             self.control_port

@@ -1,0 +1,277 @@
+//! Alibaba Cloud ARTC go-live in a real OBS: the `aliyun_artc_rtmp` service creates an ingest
+//! address at the simulator and OBS publishes to it with name and auth_key intact.
+
+mod common;
+
+use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
+use obs_rtc_golive::simulator::{AliyunControl, AliyunKey, SimConfig, Simulator};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const KEY_ID: &str = "LTAI5tE2EKEYID0001";
+const KEY_SECRET: &str = "e2e-access-key-secret-XYZ";
+
+/// nginx-rtmp wired to the simulator: a publish is accepted only when the simulator issued its
+/// auth_key (and `refuse` is off), and the simulator's participant list follows what nginx
+/// really has. The simulator's addresses point at this nginx.
+fn setup(refuse: Arc<AtomicBool>) -> (Simulator, RtmpServer) {
+    let control: Arc<OnceLock<AliyunControl>> = Arc::default();
+    let hooked = control.clone();
+    let rtmp = RtmpServer::start_with_hook(move |event: &PublishEvent| {
+        let Some(control) = hooked.get() else {
+            return false;
+        };
+        let auth_key = event
+            .fields
+            .get("auth_key")
+            .map(String::as_str)
+            .unwrap_or_default();
+        match event.kind {
+            EventKind::Publish => {
+                let ok =
+                    !refuse.load(Ordering::SeqCst) && control.check_publish(&event.name, auth_key);
+                control.set_publishing(&event.name, ok);
+                ok
+            }
+            EventKind::PublishDone => {
+                control.set_publishing(&event.name, false);
+                true
+            }
+        }
+    });
+    let sim = Simulator::start(SimConfig {
+        aliyun_keys: vec![AliyunKey {
+            access_key_id: KEY_ID.into(),
+            access_key_secret: KEY_SECRET.into(),
+        }],
+        aliyun_rtmp_base: rtmp.rtmp_url(),
+        ..SimConfig::default()
+    })
+    .expect("simulator starts");
+    control
+        .set(sim.aliyun())
+        .unwrap_or_else(|_| unreachable!("set once"));
+    (sim, rtmp)
+}
+
+fn settings(sim: &Simulator, signature_version: &str) -> Value {
+    json!({
+        "access_key_id": KEY_ID,
+        "access_key_secret": KEY_SECRET,
+        "endpoint": sim.base_url(),
+        "app_id": "artc-app_1",
+        "channel_id": "room-42",
+        "user_id": "obs-host",
+        "display_name": "主播 Xiaoming 🎥",
+        "signature_version": signature_version,
+        "prefetch": false,
+        "presence_check": false,
+    })
+}
+
+fn launch(settings: Value) -> Obs {
+    Obs::launch(ObsOptions::new("aliyun_artc_rtmp", settings).with_plugin())
+}
+
+fn go_live_with(signature_version: &str) {
+    let (sim, rtmp) = setup(Arc::default());
+    let mut obs = launch(settings(&sim, signature_version));
+
+    let requested = Instant::now();
+    obs.start_stream().expect("go-live succeeds");
+    let publish = rtmp
+        .wait_for_publish(None, Duration::from_secs(20))
+        .expect("nginx accepts the publish");
+    println!(
+        "aliyun {signature_version} cold go-live: StartStream -> publish {:?}",
+        publish.time - requested
+    );
+    assert_eq!(publish.name, "artc-app_1.room-42.obs-host");
+    let auth_key = publish
+        .fields
+        .get("auth_key")
+        .expect("auth_key arrives intact");
+    assert!(sim.aliyun().check_publish(&publish.name, auth_key));
+
+    let creates: Vec<_> = sim
+        .aliyun()
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "CreateRoomRealTimeStreamAddress")
+        .collect();
+    assert_eq!(creates.len(), 1);
+    assert_eq!(creates[0].signature_version, signature_version);
+    assert_eq!(creates[0].params["DisplayName"], "主播 Xiaoming 🎥");
+    assert_eq!(creates[0].status, 200);
+
+    obs.stop_stream().expect("stop");
+    let log = obs.log_text();
+    assert!(log.contains("go-live: provider=aliyun-artc"), "{log}");
+    assert!(!log.contains(KEY_SECRET) && !log.contains(auth_key.as_str()) && !log.contains(KEY_ID));
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn goes_live_with_v2_signatures() {
+    go_live_with("v2");
+}
+
+#[test]
+fn goes_live_with_v3_signatures() {
+    go_live_with("v3");
+}
+
+#[test]
+fn vendor_error_shows_code_action_and_request_id() {
+    let (sim, rtmp) = setup(Arc::default());
+    sim.aliyun()
+        .fail_next("CreateRoomRealTimeStreamAddress", "Forbidden.RAM", 403, 1);
+    let mut obs = launch(settings(&sim, "v2"));
+
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => {
+            assert!(
+                text.contains("Alibaba Cloud refused the request (Forbidden.RAM)"),
+                "{text}"
+            );
+        }
+        other => panic!("expected a refused start, got {other:?}"),
+    }
+    let log = obs.log_text();
+    assert!(
+        log.contains("live:CreateRoomRealTimeStreamAddress"),
+        "the RAM action is named: {log}"
+    );
+    assert!(log.contains("RequestId: "), "{log}");
+    assert!(rtmp
+        .wait_for_publish(None, Duration::from_secs(1))
+        .is_none());
+
+    // A wrong secret: the vendor's own answer, with the AccessKey ID masked.
+    let mut wrong = settings(&sim, "v2");
+    wrong["access_key_secret"] = json!("not-the-secret");
+    obs.set_stream_service("aliyun_artc_rtmp", &wrong)
+        .expect("settings");
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => {
+            assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+        }
+        other => panic!("expected a refused start, got {other:?}"),
+    }
+    assert!(
+        !obs.log_text().contains(KEY_ID),
+        "AccessKey ID must appear masked at most"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
+    let (sim, rtmp) = setup(Arc::default());
+    let mut obs = launch(settings(&sim, "v2"));
+
+    obs.start_stream().expect("first go-live");
+    rtmp.wait_for_publish(None, Duration::from_secs(20))
+        .expect("publish");
+    obs.stop_stream().expect("stop");
+    rtmp.wait_for_publish_done(None, Duration::from_secs(10))
+        .expect("publish ends");
+    assert_eq!(sim.aliyun().create_calls(), 1);
+
+    let published_before = rtmp
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::Publish)
+        .count();
+    obs.start_stream().expect("second go-live");
+    common::wait_until(Duration::from_secs(20), || {
+        (rtmp
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::Publish)
+            .count()
+            > published_before)
+            .then_some(())
+    })
+    .expect("second publish");
+    obs.stop_stream().expect("stop");
+    assert_eq!(sim.aliyun().create_calls(), 1, "the address was reused");
+
+    obs.quit();
+    obs.relaunch();
+    obs.start_stream().expect("go-live after an OBS restart");
+    common::wait_until(Duration::from_secs(20), || {
+        (rtmp
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::Publish)
+            .count()
+            > published_before + 1)
+            .then_some(())
+    })
+    .expect("publish after restart");
+    assert_eq!(
+        sim.aliyun().create_calls(),
+        1,
+        "the address survived the restart"
+    );
+    assert!(obs.log_text().contains("reusing the ingest address"));
+    let cache = std::fs::read_to_string(
+        obs.config_dir()
+            .join("plugin_config/obs-rtc-golive/addresses.json"),
+    )
+    .expect("the address cache file");
+    assert!(
+        !cache.contains(KEY_SECRET),
+        "the secret is never written to disk"
+    );
+    obs.stop_stream().expect("stop");
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn presence_check_notices_a_dropped_stream() {
+    let refuse = Arc::new(AtomicBool::new(false));
+    let (sim, rtmp) = setup(refuse.clone());
+    let mut s = settings(&sim, "v2");
+    s["presence_check"] = json!(true);
+    s["presence_interval"] = json!(1);
+    let mut obs = launch(s);
+
+    obs.start_stream().expect("go-live");
+    let publish = rtmp
+        .wait_for_publish(None, Duration::from_secs(20))
+        .expect("publish");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !obs.log_text().contains("is missing from ARTC channel"),
+        "present while published"
+    );
+
+    refuse.store(true, Ordering::SeqCst);
+    assert_eq!(
+        rtmp.drop_publisher(&publish.name),
+        1,
+        "nginx dropped the publisher"
+    );
+    obs.wait_for_log(
+        "is missing from ARTC channel room-42",
+        Duration::from_secs(20),
+    )
+    .expect("the presence check notices the user left the channel");
+    let polls = sim
+        .aliyun()
+        .requests()
+        .iter()
+        .filter(|r| r.action == "DescribeChannelParticipants")
+        .count();
+    assert!(polls >= 2, "{polls}");
+    obs.stop_stream().expect("stop");
+    assert_eq!(obs.quit().code(), Some(0));
+}
