@@ -6,17 +6,20 @@ mod common;
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
 use obs_rtc_golive::simulator::{AliyunControl, AliyunKey, SimConfig, Simulator};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const KEY_ID: &str = "LTAI5tE2EKEYID0001";
 const KEY_SECRET: &str = "e2e-access-key-secret-XYZ";
 
+/// auth_keys nginx must refuse, as if the ingest had revoked them.
+type Refused = Arc<Mutex<HashSet<String>>>;
+
 /// nginx-rtmp wired to the simulator: a publish is accepted only when the simulator issued its
-/// auth_key (and `refuse` is off), and the simulator's participant list follows what nginx
-/// really has. The simulator's addresses point at this nginx.
-fn setup(refuse: Arc<AtomicBool>) -> (Simulator, RtmpServer) {
+/// auth_key (and it is not in `refused`), and the simulator's participant list follows what
+/// nginx really has. The simulator's addresses point at this nginx.
+fn setup(refused: Refused) -> (Simulator, RtmpServer) {
     let control: Arc<OnceLock<AliyunControl>> = Arc::default();
     let hooked = control.clone();
     let rtmp = RtmpServer::start_with_hook(move |event: &PublishEvent| {
@@ -30,8 +33,8 @@ fn setup(refuse: Arc<AtomicBool>) -> (Simulator, RtmpServer) {
             .unwrap_or_default();
         match event.kind {
             EventKind::Publish => {
-                let ok =
-                    !refuse.load(Ordering::SeqCst) && control.check_publish(&event.name, auth_key);
+                let ok = !refused.lock().unwrap().contains(auth_key)
+                    && control.check_publish(&event.name, auth_key);
                 control.set_publishing(&event.name, ok);
                 ok
             }
@@ -76,7 +79,7 @@ fn launch(settings: Value) -> Obs {
 }
 
 fn go_live_with(signature_version: &str) {
-    let (sim, rtmp) = setup(Arc::default());
+    let (sim, rtmp) = setup(Refused::default());
     let mut obs = launch(settings(&sim, signature_version));
 
     let requested = Instant::now();
@@ -125,7 +128,7 @@ fn goes_live_with_v3_signatures() {
 
 #[test]
 fn vendor_error_shows_code_action_and_request_id() {
-    let (sim, rtmp) = setup(Arc::default());
+    let (sim, rtmp) = setup(Refused::default());
     sim.aliyun()
         .fail_next("CreateRoomRealTimeStreamAddress", "Forbidden.RAM", 403, 1);
     let mut obs = launch(settings(&sim, "v2"));
@@ -173,7 +176,7 @@ fn vendor_error_shows_code_action_and_request_id() {
 
 #[test]
 fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
-    let (sim, rtmp) = setup(Arc::default());
+    let (sim, rtmp) = setup(Refused::default());
     let mut obs = launch(settings(&sim, "v2"));
 
     obs.start_stream().expect("first go-live");
@@ -237,8 +240,8 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
 
 #[test]
 fn presence_check_notices_a_dropped_stream() {
-    let refuse = Arc::new(AtomicBool::new(false));
-    let (sim, rtmp) = setup(refuse.clone());
+    let refused = Refused::default();
+    let (sim, rtmp) = setup(refused.clone());
     let mut s = settings(&sim, "v2");
     s["presence_check"] = json!(true);
     s["presence_interval"] = json!(1);
@@ -254,7 +257,10 @@ fn presence_check_notices_a_dropped_stream() {
         "present while published"
     );
 
-    refuse.store(true, Ordering::SeqCst);
+    refused
+        .lock()
+        .unwrap()
+        .insert(publish.fields["auth_key"].clone());
     assert_eq!(
         rtmp.drop_publisher(&publish.name),
         1,
@@ -272,6 +278,48 @@ fn presence_check_notices_a_dropped_stream() {
         .filter(|r| r.action == "DescribeChannelParticipants")
         .count();
     assert!(polls >= 2, "{polls}");
+    obs.stop_stream().expect("stop");
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn presence_restart_goes_live_again_with_a_fresh_address() {
+    let refused = Refused::default();
+    let (sim, rtmp) = setup(refused.clone());
+    let mut s = settings(&sim, "v3");
+    s["presence_check"] = json!(true);
+    s["presence_interval"] = json!(1);
+    s["presence_restart"] = json!(true);
+    let mut obs = launch(s);
+
+    obs.start_stream().expect("go-live");
+    let first = rtmp
+        .wait_for_publish(None, Duration::from_secs(20))
+        .expect("publish");
+    let old_key = first.fields["auth_key"].clone();
+    refused.lock().unwrap().insert(old_key.clone());
+    assert_eq!(rtmp.drop_publisher(&first.name), 1);
+
+    obs.wait_for_log(
+        "restarting the ingest with a fresh address",
+        Duration::from_secs(20),
+    )
+    .expect("the restart is logged");
+    let fresh = common::wait_until(Duration::from_secs(30), || {
+        rtmp.events().into_iter().find(|e| {
+            e.kind == EventKind::Publish
+                && e.accepted
+                && e.fields.get("auth_key").is_some_and(|k| *k != old_key)
+        })
+    })
+    .expect("OBS publishes again with a fresh auth_key");
+    assert_eq!(fresh.name, first.name);
+    assert_eq!(
+        sim.aliyun().create_calls(),
+        2,
+        "a fresh address was created"
+    );
+    assert!(obs.stream_active());
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }

@@ -5,6 +5,9 @@
 //! `get_connect_info` (29.1+) run on the output's connect thread, also on every reconnect.
 
 use super::ffi::{
+    obs_frontend_streaming_active, obs_frontend_streaming_start, obs_frontend_streaming_stop,
+};
+use super::ffi::{
     obs_service_t, obs_version, ObsServiceInfo, CONNECT_INFO_SERVER_URL, CONNECT_INFO_STREAM_KEY,
     SERVICE_INFO_SIZE_29_0,
 };
@@ -12,20 +15,20 @@ use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
 use super::settings::{c_string, properties, set_defaults, settings_json};
 use super::shared;
-use super::ffi::{obs_frontend_streaming_active, obs_frontend_streaming_start, obs_frontend_streaming_stop};
 use crate::golive::{GoLive, ServiceKind, StreamControl};
 use crate::messages::Message;
 use obs_wrapper::obs_sys::{
-    calldata_t, obs_data_t, obs_get_version, obs_output_get_signal_handler, obs_output_get_weak_output,
-    obs_output_release, obs_output_set_last_error, obs_output_t, obs_properties_t, obs_queue_task,
-    obs_task_type_OBS_TASK_UI, obs_weak_output_get_output, obs_weak_output_release, obs_weak_output_t,
-    signal_handler_connect, signal_handler_disconnect,
+    calldata_t, obs_data_t, obs_get_version, obs_output_active, obs_output_get_signal_handler,
+    obs_output_get_weak_output, obs_output_reconnecting, obs_output_release,
+    obs_output_set_last_error, obs_output_t, obs_properties_t, obs_queue_task,
+    obs_task_type_OBS_TASK_UI, obs_weak_output_get_output, obs_weak_output_release,
+    obs_weak_output_t, signal_handler_connect, signal_handler_disconnect,
 };
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Shown to OBS 29.0's UI before the real target is known: it refuses to start with an empty
 /// URL or key. Never connected to: `initialize` replaces it before the output starts.
@@ -35,8 +38,6 @@ const PLACEHOLDER_KEY: &CStr = c"pending";
 /// One service instance.
 struct ServiceData {
     state: Mutex<ServiceState>,
-    /// Set when the core asked for a restart; the next "stop" of the output starts it again.
-    restart_pending: Arc<AtomicBool>,
 }
 
 struct ServiceState {
@@ -70,7 +71,12 @@ impl OutputLink {
         unsafe {
             let handler = obs_output_get_signal_handler(output);
             signal_handler_connect(handler, c"stop".as_ptr(), Some(on_output_stop), data);
-            signal_handler_connect(handler, c"reconnect".as_ptr(), Some(on_output_reconnect), data);
+            signal_handler_connect(
+                handler,
+                c"reconnect".as_ptr(),
+                Some(on_output_reconnect),
+                data,
+            );
             OutputLink(obs_output_get_weak_output(output))
         }
     }
@@ -87,7 +93,12 @@ impl OutputLink {
             if !output.is_null() {
                 let handler = obs_output_get_signal_handler(output);
                 signal_handler_disconnect(handler, c"stop".as_ptr(), Some(on_output_stop), data);
-                signal_handler_disconnect(handler, c"reconnect".as_ptr(), Some(on_output_reconnect), data);
+                signal_handler_disconnect(
+                    handler,
+                    c"reconnect".as_ptr(),
+                    Some(on_output_reconnect),
+                    data,
+                );
                 obs_output_release(output);
             }
             obs_weak_output_release(self.0);
@@ -95,16 +106,63 @@ impl OutputLink {
     }
 }
 
-/// Restarts streaming through the frontend, as the user would: stop now, start again when the
-/// output reports it stopped (see `on_output_stop`).
+/// Restarts streaming through the frontend, as the user would: Stop Streaming, wait until the
+/// output has really stopped (not stopping, not reconnecting), then Start Streaming, which
+/// resolves a fresh target. Called from a background task, never from OBS's threads.
 struct FrontendRestart {
-    pending: Arc<AtomicBool>,
+    output: *mut obs_weak_output_t,
+}
+
+// SAFETY: a weak output reference is a refcounted libobs handle usable from any thread.
+unsafe impl Send for FrontendRestart {}
+// SAFETY: it is only read; libobs synchronises the reference counting.
+unsafe impl Sync for FrontendRestart {}
+
+/// How long a restart waits for the output to stop.
+const RESTART_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// A pause between the stop and the start, for the frontend to settle its own state.
+const RESTART_SETTLE: Duration = Duration::from_millis(500);
+
+impl FrontendRestart {
+    /// Whether the output is still sending, stopping or reconnecting (false once it is gone).
+    fn output_busy(&self) -> bool {
+        // SAFETY: the weak reference is ours until drop; a strong reference taken from it keeps
+        // the output alive for the two queries and is released right after.
+        unsafe {
+            let output = obs_weak_output_get_output(self.output);
+            if output.is_null() {
+                return false;
+            }
+            let busy = obs_output_active(output) || obs_output_reconnecting(output);
+            obs_output_release(output);
+            busy
+        }
+    }
+}
+
+impl Drop for FrontendRestart {
+    fn drop(&mut self) {
+        // SAFETY: taken in `activate`, released exactly once here.
+        unsafe { obs_weak_output_release(self.output) };
+    }
 }
 
 impl StreamControl for FrontendRestart {
     fn restart(&self) {
-        self.pending.store(true, Ordering::SeqCst);
         queue_ui_task(stop_streaming_task);
+        let deadline = Instant::now() + RESTART_STOP_TIMEOUT;
+        while self.output_busy() {
+            if Instant::now() >= deadline {
+                log::warn!(
+                    "restart: the output did not stop within {} s; not restarting",
+                    RESTART_STOP_TIMEOUT.as_secs()
+                );
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(RESTART_SETTLE);
+        queue_ui_task(start_streaming_task);
     }
 }
 
@@ -112,7 +170,14 @@ impl StreamControl for FrontendRestart {
 fn queue_ui_task(task: unsafe extern "C" fn(*mut c_void)) {
     // SAFETY: the task takes no parameter and is 'static; not waiting avoids any deadlock with
     // the UI thread.
-    unsafe { obs_queue_task(obs_task_type_OBS_TASK_UI, Some(task), ptr::null_mut(), false) };
+    unsafe {
+        obs_queue_task(
+            obs_task_type_OBS_TASK_UI,
+            Some(task),
+            ptr::null_mut(),
+            false,
+        )
+    };
 }
 
 unsafe extern "C" fn stop_streaming_task(_: *mut c_void) {
@@ -152,11 +217,10 @@ unsafe extern "C" fn on_output_stop(data: *mut c_void, _calldata: *mut calldata_
     guard("on_output_stop", (), || {
         // SAFETY: `data` is the instance that connected this signal; `destroy` disconnects it
         // before freeing the instance.
-        let Some(service) = (unsafe { instance(data) }) else { return };
+        let Some(service) = (unsafe { instance(data) }) else {
+            return;
+        };
         service.lock().golive.on_stopped();
-        if service.restart_pending.swap(false, Ordering::SeqCst) {
-            queue_ui_task(start_streaming_task);
-        }
     })
 }
 
@@ -203,7 +267,6 @@ unsafe extern "C" fn create<const K: usize>(
                 retired: Vec::new(),
                 output: None,
             }),
-            restart_pending: Arc::new(AtomicBool::new(false)),
         };
         Box::into_raw(Box::new(data)).cast()
     })
@@ -291,7 +354,10 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
         }
     });
     // The UI thread is blocked for this long: the number the "warm go-live" target is about.
-    log::info!("initialize: {} us on the UI thread", entered.elapsed().as_micros());
+    log::info!(
+        "initialize: {} us on the UI thread",
+        entered.elapsed().as_micros()
+    );
     match outcome {
         Ok(()) => true,
         Err(message) => {
@@ -313,8 +379,24 @@ unsafe extern "C" fn activate(data: *mut c_void, _settings: *mut obs_data_t) -> 
     guard("activate", true, || {
         // SAFETY: OBS passes a live instance.
         if let Some(service) = unsafe { instance(data) } {
-            let control = Arc::new(FrontendRestart { pending: service.restart_pending.clone() });
-            service.lock().golive.on_live(control);
+            let mut state = service.lock();
+            let weak = state.output.as_ref().map(|link| {
+                // SAFETY: the link's weak reference is valid; a new weak reference is taken from
+                // a strong one, which is released right after.
+                unsafe {
+                    let output = obs_weak_output_get_output(link.0);
+                    let weak = if output.is_null() {
+                        ptr::null_mut()
+                    } else {
+                        obs_output_get_weak_output(output)
+                    };
+                    obs_output_release(output);
+                    weak
+                }
+            });
+            if let Some(output) = weak.filter(|w| !w.is_null()) {
+                state.golive.on_live(Arc::new(FrontendRestart { output }));
+            }
         }
         true
     })
@@ -340,12 +422,16 @@ unsafe fn read_target(
 /// `data` must be a live instance.
 unsafe fn server_for_connect(data: *mut c_void) -> *const c_char {
     // SAFETY: per the caller.
-    let Some(service) = (unsafe { instance(data) }) else { return ptr::null() };
+    let Some(service) = (unsafe { instance(data) }) else {
+        return ptr::null();
+    };
     let mut state = service.lock();
     let state = &mut *state;
     if let Some(next) = state.golive.failover() {
         let (server, key, rtmps) = (c_string(&next.server), c_string(&next.key), next.is_rtmps());
-        state.retired.push(std::mem::replace(&mut state.server, server));
+        state
+            .retired
+            .push(std::mem::replace(&mut state.server, server));
         state.retired.push(std::mem::replace(&mut state.key, key));
         state.rtmps = rtmps;
     }
@@ -354,7 +440,9 @@ unsafe fn server_for_connect(data: *mut c_void) -> *const c_char {
 
 unsafe extern "C" fn get_url(data: *mut c_void) -> *const c_char {
     // SAFETY: OBS passes a live instance.
-    guard("get_url", ptr::null(), || unsafe { server_for_connect(data) })
+    guard("get_url", ptr::null(), || unsafe {
+        server_for_connect(data)
+    })
 }
 
 unsafe extern "C" fn get_key(data: *mut c_void) -> *const c_char {
