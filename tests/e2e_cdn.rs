@@ -1,0 +1,246 @@
+//! ZEGOCLOUD CDN forwarding follows the stream's life in a real OBS: rules exist before the
+//! publish arrives, go away on every stop path, and survive nothing after a crash.
+
+mod common;
+
+use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
+use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp, ZegoControl};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const APP_ID: u32 = 7_654_321;
+const SECRET: &str = "fedcba9876543210fedcba9876543210";
+const STREAM: &str = "cdn-e2e";
+const CDN_A: &str = "rtmp://cdn-a.example.com/live/KEY_A_SECRET";
+const CDN_B: &str = "rtmps://cdn-b.example.com:443/app/KEY_B_SECRET?token=abc";
+
+/// The simulator, nginx wired to it (publishes drive DescribeRTCStreamState), and the CDN
+/// rules the simulator had at the moment each publish arrived.
+struct Rig {
+    sim: Simulator,
+    rtmp: RtmpServer,
+    rules_at_publish: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+fn rig() -> Rig {
+    let control: Arc<OnceLock<ZegoControl>> = Arc::default();
+    let rules_at_publish: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let (hooked, seen) = (control.clone(), rules_at_publish.clone());
+    let rtmp = RtmpServer::start_with_hook(move |event: &PublishEvent| {
+        let Some(control) = hooked.get() else {
+            return false;
+        };
+        let live = event.kind == EventKind::Publish;
+        if live {
+            seen.lock().unwrap().push(control.cdn_rules(&event.name));
+        }
+        control.set_stream_live(&event.name, live);
+        true
+    });
+    let sim = Simulator::start(SimConfig {
+        zego_apps: vec![ZegoApp {
+            app_id: APP_ID,
+            server_secret: SECRET.into(),
+            test_env: false,
+        }],
+        zego_nodes: vec![rtmp.rtmp_url()],
+        ..SimConfig::default()
+    })
+    .expect("simulator starts");
+    control
+        .set(sim.zego())
+        .unwrap_or_else(|_| unreachable!("set once"));
+    Rig {
+        sim,
+        rtmp,
+        rules_at_publish,
+    }
+}
+
+fn settings(rig: &Rig, required: bool) -> Value {
+    json!({
+        "app_id": APP_ID,
+        "server_secret": SECRET,
+        "stream_id": STREAM,
+        "endpoint": rig.sim.base_url(),
+        "prefetch": false,
+        "cdn_urls": [{"value": CDN_A, "selected": false, "hidden": false}, {"value": CDN_B, "selected": false, "hidden": false}],
+        "cdn_required": required,
+    })
+}
+
+fn launch(settings: Value) -> Obs {
+    Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin())
+}
+
+fn rules(rig: &Rig) -> Vec<String> {
+    let mut r = rig.sim.zego().cdn_rules(STREAM);
+    r.sort();
+    r
+}
+
+fn wait_for_rules(rig: &Rig, expected: &[&str], timeout: Duration) {
+    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    common::wait_until(timeout, || (rules(rig) == expected).then_some(()))
+        .unwrap_or_else(|| panic!("CDN rules are {:?}, expected {expected:?}", rules(rig)));
+}
+
+#[test]
+fn forwards_exist_before_the_publish_and_end_with_the_stream() {
+    let rig = rig();
+    let mut obs = launch(settings(&rig, false));
+
+    obs.start_stream().expect("go-live");
+    rig.rtmp
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    let mut at_publish = rig.rules_at_publish.lock().unwrap()[0].clone();
+    at_publish.sort();
+    let mut expected = vec![CDN_A.to_string(), CDN_B.to_string()];
+    expected.sort();
+    assert_eq!(
+        at_publish, expected,
+        "both forwards existed when the publish arrived"
+    );
+    obs.wait_for_log(
+        &format!("ZEGOCLOUD sees stream {STREAM} live"),
+        Duration::from_secs(15),
+    )
+    .expect("DescribeRTCStreamState confirms the stream");
+
+    // Stopping never waits for ZEGOCLOUD: make its answers slow and time StopStream.
+    rig.sim.zego().set_latency(Duration::from_secs(3));
+    let stopping = Instant::now();
+    obs.stop_stream().expect("stop");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "StopStream waited for the API: {:?}",
+        stopping.elapsed()
+    );
+    wait_for_rules(&rig, &[], Duration::from_secs(20));
+
+    // Every call for the stream carried a strictly increasing Sequence.
+    let sequences: Vec<i64> = rig
+        .sim
+        .zego()
+        .requests()
+        .iter()
+        .filter(|r| r.params.get("StreamId").map(String::as_str) == Some(STREAM))
+        .map(|r| r.params["Sequence"].parse().expect("numeric Sequence"))
+        .collect();
+    assert!(sequences.len() >= 5, "{sequences:?}");
+    assert!(sequences.windows(2).all(|w| w[1] > w[0]), "{sequences:?}");
+
+    let log = obs.log_text();
+    assert!(
+        !log.contains("KEY_A_SECRET") && !log.contains("KEY_B_SECRET"),
+        "CDN keys reached the log"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn forwards_left_by_a_killed_obs_are_deleted_at_the_next_start() {
+    let rig = rig();
+    let mut obs = launch(settings(&rig, false));
+    obs.start_stream().expect("go-live");
+    rig.rtmp
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    wait_for_rules(&rig, &[CDN_A, CDN_B], Duration::from_secs(5));
+
+    obs.kill9();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(rules(&rig).len(), 2, "a killed OBS cannot clean up");
+
+    obs.relaunch();
+    wait_for_rules(&rig, &[], Duration::from_secs(20));
+    obs.wait_for_log(
+        "left by an OBS session that ended without stopping",
+        Duration::from_secs(5),
+    )
+    .expect("the clean-up is logged");
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn quitting_obs_while_live_deletes_the_forwards() {
+    let rig = rig();
+    let mut obs = launch(settings(&rig, false));
+    obs.start_stream().expect("go-live");
+    rig.rtmp
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    wait_for_rules(&rig, &[CDN_A, CDN_B], Duration::from_secs(5));
+    let quitting = Instant::now();
+    assert_eq!(obs.quit().code(), Some(0));
+    assert!(
+        quitting.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        quitting.elapsed()
+    );
+    wait_for_rules(&rig, &[], Duration::from_secs(5));
+}
+
+#[test]
+fn optional_forwards_that_fail_are_a_warning() {
+    let rig = rig();
+    rig.sim.zego().fail_next("CreatCDNTransferRule", 5004, 1);
+    let mut obs = launch(settings(&rig, false));
+    obs.start_stream()
+        .expect("go-live despite the failed forward");
+    rig.rtmp
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    wait_for_rules(&rig, &[CDN_B], Duration::from_secs(5));
+    obs.wait_for_log(
+        "cdn forward to rtmp://cdn-a.example.com/… not created",
+        Duration::from_secs(5),
+    )
+    .expect("the failed forward is logged, without its key");
+    obs.stop_stream().expect("stop");
+    wait_for_rules(&rig, &[], Duration::from_secs(20));
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn required_forwards_that_fail_stop_the_go_live_and_are_cleaned_up() {
+    let rig = rig();
+    rig.sim.zego().fail_next("CreatCDNTransferRule", 5004, 1);
+    let mut obs = launch(settings(&rig, true));
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => {
+            assert!(
+                text.contains("CDN URL #1 (rtmp://cdn-a.example.com/…)"),
+                "{text}"
+            );
+            assert!(!text.contains("KEY_A_SECRET"), "{text}");
+        }
+        other => panic!("expected a refused start, got {other:?}"),
+    }
+    assert!(
+        obs.log_text().contains("Require every CDN forward"),
+        "the setting is named"
+    );
+    // The forward that was created (#2) is deleted again.
+    wait_for_rules(&rig, &[], Duration::from_secs(20));
+    let created_b = rig
+        .sim
+        .zego()
+        .requests()
+        .iter()
+        .any(|r| r.action == "CreatCDNTransferRule" && r.code == 0);
+    assert!(
+        created_b,
+        "the second forward had been created before the clean-up"
+    );
+    assert!(rig
+        .rtmp
+        .wait_for_publish(None, Duration::from_secs(1))
+        .is_none());
+    assert_eq!(obs.quit().code(), Some(0));
+}
