@@ -384,6 +384,14 @@ impl Obs {
             .unwrap_or_default()
     }
 
+    /// What OBS wrote to stdout and stderr (all its runs in this HOME).
+    pub fn process_output(&self) -> String {
+        ["obs-stdout.txt", "obs-stderr.txt"]
+            .iter()
+            .map(|name| fs::read_to_string(self.home().join(name)).unwrap_or_default())
+            .collect()
+    }
+
     /// The first line of the current log containing `pattern`, waiting up to `timeout` for it.
     pub fn wait_for_log(&self, pattern: &str, timeout: Duration) -> Option<String> {
         wait_until(timeout, || {
