@@ -5,10 +5,10 @@
 //! plugin's own config directory (mode 0600), so they survive an OBS restart. The file holds
 //! the address (its auth_key is what grants the push) but never the AccessKey secret.
 
+use crate::private_file::write_private;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use crate::private_file::write_private;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,7 +79,9 @@ impl AddressCache {
     /// A stored address for `fingerprint` with more than [`MIN_REMAINING`] validity at `now`.
     pub fn usable(&self, fingerprint: &str, now: SystemTime) -> Option<&CachedAddress> {
         let deadline = unix_secs(now) + MIN_REMAINING.as_secs();
-        self.entries.get(fingerprint).filter(|e| e.expires_at > deadline)
+        self.entries
+            .get(fingerprint)
+            .filter(|e| e.expires_at > deadline)
     }
 
     /// Stores an address, drops expired ones, and writes the file.
@@ -99,7 +101,10 @@ impl AddressCache {
 
     fn save(&self) {
         let Some(path) = &self.path else { return };
-        if let Err(e) = write_private(path, &serde_json::to_vec_pretty(&self.entries).unwrap_or_default()) {
+        if let Err(e) = write_private(
+            path,
+            &serde_json::to_vec_pretty(&self.entries).unwrap_or_default(),
+        ) {
             log::warn!("cannot save the address cache to {}: {e}", path.display());
         }
     }
@@ -141,7 +146,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let mut reloaded = reloaded;
         reloaded.remove("f");
@@ -157,8 +165,14 @@ mod tests {
 
     #[test]
     fn reads_expiry_from_auth_key() {
-        assert_eq!(auth_key_expiry("rtmp://h/a/n?auth_key=1700492701-6e33-0-c6d7"), Some(1700492701));
-        assert_eq!(auth_key_expiry("rtmp://h/a/n?x=1&auth_key=5-a-0-b"), Some(5));
+        assert_eq!(
+            auth_key_expiry("rtmp://h/a/n?auth_key=1700492701-6e33-0-c6d7"),
+            Some(1700492701)
+        );
+        assert_eq!(
+            auth_key_expiry("rtmp://h/a/n?x=1&auth_key=5-a-0-b"),
+            Some(5)
+        );
         assert_eq!(auth_key_expiry("rtmp://h/a/n"), None);
     }
 }

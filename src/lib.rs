@@ -4,20 +4,20 @@
 //! vendor call) -> [`rtmp_target`] (server, key, alternates, expiry) -> OBS connect info.
 //! Everything but [`obs`] is plain safe Rust with no libobs dependency.
 
+pub mod address_cache;
 pub mod api_client;
+pub mod background;
+pub mod cdn_forwarding;
 pub mod config;
 pub mod golive;
 pub mod messages;
 pub mod node_probe;
 pub mod obs;
+pub mod prefetch;
+pub mod presence;
+pub mod private_file;
 pub mod providers;
+pub mod retry;
 pub mod rtmp_target;
 pub mod signing;
 pub mod simulator;
-pub mod address_cache;
-pub mod background;
-pub mod private_file;
-pub mod cdn_forwarding;
-pub mod presence;
-pub mod retry;
-pub mod prefetch;

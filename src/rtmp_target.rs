@@ -202,7 +202,10 @@ mod tests {
 
     #[test]
     fn redaction_keeps_only_scheme_and_host() {
-        assert_eq!(redacted_url("rtmp://a.example:1935/live/KEY?x=SECRET"), "rtmp://a.example:1935/…");
+        assert_eq!(
+            redacted_url("rtmp://a.example:1935/live/KEY?x=SECRET"),
+            "rtmp://a.example:1935/…"
+        );
         assert_eq!(redacted_url("rtmp://user:pw@h/x"), "rtmp://h/…");
         assert_eq!(redacted_url("not a url at all"), "not a ur…");
     }
