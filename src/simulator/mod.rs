@@ -12,7 +12,9 @@
 //!
 //! Every answer carries a `Date` header on the simulator's clock (the real clock plus
 //! [`SimConfig::clock_offset_secs`]), as a server with that clock would send, so a client that
-//! corrects its clock from `Date` can be tested against a skewed simulator.
+//! corrects its clock from `Date` can be tested against a skewed simulator. Every connection is
+//! closed after its answer (`Connection: close`), so a crowd of clients is never stalled behind
+//! kept-alive connections.
 
 pub mod aliyun;
 pub mod zego;
@@ -23,19 +25,24 @@ mod test_util;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Read};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
-use tiny_http::{Header, Method, Request, Response, Server};
+use socket2::{Domain, Protocol, Socket, Type};
+use tiny_http::{Method, Request, Server, StatusCode};
 
 pub use aliyun::{AliyunControl, AliyunRecordedRequest};
 pub use zego::{RecordedRequest, ZegoControl};
 
 /// The largest request body read; the APIs are called with GET, so any body is a stray one.
 const MAX_BODY_BYTES: u64 = 64 * 1024;
+/// Connections the kernel queues before the simulator accepts them. std's listeners take 128,
+/// and a crowd of clients connecting at once (the rate-limit storm test) would overflow that:
+/// dropped handshakes then stall for seconds, which no real API host does.
+const LISTEN_BACKLOG: i32 = 1024;
 
 /// A ZEGOCLOUD app the simulator knows.
 #[derive(Clone)]
@@ -147,7 +154,9 @@ impl Simulator {
     ///
     /// When the address cannot be bound (in use, malformed) or the server thread cannot start.
     pub fn start(config: SimConfig) -> io::Result<Simulator> {
-        let server = Arc::new(Server::http(config.listen.as_str()).map_err(io::Error::other)?);
+        let server = Arc::new(
+            Server::from_listener(listen(&config.listen)?, None).map_err(io::Error::other)?,
+        );
         let addr = server
             .server_addr()
             .to_ip()
@@ -220,6 +229,24 @@ impl Drop for Simulator {
     }
 }
 
+/// Binds the first address `listen` resolves to that can be bound, with [`LISTEN_BACKLOG`].
+fn listen(listen: &str) -> io::Result<TcpListener> {
+    let mut last_error = io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on");
+    for addr in listen.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        // As std's TcpListener::bind: a restarted simulator can take its port back at once.
+        socket.set_reuse_address(true)?;
+        match socket
+            .bind(&addr.into())
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(()) => return Ok(socket.into()),
+            Err(err) => last_error = err,
+        }
+    }
+    Err(last_error)
+}
+
 /// The stop signal, which also cuts short the latency sleeps so stopping never waits for them.
 #[derive(Default)]
 struct Shutdown {
@@ -286,10 +313,13 @@ fn accept_loop(server: &Server, services: &Services, shutdown: &Arc<Shutdown>) {
 fn serve(mut request: Request, services: &Services, shutdown: &Shutdown) {
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let response = if path != "/" {
-        text_response(404, "not found\n")
+    let answer = if path != "/" {
+        Answer::text(404, "not found\n")
     } else if *request.method() != Method::Get {
-        text_response(405, "only GET is supported\n").with_header(header("Allow", "GET"))
+        Answer {
+            extra: vec![("Allow", "GET")],
+            ..Answer::text(405, "only GET is supported\n")
+        }
     } else {
         let headers = lower_case_headers(&request);
         let (status, body, latency) = if aliyun::is_aliyun_request(query, &headers) {
@@ -315,19 +345,72 @@ fn serve(mut request: Request, services: &Services, shutdown: &Shutdown) {
             (200, reply.body, reply.latency)
         };
         if shutdown.sleep(latency) {
-            Response::from_string(body)
-                .with_status_code(status)
-                .with_header(header("Content-Type", "application/json; charset=utf-8"))
+            Answer {
+                status,
+                content_type: "application/json; charset=utf-8",
+                extra: Vec::new(),
+                body: body.into_bytes(),
+            }
         } else {
             // Stopped during the delay: a transport-level failure, never a vendor answer.
-            text_response(503, "simulator stopping\n")
+            Answer::text(503, "simulator stopping\n")
         }
     };
-    // Dated when sent (after the latency), like a real server; tiny_http adds no second Date.
-    let response = response.with_header(date_header(services.clock_offset_secs));
     // The client may have given up (e.g. timed out during the latency): nothing left to do.
-    if let Err(err) = request.respond(response) {
+    if let Err(err) = answer.send_and_close(request, services.clock_offset_secs) {
         log::debug!("simulator: answer not delivered: {err}");
+    }
+}
+
+/// An HTTP answer, before it is written.
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    /// Headers besides `Date`, `Content-Type`, `Content-Length` and `Connection`.
+    extra: Vec<(&'static str, &'static str)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            extra: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// Writes the answer, dated on the simulator's clock when sent (after the latency, like a
+    /// real server), with `Connection: close`.
+    ///
+    /// One request per connection: tiny_http serves each connection on a thread of its pool
+    /// for as long as the client keeps it alive, and when many connections arrive at once its
+    /// pool can leave one queued behind kept-alive ones (two wake-ups for one waiting thread),
+    /// stalling that client until some connection closes. Closing after every answer keeps the
+    /// threads turning over. tiny_http writes `Connection: close` only when the client asks,
+    /// so the answer is written here.
+    fn send_and_close(self, request: Request, clock_offset_secs: i64) -> io::Result<()> {
+        let head_only = *request.method() == Method::Head;
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n",
+            self.status,
+            StatusCode(self.status).default_reason_phrase(),
+            http_date(clock_offset_secs),
+            self.content_type,
+            self.body.len()
+        );
+        for (name, value) in &self.extra {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut writer = request.into_writer();
+        writer.write_all(head.as_bytes())?;
+        if !head_only {
+            writer.write_all(&self.body)?;
+        }
+        writer.flush()
     }
 }
 
@@ -342,8 +425,8 @@ fn lower_case_headers(request: &Request) -> BTreeMap<String, String> {
     headers
 }
 
-/// `Date: <now + offset_secs>` in the HTTP date format.
-fn date_header(offset_secs: i64) -> Header {
+/// Now plus `offset_secs`, in the HTTP date format.
+fn http_date(offset_secs: i64) -> String {
     let now = SystemTime::now();
     let offset = Duration::from_secs(offset_secs.unsigned_abs());
     let clock = if offset_secs >= 0 {
@@ -351,17 +434,7 @@ fn date_header(offset_secs: i64) -> Header {
     } else {
         now.checked_sub(offset)
     };
-    header("Date", &httpdate::fmt_http_date(clock.unwrap_or(now)))
-}
-
-fn text_response(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {
-    Response::from_string(body)
-        .with_status_code(status)
-        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header is valid")
+    httpdate::fmt_http_date(clock.unwrap_or(now))
 }
 
 #[cfg(test)]
@@ -499,6 +572,8 @@ mod tests {
                 format!("{}/nowhere", sim.base_url()),
             ] {
                 let response = client.get(&url).send().unwrap();
+                // One request per connection (see `Answer::send_and_close`).
+                assert_eq!(response.headers()["connection"], "close", "{url}");
                 let dates: Vec<_> = response.headers().get_all("date").iter().collect();
                 assert_eq!(dates.len(), 1, "{url}: {dates:?}");
                 let date = httpdate::parse_http_date(dates[0].to_str().unwrap()).unwrap();
