@@ -575,8 +575,9 @@ fn cdn_warning(f: &ForwardFailure) -> Message {
         .message_arg(f.error.message())
 }
 
-/// Dispatch and probe: the ZEGOCLOUD plan, without side effects at the vendor.
-pub(crate) fn resolve_zego(
+/// Dispatch and probe: the ZEGOCLOUD plan, without side effects at the vendor. Public so that
+/// load tests can drive it with a [`RetryPolicy`] (`tests/rate_limit_storm.rs`).
+pub fn resolve_zego(
     shared: &Shared,
     config: &ZegoConfig,
     policy: RetryPolicy,
