@@ -190,7 +190,7 @@ impl RtmpServer {
         timeout: Duration,
     ) -> Option<PublishEvent> {
         let matches = |event: &&PublishEvent| {
-            event.kind == kind && name.map_or(true, |name| event.name == name)
+            event.kind == kind && name.is_none_or(|name| event.name == name)
         };
         let events = self.log.events.lock().expect("event log poisoned");
         let (events, _) = self
