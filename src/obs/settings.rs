@@ -48,20 +48,8 @@ pub unsafe fn settings_json(settings: *mut obs_data_t) -> Value {
 /// # Safety
 /// `settings` must be a valid `obs_data_t`.
 pub unsafe fn set_defaults(settings: *mut obs_data_t, fields: &[Field]) {
-    for field in fields {
-        let key = c_string(field.key);
-        // SAFETY: valid obs_data_t per the caller; libobs copies key and value.
-        unsafe {
-            match field.default {
-                FieldDefault::None => {}
-                FieldDefault::Text(t) => {
-                    obs_data_set_default_string(settings, key.as_ptr(), c_string(t).as_ptr())
-                }
-                FieldDefault::Int(i) => obs_data_set_default_int(settings, key.as_ptr(), i),
-                FieldDefault::Bool(b) => obs_data_set_default_bool(settings, key.as_ptr(), b),
-            }
-        }
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { set_prefixed_defaults(settings, fields, "") }
 }
 
 fn translated(key: &'static str) -> CString {
