@@ -258,16 +258,6 @@ impl GoLive {
         golive
     }
 
-    /// Which service this is.
-    pub fn kind(&self) -> ServiceKind {
-        self.kind
-    }
-
-    /// The settings as last given by OBS.
-    pub fn settings(&self) -> &Value {
-        &self.settings
-    }
-
     /// New settings from OBS; the next start resolves with them, and resolving ahead starts
     /// over for them.
     pub fn update(&mut self, settings: Value) {
