@@ -262,6 +262,7 @@ impl GoLive {
     /// over for them.
     pub fn update(&mut self, settings: Value) {
         if settings != self.settings {
+            // Stop the old task before starting the new one: never two resolving at once.
             self.prefetch = None;
             self.prefetch = Prefetch::start(self.kind, &settings, &self.shared);
         }
