@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 /// missing one would show the bare key in OBS's dialog).
 pub fn render(message: &Message) -> String {
     static LOCALE: OnceLock<LocaleFile> = OnceLock::new();
-    let locale = LOCALE
-        .get_or_init(|| LocaleFile::parse(include_str!("../../data/locale/en-US.ini")));
+    let locale =
+        LOCALE.get_or_init(|| LocaleFile::parse(include_str!("../../data/locale/en-US.ini")));
     for key in message.keys() {
         assert!(locale.lookup(key).is_some(), "en-US has no text for {key}");
     }

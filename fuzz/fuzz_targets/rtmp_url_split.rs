@@ -28,6 +28,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(authority.contains(&host), "{host} not in {authority}");
     assert_eq!(
         target.is_rtmps(),
-        target.server.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("rtmps://"))
+        target
+            .server
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("rtmps://"))
     );
 });
