@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 
+/// The longest literal argument a message shows, in characters.
+pub const MAX_TEXT_ARG: usize = 300;
+
 /// One argument of a [`Message`]: literal text, or a locale key translated at render time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {
@@ -41,9 +44,15 @@ impl Message {
         }
     }
 
-    /// Appends a literal argument.
+    /// Appends a literal argument, cut to [`MAX_TEXT_ARG`] characters: arguments can come from
+    /// a vendor's answer, and a dialog must stay readable whatever that answer holds.
     pub fn text(mut self, value: impl Into<String>) -> Self {
-        self.args.push(Arg::Text(value.into()));
+        let value = value.into();
+        let value = match value.char_indices().nth(MAX_TEXT_ARG) {
+            Some((cut, _)) => format!("{}…", &value[..cut]),
+            None => value,
+        };
+        self.args.push(Arg::Text(value));
         self
     }
 
@@ -181,6 +190,15 @@ mod tests {
         let framed = Message::new("A").text("x").message_arg(Message::new("B"));
         assert_eq!(framed.render(&locale), "Stream ID before x, 100%% sure");
         assert_eq!(framed.keys(), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn long_literal_arguments_are_cut() {
+        let msg = Message::new("K").text("é".repeat(1000));
+        match &msg.args[0] {
+            Arg::Text(t) => assert_eq!(t.chars().count(), MAX_TEXT_ARG + 1),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
