@@ -143,6 +143,8 @@ pub struct Shared {
     pub background: Arc<Background>,
     /// The last go-live of any service of the module, for status requests.
     pub last_go_live: Arc<Mutex<Option<(ServiceKind, GoLiveReport)>>>,
+    /// The last problem found while live (presence lost), for status requests.
+    pub last_alert: Arc<Mutex<Option<(SystemTime, Message)>>>,
 }
 
 impl Shared {
@@ -159,12 +161,15 @@ impl Shared {
             }),
             background: Background::new(),
             last_go_live: Arc::new(Mutex::new(None)),
+            last_alert: Arc::new(Mutex::new(None)),
         })
     }
 }
 
-/// What the core may ask of OBS's streaming output while live.
+/// What the core may ask of OBS while live.
 pub trait StreamControl: Send + Sync {
+    /// Tells the streamer something is wrong with the live stream (shown inside OBS).
+    fn alert(&self, message: Message);
     /// Stop streaming and start again, which resolves a fresh target.
     fn restart(&self);
 }
@@ -398,6 +403,16 @@ impl GoLive {
             let shared = self.shared.clone();
             let task = background.spawn("presence", move |stop| {
                 presence::watch(&shared.http, &config, interval, &stop, || {
+                    let alert = Message::new(if config.presence_restart {
+                        "Warn.PresenceLost.Restarting"
+                    } else {
+                        "Warn.PresenceLost"
+                    })
+                    .text(&config.user_id)
+                    .text(&config.channel_id);
+                    *shared.last_alert.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((SystemTime::now(), alert.clone()));
+                    control.alert(alert);
                     if config.presence_restart {
                         log::warn!("presence check: restarting the ingest with a fresh address");
                         shared

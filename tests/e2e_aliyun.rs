@@ -271,6 +271,31 @@ fn presence_check_notices_a_dropped_stream() {
         Duration::from_secs(20),
     )
     .expect("the presence check notices the user left the channel");
+    // The streamer is told inside OBS: the plugin's window opens with the warning, and
+    // scripts see it in GetStatus.
+    let window = common::wait_until(Duration::from_secs(10), || {
+        let tree = std::process::Command::new("xwininfo")
+            .args(["-root", "-tree"])
+            .env("DISPLAY", obs.display())
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&tree.stdout)
+            .contains("Properties for 'RTC Go-Live'")
+            .then_some(())
+    });
+    assert!(
+        window.is_some(),
+        "the plugin's window opened with the alert"
+    );
+    let status = vendor_request(&obs, "GetStatus", json!(null));
+    let alert = status["lastAlert"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        alert.contains("no longer in ARTC channel room-42"),
+        "{status}"
+    );
     let polls = sim
         .aliyun()
         .requests()
@@ -322,4 +347,22 @@ fn presence_restart_goes_live_again_with_a_fresh_address() {
     assert!(obs.stream_active());
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
+}
+
+/// Calls one of the plugin's obs-websocket vendor requests.
+fn vendor_request(obs: &Obs, request_type: &'static str, data: Value) -> Value {
+    obs.request("CallVendorRequest", |c| {
+        let data = data.clone();
+        async move {
+            c.general()
+                .call_vendor_request::<Value, Value>(obws::requests::general::CallVendorRequest {
+                    vendor_name: "obs-rtc-golive",
+                    request_type,
+                    request_data: &data,
+                })
+                .await
+        }
+    })
+    .unwrap_or_else(|e| panic!("{request_type}: {e:?}"))
+    .response_data
 }

@@ -39,11 +39,12 @@ use obs_wrapper::obs_sys::{
     obs_properties_add_list, obs_properties_add_text, obs_properties_create, obs_properties_get,
     obs_properties_t, obs_property_list_add_string, obs_property_set_description,
     obs_property_set_enabled, obs_property_set_modified_callback, obs_property_set_visible,
-    obs_property_t, obs_register_source_s, obs_service_create, obs_service_get_display_name,
-    obs_service_get_id, obs_service_get_ref, obs_service_get_settings, obs_service_release,
-    obs_source_create_private, obs_source_get_settings, obs_source_get_weak_source,
-    obs_source_info, obs_source_release, obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT,
-    obs_source_update_properties, obs_weak_source_get_source, obs_weak_source_release,
+    obs_property_t, obs_queue_task, obs_register_source_s, obs_service_create,
+    obs_service_get_display_name, obs_service_get_id, obs_service_get_ref,
+    obs_service_get_settings, obs_service_release, obs_source_create_private,
+    obs_source_get_settings, obs_source_get_weak_source, obs_source_info, obs_source_release,
+    obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT, obs_source_update_properties,
+    obs_task_type_OBS_TASK_UI, obs_weak_source_get_source, obs_weak_source_release,
     obs_weak_source_t, OBS_SOURCE_CAP_DISABLED,
 };
 use serde_json::{Map, Value};
@@ -112,6 +113,8 @@ enum Outcome {
     Tested(ServiceKind, GoLiveReport),
     Applied(ServiceKind),
     Refused(Message),
+    /// A problem found while live, raised by the plugin itself.
+    Alert(Message),
 }
 
 fn state() -> MutexGuard<'static, WindowState> {
@@ -296,7 +299,9 @@ fn outcome_message(state: &WindowState) -> Option<(Message, u32)> {
             Message::new("Ui.Apply.Done").key_arg(kind.name_key()),
             OBS_TEXT_INFO_NORMAL,
         )),
-        Outcome::Refused(message) => Some((message.clone(), OBS_TEXT_INFO_ERROR)),
+        Outcome::Refused(message) | Outcome::Alert(message) => {
+            Some((message.clone(), OBS_TEXT_INFO_ERROR))
+        }
     }
 }
 
@@ -617,9 +622,47 @@ fn apply(kind: ServiceKind, settings: &Value) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // The Tools menu and the window's life.
 
+/// Tells the streamer about a problem with the live stream: the window opens (or comes to the
+/// front) with the message in its result line. OBS has no notification API for plugins; this
+/// window is the plugin's own place inside OBS. Safe to call from any thread.
+pub(super) fn show_alert(message: Message) {
+    {
+        let mut state = state();
+        if state.testing.is_none() {
+            state.outcome = Some(Outcome::Alert(message));
+        }
+    }
+    // SAFETY: the task takes no parameter and is 'static; not waiting avoids any deadlock with
+    // the UI thread, where the frontend API must be called.
+    unsafe {
+        obs_queue_task(
+            obs_task_type_OBS_TASK_UI,
+            Some(open_for_alert),
+            ptr::null_mut(),
+            false,
+        )
+    };
+}
+
+unsafe extern "C" fn open_for_alert(_private_data: *mut c_void) {
+    // SAFETY: queued to the UI thread by `show_alert`.
+    guard("settings_window.alert", (), || unsafe {
+        open_window(false)
+    })
+}
+
 /// Tools -> "RTC Go-Live...": seed the window from the streaming service and open it.
 unsafe extern "C" fn on_menu_clicked(_private_data: *mut c_void) {
-    guard("settings_window.menu", (), || {
+    // SAFETY: OBS calls menu items on the UI thread.
+    guard("settings_window.menu", (), || unsafe { open_window(true) })
+}
+
+/// Opens the window, creating its source on first use; `fresh` clears the last outcome.
+///
+/// # Safety
+/// On the UI thread.
+unsafe fn open_window(fresh: bool) {
+    {
         if !ACTIVE.load(Ordering::SeqCst) {
             return;
         }
@@ -643,7 +686,7 @@ unsafe extern "C" fn on_menu_clicked(_private_data: *mut c_void) {
         drop(slot);
         {
             let mut state = state();
-            if state.testing.is_none() {
+            if fresh && state.testing.is_none() {
                 state.outcome = None;
             }
         }
@@ -651,7 +694,7 @@ unsafe extern "C" fn on_menu_clicked(_private_data: *mut c_void) {
         unsafe { seed(source) };
         // SAFETY: the frontend takes its own reference for the window it queues.
         unsafe { obs_frontend_open_source_properties(source) };
-    })
+    }
 }
 
 /// Replaces the window's values of OBS's streaming service's provider by that service's

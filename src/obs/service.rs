@@ -148,6 +148,10 @@ impl Drop for FrontendRestart {
 }
 
 impl StreamControl for FrontendRestart {
+    fn alert(&self, message: Message) {
+        super::frontend::show_alert(message);
+    }
+
     fn restart(&self) {
         queue_ui_task(stop_streaming_task);
         let deadline = Instant::now() + RESTART_STOP_TIMEOUT;

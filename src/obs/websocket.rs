@@ -283,6 +283,22 @@ fn get_status(_request: Value) -> Value {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
         });
+    let alert = super::SHARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|s| {
+            s.last_alert
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        });
+    if let Some((at, message)) = alert {
+        body.insert(
+            "lastAlert".into(),
+            json!({"time": rfc3339(at), "text": render(&message)}),
+        );
+    }
     body.insert("hasLastGoLive".into(), json!(last.is_some()));
     if let Some((kind, report)) = last {
         body.insert("lastGoLive".into(), go_live_json(kind, &report));
