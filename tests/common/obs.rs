@@ -264,6 +264,11 @@ impl Obs {
             .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
+    /// The OBS process id (e.g. to read `/proc/<pid>/status`); `None` after quit or kill.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Child::id)
+    }
+
     /// Runs any obws request against this OBS, bounded to 10 s, e.g.
     /// `obs.request("GetVersion", |c| async move { c.general().version().await })`.
     pub fn request<'a, T, F>(

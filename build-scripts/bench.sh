@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmarks go-live (issue "Performance: go-live with no waiting") on a real, headless OBS,
+# nginx-rtmp and the bundled API simulator: StartStream -> publish for OBS's Custom service (the
+# floor) and the plugin's services cold and warm at 0 and 300 ms of API latency, the UI-thread
+# time inside the plugin, its load time, OBS's memory with and without it, and the .so size.
+# Writes the report to docs/benchmarks.md and prints it. About 4 minutes on 2 cores, builds
+# excluded. Targets are reported PASS/MISS, never asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source build-scripts/deps.sh
+ensure_deps
+
+# What is built: HEAD, and whether the plugin's sources differ from it.
+tree="commit $(git rev-parse --short HEAD)"
+git diff --quiet HEAD -- src data Cargo.toml Cargo.lock || tree="$tree with uncommitted changes"
+
+echo "==> building the plugin (release), then the benchmark, and running it"
+cargo build --release --lib
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+# The report goes to stdout, progress to stderr.
+cargo run --release --example bench >"$results"
+
+cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^[[:space:]]*//')
+{
+  echo "# Benchmarks"
+  echo
+  echo "Go-live with no waiting: how long Start Streaming takes to reach the RTMP server with"
+  echo "the plugin's services, against OBS's own Custom service, and what the plugin costs OBS."
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
+  echo "- OBS: $(obs --version 2>/dev/null | tail -n 1)"
+  echo "- Build: release (\`cargo build --release --lib\`, LTO), $tree"
+  echo "- Command: \`build-scripts/bench.sh\`"
+  echo
+  cat "$results"
+} >docs/benchmarks.md
+echo
+cat docs/benchmarks.md
