@@ -84,12 +84,12 @@ impl AddressCache {
             .filter(|e| e.expires_at > deadline)
     }
 
-    /// Stores an address, drops expired ones, and writes the file.
+    /// Stores an address in memory and drops expired ones; [`save`](Self::save) writes the
+    /// file (apart, so the disk write can leave OBS's UI thread).
     pub fn insert(&mut self, fingerprint: String, entry: CachedAddress, now: SystemTime) {
         let now = unix_secs(now);
         self.entries.retain(|_, e| e.expires_at > now);
         self.entries.insert(fingerprint, entry);
-        self.save();
     }
 
     /// Forgets the address for `fingerprint` (it stopped working), and writes the file.
@@ -99,7 +99,8 @@ impl AddressCache {
         }
     }
 
-    fn save(&self) {
+    /// Writes the file (a no-op for an in-memory cache).
+    pub fn save(&self) {
         let Some(path) = &self.path else { return };
         if let Err(e) = write_private(
             path,
@@ -141,6 +142,7 @@ mod tests {
         let now = SystemTime::now();
         let mut cache = AddressCache::load(Some(path.clone()));
         cache.insert("f".into(), entry(unix_secs(now) + 3600), now);
+        cache.save();
         let reloaded = AddressCache::load(Some(path.clone()));
         assert_eq!(reloaded.usable("f", now), cache.usable("f", now));
         #[cfg(unix)]

@@ -662,6 +662,11 @@ pub(crate) fn resolve_aliyun(
     );
     if !reused {
         lock_addresses(shared).insert(key.clone(), entry.clone(), now);
+        // The file write (with fsync) happens off the calling thread, often OBS's UI thread.
+        let cache = shared.addresses.clone();
+        shared.background.spawn("address-cache", move |_| {
+            cache.lock().unwrap_or_else(|p| p.into_inner()).save();
+        });
     }
     let plan = IngestPlan {
         expires_at: Some(UNIX_EPOCH + Duration::from_secs(entry.expires_at)),
