@@ -49,6 +49,9 @@ const OUTPUT_TIMEOUT: Duration = Duration::from_secs(30);
 const QUIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long [`Obs::quit`] lets the UI settle after a stream start or stop before SIGINT.
 const QUIT_SETTLE: Duration = Duration::from_millis(500);
+/// Extra time [`Obs::quit`] gives a freshly started OBS: a SIGINT during its first paints can
+/// crash OBS 29.0 the same way.
+const STARTUP_SETTLE: Duration = Duration::from_secs(1);
 /// Grace period between SIGINT and SIGKILL when an [`Obs`] is dropped.
 const DROP_GRACE: Duration = Duration::from_secs(5);
 /// What OBS 29 logs when `obs_output_start` returns false (e.g. a service's `initialize`).
@@ -199,7 +202,8 @@ pub struct Obs {
     process: Option<Child>,
     /// When `process` was spawned: older log files belong to earlier runs.
     spawned_at: SystemTime,
-    /// When the harness last started or stopped the stream output (see [`Obs::quit`]).
+    /// When the UI last had to repaint for a change the harness caused: OBS coming up, the
+    /// stream output starting or stopping (see [`Obs::quit`]).
     output_changed_at: Cell<Option<Instant>>,
     xvfb: Xvfb,
     home: TempDir,
@@ -411,7 +415,7 @@ impl Obs {
     /// status. Panics (after SIGKILL) if OBS has not exited within 20 s.
     pub fn quit(&mut self) -> ExitStatus {
         // OBS 29.0 can crash (SIGSEGV painting a button) or hang when SIGINT arrives while the
-        // UI still has to repaint after a stream start/stop: give it a moment to settle first.
+        // UI still has to repaint after startup or a stream start/stop: let it settle first.
         if let Some(settled) = self.output_changed_at.get().map(|at| at + QUIT_SETTLE) {
             thread::sleep(settled.saturating_duration_since(Instant::now()));
         }
@@ -436,6 +440,9 @@ impl Obs {
             match self.connect() {
                 Connect::Ready(client) => {
                     self.client = Some(client);
+                    // The main window is still painting its first frames.
+                    self.output_changed_at
+                        .set(Some(Instant::now() + STARTUP_SETTLE));
                     return;
                 }
                 Connect::PortTaken => {
