@@ -80,11 +80,11 @@ fn config_file(name: &str) -> Option<PathBuf> {
     if raw.is_null() {
         return None;
     }
-    // SAFETY: libobs returns a NUL-terminated string it allocated with bmalloc; it is copied,
-    // then released with bfree exactly once.
+    // SAFETY: libobs returns a NUL-terminated string it allocated with bmalloc.
     let path = unsafe { CStr::from_ptr(raw) }
         .to_string_lossy()
         .into_owned();
+    // SAFETY: copied above; released with bfree exactly once, as libobs requires.
     unsafe { bfree(raw.cast()) };
     Some(PathBuf::from(path))
 }
