@@ -12,4 +12,5 @@ install -m 0755 target/release/libobs_rtc_golive.so "$dest/bin/64bit/obs-rtc-gol
 cp -r data/. "$dest/data/"
 echo "installed: $dest/bin/64bit/obs-rtc-golive.so"
 echo "data:      $dest/data"
-echo "Restart OBS; the services appear as \"ZEGOCLOUD (RTMP dispatch)\" (id zego_rtmp_dispatch)."
+echo "Restart OBS, then open Tools -> RTC Go-Live... to choose ZEGOCLOUD (zego_rtmp_dispatch)"
+echo "or Alibaba Cloud ARTC (aliyun_artc_rtmp) and enter your credentials."
