@@ -141,15 +141,21 @@ fn forwards_exist_before_the_publish_and_end_with_the_stream() {
     assert_eq!(obs.quit().code(), Some(0));
 }
 
-#[test]
-fn forwards_left_by_a_killed_obs_are_deleted_at_the_next_start() {
+/// A rig and an OBS live on it with both optional forwards in place.
+fn live_with_both_forwards() -> (Rig, Obs) {
     let rig = rig();
-    let mut obs = launch(settings(&rig, false));
+    let obs = launch(settings(&rig, false));
     obs.start_stream().expect("go-live");
     rig.rtmp
         .wait_for_publish(Some(STREAM), Duration::from_secs(20))
         .expect("publish");
     wait_for_rules(&rig, &[CDN_A, CDN_B], Duration::from_secs(5));
+    (rig, obs)
+}
+
+#[test]
+fn forwards_left_by_a_killed_obs_are_deleted_at_the_next_start() {
+    let (rig, mut obs) = live_with_both_forwards();
 
     obs.kill9();
     std::thread::sleep(Duration::from_secs(1));
@@ -167,13 +173,7 @@ fn forwards_left_by_a_killed_obs_are_deleted_at_the_next_start() {
 
 #[test]
 fn quitting_obs_while_live_deletes_the_forwards() {
-    let rig = rig();
-    let mut obs = launch(settings(&rig, false));
-    obs.start_stream().expect("go-live");
-    rig.rtmp
-        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
-        .expect("publish");
-    wait_for_rules(&rig, &[CDN_A, CDN_B], Duration::from_secs(5));
+    let (rig, mut obs) = live_with_both_forwards();
     let quitting = Instant::now();
     assert_eq!(obs.quit().code(), Some(0));
     assert!(
