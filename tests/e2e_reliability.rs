@@ -109,15 +109,7 @@ fn twenty_start_stop_cycles_then_a_prompt_clean_exit() {
         obs.stop_stream()
             .unwrap_or_else(|e| panic!("cycle {cycle}: {e:?}"));
     }
-    let quitting = Instant::now();
-    let status = obs.quit();
-    println!("20 cycles done; OBS exited in {:?}", quitting.elapsed());
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        quitting.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        quitting.elapsed()
-    );
+    quit_cleanly_within_5_s(&mut obs, "quit after 20 cycles");
     assert!(!obs
         .log_text()
         .contains("background tasks still running at unload"));
@@ -137,18 +129,7 @@ fn quitting_while_a_background_dispatch_is_in_flight_is_prompt() {
     })
     .expect("the background dispatch started");
 
-    let quitting = Instant::now();
-    let status = obs.quit();
-    println!(
-        "quit with a dispatch in flight took {:?}",
-        quitting.elapsed()
-    );
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        quitting.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        quitting.elapsed()
-    );
+    quit_cleanly_within_5_s(&mut obs, "quit with a dispatch in flight");
 }
 
 #[test]
@@ -168,15 +149,7 @@ fn quitting_while_start_streaming_waits_for_the_api_exits_cleanly() {
         (!sim.zego().requests().is_empty()).then_some(())
     })
     .expect("the dispatch is in flight");
-    let quitting = Instant::now();
-    let status = obs.quit();
-    println!("quit during Start Streaming took {:?}", quitting.elapsed());
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        quitting.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        quitting.elapsed()
-    );
+    quit_cleanly_within_5_s(&mut obs, "quit during Start Streaming");
 }
 
 /// Every success and failure path the plugin has, then OBS's log and stdout/stderr scanned for
@@ -294,4 +267,17 @@ fn no_secret_reaches_obs_output_after_every_path() {
         "a signed query reached the log"
     );
     assert!(output.contains("LTA"), "the AccessKey ID appears masked");
+}
+
+/// Quits OBS and asserts it exits with 0 within 5 s (the settle pause before SIGINT included).
+fn quit_cleanly_within_5_s(obs: &mut Obs, what: &str) {
+    let quitting = Instant::now();
+    let status = obs.quit();
+    println!("{what} took {:?}", quitting.elapsed());
+    assert_eq!(status.code(), Some(0), "{what}");
+    assert!(
+        quitting.elapsed() < Duration::from_secs(5),
+        "{what}: {:?}",
+        quitting.elapsed()
+    );
 }
