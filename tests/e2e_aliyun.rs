@@ -238,14 +238,20 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
     assert_eq!(obs.quit().code(), Some(0));
 }
 
+/// OBS with the presence check polling every second (and restarting when `restart`).
+fn launch_polling_presence(sim: &Simulator, signature_version: &str, restart: bool) -> Obs {
+    let mut s = settings(sim, signature_version);
+    s["presence_check"] = json!(true);
+    s["presence_interval"] = json!(1);
+    s["presence_restart"] = json!(restart);
+    launch(s)
+}
+
 #[test]
 fn presence_check_notices_a_dropped_stream() {
     let refused = Refused::default();
     let (sim, rtmp) = setup(refused.clone());
-    let mut s = settings(&sim, "v2");
-    s["presence_check"] = json!(true);
-    s["presence_interval"] = json!(1);
-    let mut obs = launch(s);
+    let mut obs = launch_polling_presence(&sim, "v2", false);
 
     obs.start_stream().expect("go-live");
     let publish = rtmp
@@ -311,11 +317,7 @@ fn presence_check_notices_a_dropped_stream() {
 fn presence_restart_goes_live_again_with_a_fresh_address() {
     let refused = Refused::default();
     let (sim, rtmp) = setup(refused.clone());
-    let mut s = settings(&sim, "v3");
-    s["presence_check"] = json!(true);
-    s["presence_interval"] = json!(1);
-    s["presence_restart"] = json!(true);
-    let mut obs = launch(s);
+    let mut obs = launch_polling_presence(&sim, "v3", true);
 
     obs.start_stream().expect("go-live");
     let first = rtmp

@@ -307,12 +307,7 @@ fn window_in_language(lang: &str, title: &str, file: &str) {
     // Test connection, through the window's own button (values seeded from the profile).
     tab(&display, 1 + TABS_APP_ID_TO_TEST);
     key(&display, "space");
-    let line = obs
-        .wait_for_log(
-            "test connection: provider=zegocloud",
-            Duration::from_secs(15),
-        )
-        .expect("the window's Test connection should run");
+    let line = test_connection_log_line(&obs);
     assert!(
         line.contains("ok=true"),
         "the seeded values should test fine: {line}"
@@ -507,12 +502,7 @@ fn apply_in_the_window_switches_the_streaming_service() {
     let window = open_settings_window(&obs, "Properties for 'RTC Go-Live'");
     tab(&display, TABS_TO_APP_ID + TABS_APP_ID_TO_TEST);
     key(&display, "space");
-    let line = obs
-        .wait_for_log(
-            "test connection: provider=zegocloud",
-            Duration::from_secs(15),
-        )
-        .expect("the window's Test connection should run");
+    let line = test_connection_log_line(&obs);
     assert!(
         line.contains("ok=true"),
         "the window should be seeded from the saved service: {line}"
@@ -626,4 +616,13 @@ fn test_connection_vendor_request() {
     no_secret_in(&status);
     obs.stop_stream().expect("StopStream");
     drop(sim);
+}
+
+/// The log line of the Test connection the window just started.
+fn test_connection_log_line(obs: &Obs) -> String {
+    obs.wait_for_log(
+        "test connection: provider=zegocloud",
+        Duration::from_secs(15),
+    )
+    .expect("the window's Test connection should run")
 }
