@@ -21,6 +21,7 @@ use super::util::{
     artifacts_dir, copy_dir, current_test_name, die_with_parent, free_port, stop_child,
     tail_of_file, wait_until, TempDir,
 };
+use super::SYSTEM_PLUGIN_ENV;
 
 /// Output (and canvas) width every instance streams at.
 pub const VIDEO_WIDTH: u32 = 320;
@@ -448,7 +449,7 @@ impl Obs {
                 Connect::PortTaken => {
                     self.stop(libc::SIGKILL, Duration::ZERO);
                     self.ws_port = free_port();
-                    write_global_ini(
+                    write_app_settings(
                         &self.config_dir(),
                         self.ws_port,
                         self.options.ui_language.as_deref(),
@@ -630,7 +631,7 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
         fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     };
 
-    write_global_ini(&config, ws_port, options.ui_language.as_deref());
+    write_app_settings(&config, ws_port, options.ui_language.as_deref());
 
     let (width, height) = (VIDEO_WIDTH.to_string(), VIDEO_HEIGHT.to_string());
     let (fps, bitrate) = (FPS.to_string(), VIDEO_BITRATE_KBPS.to_string());
@@ -669,7 +670,15 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
     );
     write(scenes.join(format!("{PROFILE}.json")), scene_collection());
 
-    if let Some(plugin) = &options.plugin {
+    if let Some(system) = super::system_plugin() {
+        // Installed by `dpkg -i` of the project's package, as a user on Debian would: OBS loads it
+        // for every instance, so no per-user copy (OBS would find the module twice).
+        assert!(
+            system.is_file(),
+            "{SYSTEM_PLUGIN_ENV} is set but {} is missing: install the package first",
+            system.display()
+        );
+    } else if let Some(plugin) = &options.plugin {
         let module = config.join("plugins").join(PLUGIN_MODULE);
         let bin = module.join("bin/64bit");
         fs::create_dir_all(&bin).expect("cannot create the plugin bin dir");
@@ -680,9 +689,16 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
     }
 }
 
-/// Writes `global.ini` whole: the profile and scene collection to use, no first-run wizard, no
-/// exit confirmation, no preview, and obs-websocket 5.1's settings (it reads them from here).
-fn write_global_ini(config: &Path, ws_port: u16, ui_language: Option<&str>) {
+/// Writes OBS's application settings whole, in every place a supported version reads them: the
+/// profile and scene collection to use, no first-run wizard, no exit confirmation, no preview,
+/// and obs-websocket's server settings.
+///
+/// - OBS 29.0 and 30.x read `global.ini`; OBS 31+ reads the same entries from `user.ini` (and
+///   would copy global.ini over it only for a `[General] LastVersion` below 31.0, which is never
+///   written, so nothing is migrated).
+/// - obs-websocket 5.1 (OBS 29.0) reads `[OBSWebSocket]` from global.ini; 5.3+ (OBS 30+) reads
+///   `plugin_config/obs-websocket/config.json`.
+fn write_app_settings(config: &Path, ws_port: u16, ui_language: Option<&str>) {
     let port = ws_port.to_string();
     let mut entries = vec![
         ("General", "FirstRun", "true"),
@@ -704,8 +720,24 @@ fn write_global_ini(config: &Path, ws_port: u16, ui_language: Option<&str>) {
         entries.push(("General", "Language", language));
     }
     let ini = render_ini(&entries);
-    let path = config.join("global.ini");
-    fs::write(&path, ini).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    let websocket = json!({
+        "first_load": false,
+        "server_enabled": true,
+        "server_port": ws_port,
+        "auth_required": false,
+        "alerts_enabled": false,
+        "server_password": "",
+    });
+    let websocket_dir = config.join("plugin_config/obs-websocket");
+    fs::create_dir_all(&websocket_dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", websocket_dir.display()));
+    for (path, text) in [
+        (config.join("global.ini"), ini.clone()),
+        (config.join("user.ini"), ini),
+        (websocket_dir.join("config.json"), websocket.to_string()),
+    ] {
+        fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
 }
 
 /// Renders `(section, key, value)` entries as an INI file, sections in order of first use.
