@@ -206,6 +206,8 @@ pub struct Obs {
     /// When the UI last had to repaint for a change the harness caused: OBS coming up, the
     /// stream output starting or stopping (see [`Obs::quit`]).
     output_changed_at: Cell<Option<Instant>>,
+    /// Whether a failed start may have left OBS's modal error dialog open (see [`Obs::quit`]).
+    error_dialog_open: Cell<bool>,
     xvfb: Xvfb,
     home: TempDir,
 }
@@ -230,6 +232,7 @@ impl Obs {
             process: None,
             spawned_at: SystemTime::now(),
             output_changed_at: Cell::new(None),
+            error_dialog_open: Cell::new(false),
             xvfb: Xvfb::start(),
             home,
         };
@@ -352,6 +355,12 @@ impl Obs {
         })
         .unwrap_or(Err(ObsError::Timeout("stream output going live")));
         self.output_changed_at.set(Some(Instant::now()));
+        if matches!(
+            outcome,
+            Err(ObsError::StartFailed { .. } | ObsError::StoppedBeforeLive { .. })
+        ) {
+            self.error_dialog_open.set(true);
+        }
         outcome
     }
 
@@ -420,12 +429,47 @@ impl Obs {
         if let Some(settled) = self.output_changed_at.get().map(|at| at + QUIT_SETTLE) {
             thread::sleep(settled.saturating_duration_since(Instant::now()));
         }
+        if self.error_dialog_open.replace(false) {
+            self.dismiss_dialogs();
+        }
         let (status, in_time) = self.stop(libc::SIGINT, QUIT_TIMEOUT);
         assert!(
             in_time,
             "OBS did not exit within {QUIT_TIMEOUT:?} after SIGINT (SIGKILLed: {status})"
         );
         status
+    }
+
+    /// Closes every window but the main one (OBS's error dialogs) with Escape, as a streamer
+    /// presses OK before quitting. OBS's SIGINT handler closes the main window even while a
+    /// modal dialog's event loop runs (`OBSApp::ProcessSigInt` -> `main->close()`); when that
+    /// dialog returns into the torn-down window, OBS 30 can crash on the way out.
+    fn dismiss_dialogs(&self) {
+        let display = self.xvfb.display();
+        let xdotool = |args: &[&str]| {
+            Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", display)
+                .output()
+                .ok()
+                .filter(|out| out.status.success())
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let main = xdotool(&["search", "--onlyvisible", "--name", "^OBS "]).unwrap_or_default();
+        let all = xdotool(&["search", "--onlyvisible", "--name", "."]).unwrap_or_default();
+        let dialogs: Vec<&str> = all
+            .lines()
+            .filter(|w| !main.lines().any(|m| m == *w))
+            .collect();
+        for window in &dialogs {
+            xdotool(&["windowfocus", "--sync", window]);
+            xdotool(&["key", "Escape"]);
+        }
+        println!(
+            "harness: closed {} dialog(s) before quitting",
+            dialogs.len()
+        );
+        thread::sleep(QUIT_SETTLE);
     }
 
     /// SIGKILLs OBS (a crash: no shutdown, no final log lines) and returns its exit status.
