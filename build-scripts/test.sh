@@ -31,6 +31,7 @@ cargo clippy --all-targets -- -D warnings
 # never load a stale one.
 echo "==> cargo build (plugin)"
 cargo build --lib
+echo "==> build and lints: $((SECONDS - started)) s since the start"
 echo "==> fuzz smoke (20 s per target; the long runs are build-scripts/fuzz.sh long)"
 bash build-scripts/fuzz.sh smoke
 
@@ -58,8 +59,9 @@ block() {
 block "OBS 29.0.2 (host, whole suite)" --lib --bins --tests
 
 echo "==> Debian package (cargo-deb, release build)"
+deb_started=$SECONDS
 deb=$(build-scripts/deb.sh | tail -n 1)
-echo "    $deb ($(du -h "$deb" | cut -f1))"
+echo "==> $deb ($(du -h "$deb" | cut -f1)) built in $((SECONDS - deb_started)) s"
 
 e2e_all=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_cdn
   --test e2e_reliability --test e2e_settings_window --test service_info_layout)
@@ -68,12 +70,14 @@ e2e_core=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_relia
 here=$(pwd)
 for version in 32.2.2 30.2.3; do
   pid_var="rootfs_${version//./_}"
+  waited=$SECONDS
   if ! wait "${!pid_var}"; then
     cat "$logs/rootfs-$version.log"
     echo "error: the OBS $version root filesystem could not be built" >&2
     exit 1
   fi
   grep '^==>' "$logs/rootfs-$version.log" || true
+  echo "==> waited $((SECONDS - waited)) s for the OBS $version root filesystem"
   echo "==> OBS $version: dpkg -i $(basename "$deb")"
   build-scripts/obs-version.sh "$version" dpkg -i "$here/$deb" >/dev/null
   if [ "$version" = 32.2.2 ]; then
