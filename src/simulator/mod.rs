@@ -17,6 +17,7 @@
 //! kept-alive connections.
 
 pub mod aliyun;
+pub mod rtmp_node;
 pub mod zego;
 
 mod rate_limit;
@@ -35,6 +36,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tiny_http::{Method, Request, Server, StatusCode};
 
 pub use aliyun::{AliyunControl, AliyunRecordedRequest};
+pub use rtmp_node::HandshakeNode;
 pub use zego::{RecordedRequest, ZegoControl};
 
 /// The largest request body read; the APIs are called with GET, so any body is a stray one.
