@@ -509,6 +509,42 @@ mod tests {
         assert!(!format!("{e:?}").contains("SECRETSIG"));
     }
 
+    /// A simulator serving HTTPS with a self-signed certificate for 127.0.0.1 only.
+    fn https_simulator(listen: &str) -> crate::simulator::Simulator {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        crate::simulator::Simulator::start(crate::simulator::SimConfig {
+            listen: listen.to_owned(),
+            tls: Some(crate::simulator::TlsIdentity {
+                cert_chain_der: vec![cert.der().to_vec()],
+                key_pkcs8_der: key.serialize_der(),
+            }),
+            ..crate::simulator::SimConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_an_unknown_issuer() {
+        let sim = https_simulator("127.0.0.1:0");
+        let url = url::Url::parse(&format!("{}/?Signature=SECRETSIG", sim.base_url())).unwrap();
+        let e = ApiClient::with_defaults()
+            .unwrap()
+            .get(&url, &[])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::Tls {
+                host: "127.0.0.1".into(),
+                reason: TlsReason::UnknownIssuer
+            }
+        );
+        assert!(!format!("{e:?}").contains("SECRETSIG"));
+    }
+
     #[test]
     fn unresolvable_host_is_a_dns_error() {
         let url = url::Url::parse("http://no-such-host.invalid/?x=1").unwrap();

@@ -68,15 +68,15 @@ impl TlsReason {
             if let Some(tls) = e.downcast_ref::<rustls::Error>() {
                 return Some(TlsReason::from_rustls(tls));
             }
-            // I/O errors carry rustls's error as their payload, not as their source.
-            if let Some(tls) = e
+            // An I/O error carries rustls's error as its payload (possibly inside another I/O
+            // error), and its `source` skips that payload: descend into the payload instead.
+            next = match e
                 .downcast_ref::<std::io::Error>()
                 .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             {
-                return Some(TlsReason::from_rustls(tls));
-            }
-            next = e.source();
+                Some(payload) => Some(payload as &(dyn std::error::Error + 'static)),
+                None => e.source(),
+            };
         }
         None
     }
@@ -164,6 +164,9 @@ mod tests {
             rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
         );
         assert_eq!(TlsReason::find(&io), Some(TlsReason::UnknownIssuer));
+        // As reqwest's connector wraps it: an I/O error inside an I/O error.
+        let wrapped = std::io::Error::other(io);
+        assert_eq!(TlsReason::find(&wrapped), Some(TlsReason::UnknownIssuer));
         let plain = std::io::Error::other("connection reset");
         assert_eq!(TlsReason::find(&plain), None);
     }

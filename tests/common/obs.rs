@@ -93,6 +93,9 @@ pub struct ObsOptions {
     pub ui_language: Option<String>,
     /// Subdirectory of `target/e2e-artifacts/` the logs are copied to.
     pub artifacts_name: String,
+    /// A directory OBS sees as `/etc/ssl/certs` (the roots its RTMPS output trusts), in a
+    /// mount namespace of its own; the machine's store when `None`.
+    pub system_certs: Option<PathBuf>,
 }
 
 impl ObsOptions {
@@ -108,7 +111,15 @@ impl ObsOptions {
             lang: "en_US.UTF-8".to_owned(),
             ui_language: None,
             artifacts_name: current_test_name(),
+            system_certs: None,
         }
+    }
+
+    /// Runs OBS with `dir` in place of `/etc/ssl/certs` (needs root, as the harness has): the
+    /// only way to make OBS's RTMPS output trust a test CA without touching the machine's store.
+    pub fn with_system_certs(mut self, dir: &Path) -> ObsOptions {
+        self.system_certs = Some(dir.to_owned());
+        self
     }
 
     /// Installs the freshly built plugin ([`super::plugin_so`]) with the repo's `data/`.
@@ -475,7 +486,18 @@ impl Obs {
         fs::create_dir_all(&runtime_dir)
             .and_then(|()| fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700)))
             .expect("cannot create XDG_RUNTIME_DIR");
-        let mut command = Command::new("obs");
+        let mut command = match &self.options.system_certs {
+            None => Command::new("obs"),
+            Some(certs) => {
+                // unshare and sh exec into OBS: the child's pid stays OBS's.
+                let mut command = Command::new("unshare");
+                command
+                    .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                    .arg(r#"mount --bind "$0" /etc/ssl/certs && exec obs "$@""#)
+                    .arg(certs);
+                command
+            }
+        };
         command
             .args([
                 "--multi",
