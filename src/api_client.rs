@@ -14,6 +14,7 @@
 use crate::messages::Message;
 use crate::tls::TlsReason;
 use hyper_util::client::proxy::matcher::Matcher;
+use once_cell::sync::OnceCell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -88,7 +89,8 @@ impl TransportError {
 /// time (request signatures carry a timestamp the vendors check against their own clock).
 #[derive(Debug, Clone)]
 pub struct ApiClient {
-    client: reqwest::Client,
+    client: Arc<OnceCell<reqwest::Client>>,
+    connect_timeout: Duration,
     runtime: Arc<tokio::runtime::Runtime>,
     cancel: Arc<Cancel>,
     call_timeout: Duration,
@@ -114,17 +116,9 @@ impl ApiClient {
             .enable_all()
             .build()
             .map_err(|e| setup_error(e.to_string()))?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .timeout(call_timeout)
-            .user_agent(concat!("obs-rtc-golive/", env!("CARGO_PKG_VERSION")))
-            // Vendor APIs never redirect; following one could send a signed query elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .use_preconfigured_tls((*crate::tls::client_config()).clone())
-            .build()
-            .map_err(|e| setup_error(e.without_url().to_string()))?;
         Ok(ApiClient {
-            client,
+            client: Arc::new(OnceCell::new()),
+            connect_timeout,
             runtime: Arc::new(runtime),
             cancel: Arc::new(Cancel::default()),
             call_timeout,
@@ -132,6 +126,25 @@ impl ApiClient {
             last_server_date: Arc::new(Mutex::new(None)),
             // reqwest's own proxy rules come from the same matcher over the same environment.
             proxies: Arc::new(Matcher::from_system()),
+        })
+    }
+
+    /// The reqwest client, built on first use: reading the system's certificate store takes
+    /// milliseconds that OBS's module load (on its UI thread) should not wait for.
+    fn http(&self) -> Result<&reqwest::Client, TransportError> {
+        self.client.get_or_try_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.call_timeout)
+                .user_agent(concat!("obs-rtc-golive/", env!("CARGO_PKG_VERSION")))
+                // Vendor APIs never redirect; following one could send a signed query elsewhere.
+                .redirect(reqwest::redirect::Policy::none())
+                .use_preconfigured_tls((*crate::tls::client_config()).clone())
+                .build()
+                .map_err(|e| TransportError::Other {
+                    host: String::new(),
+                    detail: e.without_url().to_string(),
+                })
         })
     }
 
@@ -231,7 +244,7 @@ impl ApiClient {
         proxy: Option<&str>,
         started: Instant,
     ) -> Result<ApiResponse, TransportError> {
-        let mut request = self.client.get(url.clone());
+        let mut request = self.http()?.get(url.clone());
         for (name, value) in headers {
             request = request.header(name, value);
         }

@@ -195,7 +195,7 @@ fn a_proxy_that_refuses_the_login_is_named_in_the_dialog() {
 }
 
 #[test]
-fn ipv6_loopback_endpoint_and_node() {
+fn ipv6_loopback_https_endpoint_and_node() {
     let rtmp = RtmpServer::start_with(
         RtmpOptions {
             ipv6: true,
@@ -203,13 +203,16 @@ fn ipv6_loopback_endpoint_and_node() {
         },
         |_| true,
     );
-    let sim = simulator("[::1]:0", None, vec![rtmp.rtmp_url_ipv6()]);
+    let ca = TestCa::new();
+    let sim = simulator("[::1]:0", Some(ca.identity()), vec![rtmp.rtmp_url_ipv6()]);
     assert!(
-        sim.base_url().starts_with("http://[::1]:"),
+        sim.base_url().starts_with("https://[::1]:"),
         "{}",
         sim.base_url()
     );
-    let mut obs = Obs::launch(zego(&sim.base_url()));
+    let mut obs = Obs::launch(
+        zego(&sim.base_url()).with_env("SSL_CERT_FILE", &ca.ca_file().to_string_lossy()),
+    );
     obs.start_stream().expect("go-live succeeds");
     let publish = rtmp
         .wait_for_publish(Some(STREAM), PUBLISH_TIMEOUT)

@@ -113,3 +113,61 @@ async fn relay(
     };
     let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::{SimConfig, Simulator};
+    use std::time::Duration;
+
+    fn identity() -> (TlsIdentity, Vec<u8>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "::1".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let identity = TlsIdentity {
+            cert_chain_der: vec![cert.der().to_vec()],
+            key_pkcs8_der: key.serialize_der(),
+        };
+        (identity, cert.der().to_vec())
+    }
+
+    fn client(trusted: Option<&[u8]>) -> reqwest::blocking::Client {
+        let mut builder = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10));
+        if let Some(der) = trusted {
+            builder = builder
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_der(der).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
+    #[test]
+    fn serves_https_on_ipv4_and_ipv6_to_clients_that_trust_it() {
+        for listen in ["127.0.0.1:0", "[::1]:0"] {
+            let (identity, cert) = identity();
+            let sim = Simulator::start(SimConfig {
+                listen: listen.to_owned(),
+                tls: Some(identity),
+                ..SimConfig::default()
+            })
+            .unwrap();
+            let base = sim.base_url();
+            assert!(base.starts_with("https://"), "{base}");
+            // The ZEGOCLOUD gateway's answer to a request without an AppId, through TLS.
+            let answer = client(Some(&cert))
+                .get(format!("{base}/?Action=RTMPDispatchV2"))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap();
+            assert!(answer.contains("100000001"), "{answer}");
+            // A client that does not trust the certificate gets no answer at all.
+            assert!(client(None).get(format!("{base}/")).send().is_err());
+            sim.stop();
+        }
+    }
+}
