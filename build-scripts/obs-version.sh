@@ -94,6 +94,9 @@ exec unshare --mount --propagation private -- /bin/bash -c '
   set -euo pipefail
   root=$1 checkout=$2
   shift 2
+  # The root filesystem becomes a mount of its own, so that "/" inside is a mount point and a
+  # command there can make a mount namespace of its own too (unshare sets "/" private).
+  mount --bind "$root" "$root"
   for dir in /proc /sys /dev /tmp "$checkout" ${CARGO_TARGET_DIR:+"$CARGO_TARGET_DIR"}; do
     mkdir -p "$root$dir"
     mount --rbind "$dir" "$root$dir"

@@ -486,18 +486,10 @@ impl Obs {
         fs::create_dir_all(&runtime_dir)
             .and_then(|()| fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700)))
             .expect("cannot create XDG_RUNTIME_DIR");
-        let mut command = match &self.options.system_certs {
-            None => Command::new("obs"),
-            Some(certs) => {
-                // unshare and sh exec into OBS: the child's pid stays OBS's.
-                let mut command = Command::new("unshare");
-                command
-                    .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-                    .arg(r#"mount --bind "$0" /etc/ssl/certs && exec obs "$@""#)
-                    .arg(certs);
-                command
-            }
-        };
+        let mut command = Command::new("obs");
+        if let Some(certs) = &self.options.system_certs {
+            with_private_system_certs(&mut command, certs);
+        }
         command
             .args([
                 "--multi",
@@ -829,4 +821,45 @@ fn scene_collection() -> String {
         "transition_duration": 300,
     })
     .to_string()
+}
+
+/// Makes `command` run in a mount namespace of its own in which `certs` is mounted over
+/// `/etc/ssl/certs`. Done with the system calls themselves, in the child before it runs OBS,
+/// because Debian sid's minimal root filesystem has no `mount` program.
+fn with_private_system_certs(command: &mut Command, certs: &Path) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+
+    let source = CString::new(certs.as_os_str().as_bytes()).expect("no NUL in a path");
+    let (root, target) = (c"/", c"/etc/ssl/certs");
+    // SAFETY: unshare(2) and mount(2) are plain system calls, safe between fork and exec; the
+    // strings were allocated before the fork and outlive the closure.
+    unsafe {
+        command.pre_exec(move || {
+            let check = |result: libc::c_int| {
+                if result == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            };
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            // Nothing mounted here may reach the machine's own mount namespace.
+            check(libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ))
+        })
+    };
 }
