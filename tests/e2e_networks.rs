@@ -374,3 +374,54 @@ fn a_node_that_accepts_tcp_but_never_answers_rtmp_is_skipped() {
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }
+
+#[test]
+fn when_no_node_answers_rtmp_the_dialog_says_so() {
+    let (_silent, _fillers, silent_port) = silent_node();
+    let mute = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute_port = mute.local_addr().unwrap().port();
+    let sim = simulator(
+        "127.0.0.1:0",
+        None,
+        vec![
+            format!("rtmp://127.0.0.1:{silent_port}/live"),
+            format!("rtmp://127.0.0.1:{mute_port}/live"),
+        ],
+    );
+    let mut obs = Obs::launch(zego(&sim.base_url()));
+    let text = refused_start(&obs);
+    assert!(
+        text.contains("None of the ingest nodes answers as an RTMP server"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("127.0.0.1:{silent_port}"))
+            && text.contains(&format!("127.0.0.1:{mute_port}")),
+        "{text}"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn an_rtmps_node_with_an_untrusted_certificate_is_never_handed_to_obs() {
+    let ca = TestCa::new();
+    let rtmp = RtmpServer::start_with(
+        RtmpOptions {
+            tls: Some((ca.server_chain_file(), ca.server_key_file())),
+            ..RtmpOptions::default()
+        },
+        |_| true,
+    );
+    let sim = simulator("127.0.0.1:0", None, vec![rtmp.rtmps_url()]);
+    // Neither the plugin nor OBS trusts the test CA.
+    let mut obs = Obs::launch(zego(&sim.base_url()));
+    let text = refused_start(&obs);
+    assert!(
+        text.contains("None of the ingest nodes answers as an RTMP server"),
+        "{text}"
+    );
+    let log = obs.log_text();
+    assert!(log.contains("skipped: TLS: unknown issuer"), "{log}");
+    assert!(!log.contains("Connecting to RTMP URL rtmps://"), "{log}");
+    assert_eq!(obs.quit().code(), Some(0));
+}
