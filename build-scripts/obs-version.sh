@@ -42,9 +42,11 @@ esac
 # What the end-to-end tests need inside: OBS (with obs-websocket built in from 30.0), its
 # headers and a C compiler (the obs_service_info layout test), Xvfb, nginx-rtmp, ffmpeg,
 # imagemagick/xdotool/xclip/x11-utils (settings window, screenshots), elfutils (eu-stack samples the
-# UI thread), a CJK font and locales (the zh-CN window).
+# UI thread), a CJK font and locales (the zh-CN window), tinyproxy and nginx's stream module
+# (forward proxy and RTMPS front of the network tests).
 packages=(obs-studio libobs-dev gcc libc6-dev xvfb xauth nginx libnginx-mod-rtmp ffmpeg
-  imagemagick xdotool xclip x11-utils elfutils locales fonts-droid-fallback ca-certificates)
+  imagemagick xdotool xclip x11-utils elfutils locales fonts-droid-fallback ca-certificates
+  tinyproxy libnginx-mod-stream)
 
 # The cache key changes with the package list, so a new list builds a new root filesystem.
 key=$(printf '%s\n' "$suite" "${packages[@]}" | sha256sum | cut -c1-12)
@@ -92,6 +94,9 @@ exec unshare --mount --propagation private -- /bin/bash -c '
   set -euo pipefail
   root=$1 checkout=$2
   shift 2
+  # The root filesystem becomes a mount of its own, so that "/" inside is a mount point and a
+  # command there can make a mount namespace of its own too (unshare sets "/" private).
+  mount --bind "$root" "$root"
   for dir in /proc /sys /dev /tmp "$checkout" ${CARGO_TARGET_DIR:+"$CARGO_TARGET_DIR"}; do
     mkdir -p "$root$dir"
     mount --rbind "$dir" "$root$dir"

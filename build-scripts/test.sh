@@ -63,7 +63,7 @@ deb_started=$SECONDS
 deb=$(build-scripts/deb.sh | tail -n 1)
 echo "==> $deb ($(du -h "$deb" | cut -f1)) built in $((SECONDS - deb_started)) s"
 
-e2e_all=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_cdn
+e2e_all=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_cdn --test e2e_networks
   --test e2e_reliability --test e2e_settings_window --test service_info_layout)
 e2e_core=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_reliability
   --test e2e_settings_window --test service_info_layout)

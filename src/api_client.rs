@@ -6,8 +6,15 @@
 //! plain threads but run on one small runtime the client owns, so that when OBS quits,
 //! [`ApiClient::cancel_all`] ends every call in flight at once and the plugin's threads can be
 //! joined before the module unloads.
+//!
+//! HTTPS trusts the system's certificate store and the bundled roots ([`crate::tls`]). A
+//! forward proxy is used as curl would (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` and their
+//! lower-case forms); the log names the proxy's host only, never its credentials.
 
 use crate::messages::Message;
+use crate::tls::TlsReason;
+use hyper_util::client::proxy::matcher::Matcher;
+use once_cell::sync::OnceCell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -40,8 +47,10 @@ pub enum TransportError {
     Dns { host: String },
     /// The host refused or did not accept the connection.
     Connect { host: String },
-    /// The TLS handshake failed (certificate, protocol).
-    Tls { host: String },
+    /// The TLS handshake failed (certificate, protocol), and why.
+    Tls { host: String, reason: TlsReason },
+    /// The proxy refused to open a tunnel to the host (e.g. it wants credentials).
+    Proxy { host: String, proxy: String },
     /// The call did not finish within the deadline.
     Timeout { host: String, after: Duration },
     /// The body was larger than [`MAX_BODY_BYTES`].
@@ -58,7 +67,12 @@ impl TransportError {
         match self {
             TransportError::Dns { host } => Message::new("Error.Net.Dns").text(host),
             TransportError::Connect { host } => Message::new("Error.Net.Connect").text(host),
-            TransportError::Tls { host } => Message::new("Error.Net.Tls").text(host),
+            TransportError::Tls { host, reason } => Message::new("Error.Net.Tls")
+                .text(host)
+                .message_arg(reason.message()),
+            TransportError::Proxy { host, proxy } => {
+                Message::new("Error.Net.Proxy").text(host).text(proxy)
+            }
             TransportError::Timeout { host, after } => Message::new("Error.Net.Timeout")
                 .text(host)
                 .text(format!("{:.1}", after.as_secs_f64())),
@@ -75,7 +89,8 @@ impl TransportError {
 /// time (request signatures carry a timestamp the vendors check against their own clock).
 #[derive(Debug, Clone)]
 pub struct ApiClient {
-    client: reqwest::Client,
+    client: Arc<OnceCell<reqwest::Client>>,
+    connect_timeout: Duration,
     runtime: Arc<tokio::runtime::Runtime>,
     cancel: Arc<Cancel>,
     call_timeout: Duration,
@@ -83,6 +98,8 @@ pub struct ApiClient {
     clock_offset_ms: Arc<AtomicI64>,
     /// The last `Date` header seen, with the local time it arrived.
     last_server_date: Arc<Mutex<Option<(SystemTime, SystemTime)>>>,
+    /// The proxy rules reqwest applies, read the same way, to name the proxy of a call.
+    proxies: Arc<Matcher>,
 }
 
 impl ApiClient {
@@ -99,22 +116,43 @@ impl ApiClient {
             .enable_all()
             .build()
             .map_err(|e| setup_error(e.to_string()))?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .timeout(call_timeout)
-            .user_agent(concat!("obs-rtc-golive/", env!("CARGO_PKG_VERSION")))
-            // Vendor APIs never redirect; following one could send a signed query elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| setup_error(e.without_url().to_string()))?;
         Ok(ApiClient {
-            client,
+            client: Arc::new(OnceCell::new()),
+            connect_timeout,
             runtime: Arc::new(runtime),
             cancel: Arc::new(Cancel::default()),
             call_timeout,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
             last_server_date: Arc::new(Mutex::new(None)),
+            // reqwest's own proxy rules come from the same matcher over the same environment.
+            proxies: Arc::new(Matcher::from_system()),
         })
+    }
+
+    /// The reqwest client, built on first use: reading the system's certificate store takes
+    /// milliseconds that OBS's module load (on its UI thread) should not wait for.
+    fn http(&self) -> Result<&reqwest::Client, TransportError> {
+        self.client.get_or_try_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.call_timeout)
+                .user_agent(concat!("obs-rtc-golive/", env!("CARGO_PKG_VERSION")))
+                // Vendor APIs never redirect; following one could send a signed query elsewhere.
+                .redirect(reqwest::redirect::Policy::none())
+                .use_preconfigured_tls((*crate::tls::client_config()).clone())
+                .build()
+                .map_err(|e| TransportError::Other {
+                    host: String::new(),
+                    detail: e.without_url().to_string(),
+                })
+        })
+    }
+
+    /// The host of the proxy a request to `url` goes through, if any (never its credentials).
+    pub fn proxy_host(&self, url: &url::Url) -> Option<String> {
+        let uri: http::Uri = url.as_str().parse().ok()?;
+        let intercept = self.proxies.intercept(&uri)?;
+        intercept.uri().host().map(str::to_string)
     }
 
     /// The current time as the vendors see it: the local clock, corrected once a server told
@@ -172,12 +210,16 @@ impl ApiClient {
         if self.cancel.is_set() {
             return Err(TransportError::Cancelled { host });
         }
+        let proxy = self.proxy_host(url);
+        if let Some(proxy) = &proxy {
+            log::info!("API call to {host} through the proxy {proxy}");
+        }
         let started = Instant::now();
         self.runtime.block_on(async {
             // Timers need the runtime: created inside it.
             let deadline = tokio::time::timeout(
                 self.call_timeout,
-                self.exchange(url, headers, &host, started),
+                self.exchange(url, headers, &host, proxy.as_deref(), started),
             );
             tokio::select! {
                 result = deadline => result.unwrap_or_else(|_| Err(TransportError::Timeout {
@@ -199,16 +241,17 @@ impl ApiClient {
         url: &url::Url,
         headers: &[(String, String)],
         host: &str,
+        proxy: Option<&str>,
         started: Instant,
     ) -> Result<ApiResponse, TransportError> {
-        let mut request = self.client.get(url.clone());
+        let mut request = self.http()?.get(url.clone());
         for (name, value) in headers {
             request = request.header(name, value);
         }
         let mut response = request
             .send()
             .await
-            .map_err(|e| classify(host, started, e))?;
+            .map_err(|e| classify(host, proxy, started, e))?;
         let status = response.status().as_u16();
         let date = response
             .headers()
@@ -225,7 +268,7 @@ impl ApiClient {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| classify(host, started, e))?
+            .map_err(|e| classify(host, proxy, started, e))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(TransportError::TooLarge {
@@ -271,22 +314,16 @@ impl Cancel {
     }
 }
 
-/// Maps reqwest's error to what the streamer can act on, from its source chain.
-/// How TLS failures read in the error chain (rustls's `Error` texts among them): an HTTPS
-/// endpoint that answers in plain HTTP is "received corrupt message", not a refused connection.
-const TLS_ERROR_TEXTS: &[&str] = &[
-    "certificate",
-    "tls",
-    "handshake",
-    "corrupt message",
-    "unexpected message",
-    "fatal alert",
-    "peer is incompatible",
-    "peer misbehaved",
-    "decrypt peer",
-];
+/// How a TLS handshake that ended without a rustls error reads in the error chain.
+const TLS_ERROR_TEXTS: &[&str] = &["tls handshake", "handshake eof"];
 
-fn classify(host: &str, started: Instant, e: reqwest::Error) -> TransportError {
+/// Maps reqwest's error to what the streamer can act on, from its source chain.
+fn classify(
+    host: &str,
+    proxy: Option<&str>,
+    started: Instant,
+    e: reqwest::Error,
+) -> TransportError {
     let host = host.to_string();
     if e.is_timeout() {
         return TransportError::Timeout {
@@ -294,11 +331,24 @@ fn classify(host: &str, started: Instant, e: reqwest::Error) -> TransportError {
             after: started.elapsed(),
         };
     }
+    if let Some(reason) = TlsReason::find(&e) {
+        return TransportError::Tls { host, reason };
+    }
     let chain = error_chain(&e).to_ascii_lowercase();
     if chain.contains("dns error") || chain.contains("failed to lookup address") {
         TransportError::Dns { host }
     } else if TLS_ERROR_TEXTS.iter().any(|text| chain.contains(text)) {
-        TransportError::Tls { host }
+        // A handshake cut short (the peer closed, or sent no TLS at all) is no rustls error.
+        TransportError::Tls {
+            host,
+            reason: TlsReason::Handshake,
+        }
+    } else if let (Some(proxy), true) = (proxy, chain.contains("tunnel error")) {
+        // hyper-util's CONNECT tunnel: the proxy answered, but not with a tunnel.
+        TransportError::Proxy {
+            host,
+            proxy: proxy.to_string(),
+        }
     } else if e.is_connect() {
         TransportError::Connect { host }
     } else {
@@ -467,6 +517,42 @@ mod tests {
             e,
             TransportError::Connect {
                 host: "127.0.0.1".into()
+            }
+        );
+        assert!(!format!("{e:?}").contains("SECRETSIG"));
+    }
+
+    /// A simulator serving HTTPS with a self-signed certificate for 127.0.0.1 only.
+    fn https_simulator(listen: &str) -> crate::simulator::Simulator {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        crate::simulator::Simulator::start(crate::simulator::SimConfig {
+            listen: listen.to_owned(),
+            tls: Some(crate::simulator::TlsIdentity {
+                cert_chain_der: vec![cert.der().to_vec()],
+                key_pkcs8_der: key.serialize_der(),
+            }),
+            ..crate::simulator::SimConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_an_unknown_issuer() {
+        let sim = https_simulator("127.0.0.1:0");
+        let url = url::Url::parse(&format!("{}/?Signature=SECRETSIG", sim.base_url())).unwrap();
+        let e = ApiClient::with_defaults()
+            .unwrap()
+            .get(&url, &[])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::Tls {
+                host: "127.0.0.1".into(),
+                reason: TlsReason::UnknownIssuer
             }
         );
         assert!(!format!("{e:?}").contains("SECRETSIG"));

@@ -754,7 +754,7 @@ mod tests {
 
     #[test]
     fn reachable_node_goes_first_and_the_rest_stay_in_order() {
-        let live = TcpListener::bind("127.0.0.1:0").unwrap();
+        let live = crate::simulator::HandshakeNode::start("127.0.0.1:0").unwrap();
         let dead = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -762,11 +762,7 @@ mod tests {
             .port();
         let nodes = vec![
             RtmpTarget::split(&format!("rtmp://127.0.0.1:{dead}/live/s")).unwrap(),
-            RtmpTarget::split(&format!(
-                "rtmp://127.0.0.1:{}/live/s",
-                live.local_addr().unwrap().port()
-            ))
-            .unwrap(),
+            RtmpTarget::split(&format!("rtmp://127.0.0.1:{}/live/s", live.port())).unwrap(),
         ];
         let plan = order_by_reachability(nodes.clone(), "R").unwrap();
         assert_eq!(plan.primary, nodes[1]);

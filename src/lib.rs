@@ -21,3 +21,4 @@ pub mod retry;
 pub mod rtmp_target;
 pub mod signing;
 pub mod simulator;
+pub mod tls;

@@ -3,9 +3,8 @@
 //! signed with that time, passes. Against the simulator with its clock moved both ways.
 
 use obs_rtc_golive::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
-use obs_rtc_golive::simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
+use obs_rtc_golive::simulator::{AliyunKey, HandshakeNode, SimConfig, Simulator, ZegoApp};
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const APP_ID: u32 = 1_234_567;
@@ -17,10 +16,10 @@ const SKEW_SECS: i64 = 20 * 60;
 /// The retry is signed with the time of a `Date` header (whole seconds) read a moment earlier.
 const TOLERANCE_SECS: i64 = 3;
 
-/// A simulator whose clock is `offset` seconds off, whose nodes point at `node` (a listener, so
-/// the node probe passes).
-fn simulator(offset: i64, node: &TcpListener) -> Simulator {
-    let port = node.local_addr().unwrap().port();
+/// A simulator whose clock is `offset` seconds off, whose nodes point at `node` (a node that
+/// answers the RTMP handshake, so the node probe passes).
+fn simulator(offset: i64, node: &HandshakeNode) -> Simulator {
+    let port = node.port();
     Simulator::start(SimConfig {
         clock_offset_secs: offset,
         zego_apps: vec![ZegoApp {
@@ -48,12 +47,9 @@ fn parse_iso(text: &str) -> i64 {
     unix(humantime::parse_rfc3339(text).unwrap_or_else(|e| panic!("{text:?}: {e}")))
 }
 
-fn assert_succeeded(report: &GoLiveReport, node: &TcpListener) {
+fn assert_succeeded(report: &GoLiveReport, node: &HandshakeNode) {
     assert_eq!(report.error, None, "{report:?}");
-    assert_eq!(
-        report.node,
-        format!("127.0.0.1:{}", node.local_addr().unwrap().port())
-    );
+    assert_eq!(report.node, format!("127.0.0.1:{}", node.port()));
     assert!(!report.request_id.is_empty());
 }
 
@@ -70,7 +66,7 @@ fn assert_client_adopted(shared: &Shared, offset: i64) {
 #[test]
 fn zegocloud_retries_once_with_the_server_clock() {
     for offset in [SKEW_SECS, -SKEW_SECS] {
-        let node = TcpListener::bind("127.0.0.1:0").unwrap();
+        let node = HandshakeNode::start("127.0.0.1:0").unwrap();
         let sim = simulator(offset, &node);
         let shared = Shared::new(None).unwrap();
         let settings = json!({
@@ -127,7 +123,7 @@ fn aliyun_settings(sim: &Simulator, signature_version: &str) -> Value {
 fn alibaba_retries_once_with_the_server_clock_v2_and_v3() {
     for version in ["v2", "v3"] {
         for offset in [SKEW_SECS, -SKEW_SECS] {
-            let node = TcpListener::bind("127.0.0.1:0").unwrap();
+            let node = HandshakeNode::start("127.0.0.1:0").unwrap();
             let sim = simulator(offset, &node);
             let shared = Shared::new(None).unwrap();
             let report = test_connection(

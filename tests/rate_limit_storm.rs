@@ -11,9 +11,8 @@
 use obs_rtc_golive::config::zego::ZegoConfig;
 use obs_rtc_golive::golive::{resolve_zego, Shared};
 use obs_rtc_golive::retry::RetryPolicy;
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use obs_rtc_golive::simulator::{HandshakeNode, SimConfig, Simulator, ZegoApp};
 use serde_json::json;
-use std::net::TcpListener;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -54,14 +53,9 @@ fn busiest_second_counts_a_sliding_window() {
 
 #[test]
 fn five_hundred_clients_share_forty_dispatches_per_second() {
-    // The RTMP node: every client probes it once it has a dispatch.
-    let node = TcpListener::bind("127.0.0.1:0").unwrap();
-    let node_port = node.local_addr().unwrap().port();
-    let acceptor = thread::spawn(move || {
-        for connection in node.incoming().take(CLIENTS) {
-            drop(connection);
-        }
-    });
+    // The RTMP node: every client probes it (RTMP handshake) once it has a dispatch.
+    let node = HandshakeNode::start("127.0.0.1:0").unwrap();
+    let node_port = node.port();
     let sim = Simulator::start(SimConfig {
         zego_apps: vec![ZegoApp {
             app_id: APP_ID,
@@ -125,7 +119,6 @@ fn five_hundred_clients_share_forty_dispatches_per_second() {
         "{} clients got no node: {failures:#?}",
         failures.len()
     );
-    acceptor.join().unwrap();
 
     let requests = sim.zego().requests();
     assert!(requests.iter().all(|r| r.action == "RTMPDispatchV2"));

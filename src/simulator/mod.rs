@@ -4,7 +4,8 @@
 //! [`Simulator`] in process and point the plugin's `endpoint` setting at [`Simulator::base_url`];
 //! the `rtc-golive-sim` binary serves the same thing for the demo script.
 //!
-//! Plain HTTP on 127.0.0.1 (the real APIs are HTTPS; TLS adds nothing to what is simulated).
+//! Plain HTTP on 127.0.0.1 by default; HTTPS with the certificate given in [`SimConfig::tls`]
+//! (the real APIs are HTTPS, and the plugin's certificate checks need a server to check).
 //! Routes: `GET /?...` is Alibaba Cloud ApsaraVideo Live ([`aliyun`]) when the request carries the
 //! V3 `x-acs-action` header or the V2 parameter `SignatureMethod` or `AccessKeyId`, and the
 //! ZEGOCLOUD server API ([`zego`]) otherwise; any other path answers 404, any other method on `/`
@@ -17,6 +18,8 @@
 //! kept-alive connections.
 
 pub mod aliyun;
+pub mod rtmp_node;
+mod tls_front;
 pub mod zego;
 
 mod rate_limit;
@@ -35,6 +38,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tiny_http::{Method, Request, Server, StatusCode};
 
 pub use aliyun::{AliyunControl, AliyunRecordedRequest};
+pub use rtmp_node::HandshakeNode;
+pub use tls_front::TlsIdentity;
 pub use zego::{RecordedRequest, ZegoControl};
 
 /// The largest request body read; the APIs are called with GET, so any body is a stray one.
@@ -110,6 +115,8 @@ pub struct SimConfig {
     /// The Alibaba Cloud limit per account per second, all actions together (documented: 100),
     /// answered with `Throttling.User`.
     pub aliyun_qps: u32,
+    /// Serve HTTPS with this certificate instead of plain HTTP.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for SimConfig {
@@ -124,6 +131,7 @@ impl Default for SimConfig {
             aliyun_keys: Vec::new(),
             aliyun_rtmp_base: "rtmp://127.0.0.1:1935/live".to_owned(),
             aliyun_qps: 100,
+            tls: None,
         }
     }
 }
@@ -132,6 +140,8 @@ impl Default for SimConfig {
 /// holds up another. Stopped by [`Simulator::stop`] or when dropped.
 pub struct Simulator {
     addr: SocketAddr,
+    /// The HTTPS front, when serving HTTPS; `addr` is then its address.
+    tls_front: Option<tls_front::TlsFront>,
     server: Arc<Server>,
     shutdown: Arc<Shutdown>,
     acceptor: Option<JoinHandle<()>>,
@@ -154,13 +164,24 @@ impl Simulator {
     ///
     /// When the address cannot be bound (in use, malformed) or the server thread cannot start.
     pub fn start(config: SimConfig) -> io::Result<Simulator> {
-        let server = Arc::new(
-            Server::from_listener(listen(&config.listen)?, None).map_err(io::Error::other)?,
-        );
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| io::Error::other("the simulator listens on IP addresses only"))?;
+        let public = listen(&config.listen)?;
+        let public_addr = public.local_addr()?;
+        let (http_listener, tls_front) = match &config.tls {
+            None => (public, None),
+            Some(identity) => {
+                // The plain server moves behind the front, on the loopback of the same family.
+                let loopback = match public_addr {
+                    SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                };
+                let behind = listen(&SocketAddr::new(loopback, 0).to_string())?;
+                let front = tls_front::TlsFront::start(public, behind.local_addr()?, identity)?;
+                (behind, Some(front))
+            }
+        };
+        let server =
+            Arc::new(Server::from_listener(http_listener, None).map_err(io::Error::other)?);
+        let addr = public_addr;
         let services = Services {
             zego: ZegoControl::new(&config),
             aliyun: AliyunControl::new(&config),
@@ -173,17 +194,20 @@ impl Simulator {
                 .name("sim-accept".to_owned())
                 .spawn(move || accept_loop(&server, &services, &shutdown))?
         };
-        log::info!("simulator: listening on http://{addr}");
-        Ok(Simulator {
+        let simulator = Simulator {
             addr,
+            tls_front,
             server,
             shutdown,
             acceptor: Some(acceptor),
             services,
-        })
+        };
+        log::info!("simulator: listening on {}", simulator.base_url());
+        Ok(simulator)
     }
 
-    /// The URL to use as the plugin's `endpoint`, e.g. `http://127.0.0.1:40123`.
+    /// The URL to use as the plugin's `endpoint`, e.g. `http://127.0.0.1:40123`
+    /// (`https://` when serving HTTPS).
     #[must_use]
     pub fn base_url(&self) -> String {
         // A wildcard bind address is not something a client can connect to.
@@ -192,7 +216,12 @@ impl Simulator {
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+        let scheme = if self.tls_front.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", SocketAddr::new(ip, self.addr.port()))
     }
 
     /// The handle on the simulated ZEGOCLOUD service.
@@ -214,6 +243,8 @@ impl Simulator {
     }
 
     fn shut_down(&mut self) {
+        // The front first: no new connection reaches a server that is stopping.
+        self.tls_front = None;
         if let Some(acceptor) = self.acceptor.take() {
             self.shutdown.request();
             self.server.unblock();

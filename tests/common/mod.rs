@@ -21,7 +21,9 @@
 
 pub mod display;
 pub mod obs;
+pub mod proxy;
 pub mod rtmp;
+pub mod tls;
 pub mod util;
 
 use std::path::PathBuf;
@@ -32,7 +34,11 @@ pub use display::Xvfb;
 #[allow(unused_imports)]
 pub use obs::{Obs, ObsError, ObsOptions, PluginFiles};
 #[allow(unused_imports)]
-pub use rtmp::{EventKind, PublishEvent, RtmpServer, StreamInfo};
+pub use proxy::ForwardProxy;
+#[allow(unused_imports)]
+pub use rtmp::{EventKind, PublishEvent, RtmpOptions, RtmpServer, StreamInfo};
+#[allow(unused_imports)]
+pub use tls::TestCa;
 #[allow(unused_imports)]
 pub use util::wait_until;
 

@@ -93,6 +93,9 @@ pub struct ObsOptions {
     pub ui_language: Option<String>,
     /// Subdirectory of `target/e2e-artifacts/` the logs are copied to.
     pub artifacts_name: String,
+    /// A directory OBS sees as `/etc/ssl/certs` (the roots its RTMPS output trusts), in a
+    /// mount namespace of its own; the machine's store when `None`.
+    pub system_certs: Option<PathBuf>,
 }
 
 impl ObsOptions {
@@ -108,7 +111,15 @@ impl ObsOptions {
             lang: "en_US.UTF-8".to_owned(),
             ui_language: None,
             artifacts_name: current_test_name(),
+            system_certs: None,
         }
+    }
+
+    /// Runs OBS with `dir` in place of `/etc/ssl/certs` (needs root, as the harness has): the
+    /// only way to make OBS's RTMPS output trust a test CA without touching the machine's store.
+    pub fn with_system_certs(mut self, dir: &Path) -> ObsOptions {
+        self.system_certs = Some(dir.to_owned());
+        self
     }
 
     /// Installs the freshly built plugin ([`super::plugin_so`]) with the repo's `data/`.
@@ -520,6 +531,9 @@ impl Obs {
             .and_then(|()| fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700)))
             .expect("cannot create XDG_RUNTIME_DIR");
         let mut command = Command::new("obs");
+        if let Some(certs) = &self.options.system_certs {
+            with_private_system_certs(&mut command, certs);
+        }
         command
             .args([
                 "--multi",
@@ -851,4 +865,45 @@ fn scene_collection() -> String {
         "transition_duration": 300,
     })
     .to_string()
+}
+
+/// Makes `command` run in a mount namespace of its own in which `certs` is mounted over
+/// `/etc/ssl/certs`. Done with the system calls themselves, in the child before it runs OBS,
+/// because Debian sid's minimal root filesystem has no `mount` program.
+fn with_private_system_certs(command: &mut Command, certs: &Path) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+
+    let source = CString::new(certs.as_os_str().as_bytes()).expect("no NUL in a path");
+    let (root, target) = (c"/", c"/etc/ssl/certs");
+    // SAFETY: unshare(2) and mount(2) are plain system calls, safe between fork and exec; the
+    // strings were allocated before the fork and outlive the closure.
+    unsafe {
+        command.pre_exec(move || {
+            let check = |result: libc::c_int| {
+                if result == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            };
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            // Nothing mounted here may reach the machine's own mount namespace.
+            check(libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ))
+        })
+    };
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -19,6 +20,8 @@ use super::util::{
 
 /// The nginx RTMP module shipped by Debian's `libnginx-mod-rtmp`.
 pub const RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+/// nginx's stream module (Debian's `libnginx-mod-stream`): the TLS front for RTMPS.
+pub const STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
 /// The RTMP application streams are published to.
 pub const APP: &str = "live";
 
@@ -75,6 +78,16 @@ pub struct StreamInfo {
 /// Decides whether nginx accepts a callback: `true` answers 200, `false` 403.
 pub type PublishHook = Box<dyn Fn(&PublishEvent) -> bool + Send>;
 
+/// What an [`RtmpServer`] listens on besides RTMP on 127.0.0.1.
+#[derive(Clone, Debug, Default)]
+pub struct RtmpOptions {
+    /// RTMP on `[::1]` too, on the same port.
+    pub ipv6: bool,
+    /// An RTMPS front (nginx's stream module terminating TLS in front of nginx-rtmp) on
+    /// 127.0.0.1 and `[::1]`, with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
 /// Recorded callbacks plus a condvar to wake waiters.
 #[derive(Default)]
 struct EventLog {
@@ -89,6 +102,7 @@ pub struct RtmpServer {
     nginx: Child,
     port: u16,
     control_port: u16,
+    tls_port: Option<u16>,
     log: Arc<EventLog>,
     http: Arc<tiny_http::Server>,
     http_thread: Option<JoinHandle<()>>,
@@ -107,6 +121,14 @@ impl RtmpServer {
     /// while nginx waits): `false` makes nginx refuse the publish. Every event is recorded either
     /// way, with [`PublishEvent::accepted`].
     pub fn start_with_hook(hook: impl Fn(&PublishEvent) -> bool + Send + 'static) -> RtmpServer {
+        RtmpServer::start_with(RtmpOptions::default(), hook)
+    }
+
+    /// Like [`RtmpServer::start_with_hook`], also listening as `options` say.
+    pub fn start_with(
+        options: RtmpOptions,
+        hook: impl Fn(&PublishEvent) -> bool + Send + 'static,
+    ) -> RtmpServer {
         assert!(
             fs::metadata(RTMP_MODULE).is_ok(),
             "{RTMP_MODULE} is missing (Debian packages `nginx libnginx-mod-rtmp`)"
@@ -130,12 +152,20 @@ impl RtmpServer {
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
             let (port, control_port) = (free_port(), free_port());
-            match spawn_nginx(&dir, port, control_port, callback_port) {
+            let tls_port = options.tls.as_ref().map(|_| free_port());
+            let ports = Ports {
+                rtmp: port,
+                control: control_port,
+                callback: callback_port,
+                tls: tls_port,
+            };
+            match spawn_nginx(&dir, &ports, &options) {
                 Ok(nginx) => {
                     return RtmpServer {
                         nginx,
                         port,
                         control_port,
+                        tls_port,
                         log,
                         http,
                         http_thread: Some(http_thread),
@@ -158,6 +188,18 @@ impl RtmpServer {
     /// `rtmp://127.0.0.1:<port>/live`: the server URL to give OBS.
     pub fn rtmp_url(&self) -> String {
         format!("rtmp://127.0.0.1:{}/{APP}", self.port)
+    }
+
+    /// `rtmp://[::1]:<port>/live` (started with [`RtmpOptions::ipv6`]).
+    pub fn rtmp_url_ipv6(&self) -> String {
+        format!("rtmp://[::1]:{}/{APP}", self.port)
+    }
+
+    /// `rtmps://localhost:<tls port>/live` (started with [`RtmpOptions::tls`]). A host name,
+    /// not an IP: OBS's TLS library (mbedtls) matches the certificate by name.
+    pub fn rtmps_url(&self) -> String {
+        let port = self.tls_port.expect("started without an RTMPS front");
+        format!("rtmps://localhost:{port}/{APP}")
     }
 
     /// Every callback received so far, oldest first.
@@ -284,18 +326,47 @@ impl Drop for RtmpServer {
     }
 }
 
-/// Writes `nginx.conf` into `dir`, starts nginx with RTMP on `port` and its control module on
-/// `control_port`, and waits until it listens.
-fn spawn_nginx(
-    dir: &TempDir,
-    port: u16,
-    control_port: u16,
-    callback_port: u16,
-) -> Result<Child, String> {
+/// The ports of one nginx.
+struct Ports {
+    rtmp: u16,
+    control: u16,
+    callback: u16,
+    tls: Option<u16>,
+}
+
+/// Writes `nginx.conf` into `dir`, starts nginx with RTMP on `ports.rtmp`, its control module on
+/// `ports.control` (and an RTMPS front on `ports.tls`), and waits until it listens.
+fn spawn_nginx(dir: &TempDir, ports: &Ports, options: &RtmpOptions) -> Result<Child, String> {
     let dir = dir.path();
-    let callback = format!("http://127.0.0.1:{callback_port}");
+    let (port, control_port) = (ports.rtmp, ports.control);
+    let callback = format!("http://127.0.0.1:{}", ports.callback);
+    let ipv6_listen = if options.ipv6 {
+        format!("listen [::1]:{port};")
+    } else {
+        String::new()
+    };
+    let (stream_module, stream) = match (&options.tls, ports.tls) {
+        (Some((chain, key)), Some(tls_port)) => (
+            format!("load_module {STREAM_MODULE};"),
+            format!(
+                "stream {{
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        listen [::1]:{tls_port} ssl;
+        ssl_certificate {};
+        ssl_certificate_key {};
+        proxy_pass 127.0.0.1:{port};
+    }}
+}}",
+                chain.display(),
+                key.display()
+            ),
+        ),
+        _ => (String::new(), String::new()),
+    };
     let conf = format!(
         r"load_module {RTMP_MODULE};
+{stream_module}
 daemon off;
 master_process off;
 worker_processes 1;
@@ -305,6 +376,7 @@ events {{ worker_connections 128; }}
 rtmp {{
     server {{
         listen 127.0.0.1:{port};
+        {ipv6_listen}
         chunk_size 4096;
         notify_method post;
         application {APP} {{
@@ -327,6 +399,7 @@ http {{
         location /control {{ rtmp_control all; }}
     }}
 }}
+{stream}
 ",
         dir = dir.display()
     );
@@ -350,7 +423,8 @@ http {{
         if matches!(nginx.try_wait(), Ok(Some(_))) {
             return Some(false);
         }
-        TcpStream::connect(("127.0.0.1", port)).ok().map(|_| true)
+        let listens = |port| TcpStream::connect(("127.0.0.1", port)).is_ok();
+        (listens(port) && ports.tls.is_none_or(listens)).then_some(true)
     });
     if listening == Some(true) {
         return Ok(nginx);
