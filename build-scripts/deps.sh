@@ -4,9 +4,11 @@
 
 # Build: libobs headers + libclang (obs-sys) + a C compiler; run/tests: OBS, Xvfb, nginx with
 # the RTMP module, ffmpeg (ffprobe), imagemagick/xdotool/x11-utils (settings-window test and
-# screenshots), locales + a CJK font (the zh-CN window).
+# screenshots), locales + a CJK font (the zh-CN window), elfutils (eu-stack: sampling OBS's UI
+# thread) and tesseract (reading OBS's error dialog off the screen).
 GOLIVE_PACKAGES=(obs-studio libobs-dev libclang-dev clang pkg-config xvfb xauth nginx
-  libnginx-mod-rtmp ffmpeg imagemagick xdotool x11-utils locales fonts-droid-fallback ca-certificates)
+  libnginx-mod-rtmp ffmpeg imagemagick xdotool x11-utils locales fonts-droid-fallback ca-certificates
+  elfutils tesseract-ocr tesseract-ocr-eng)
 
 ensure_deps() {
   local missing=()

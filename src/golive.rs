@@ -178,10 +178,20 @@ impl Shared {
     /// resolving ahead) is cut. Deleting CDN forwards goes on.
     pub fn abandon(&self) {
         self.http.abandon_scoped();
+        self.cancel_starts();
+    }
+
+    /// Gives up every start still waiting for its vendor (OBS's own Stop Streaming is disabled
+    /// while the output connects): each connect thread wakes and fails at once, nothing is
+    /// published, and a CDN forward already created is deleted. Returns how many there were.
+    pub fn cancel_starts(&self) -> usize {
         let starts = std::mem::take(&mut *self.starts.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut cancelled = 0;
         for start in starts.iter().filter_map(Weak::upgrade) {
+            cancelled += usize::from(start.pending.is_resolving());
             start.cancel();
         }
+        cancelled
     }
 
     /// The same shared state with a [scoped](ApiClient::scoped) HTTP client.

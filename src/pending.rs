@@ -82,6 +82,11 @@ impl<T> Pending<T> {
         }
     }
 
+    /// Whether the work is still running: no result delivered, not cancelled.
+    pub fn is_resolving(&self) -> bool {
+        matches!(*self.lock(), Slot::Resolving)
+    }
+
     /// Whether the work was cancelled before its result was taken.
     pub fn is_cancelled(&self) -> bool {
         matches!(*self.lock(), Slot::Cancelled)

@@ -22,6 +22,7 @@
 pub mod display;
 pub mod obs;
 pub mod rtmp;
+pub mod ui_thread;
 pub mod util;
 
 use std::path::PathBuf;

@@ -337,6 +337,12 @@ impl Obs {
             "StartStream",
             |c| async move { c.streaming().start().await },
         )?;
+        self.start_outcome_since(log_mark)
+    }
+
+    /// Waits (up to 30 s) for the outcome of a `StartStream` sent after the log was
+    /// `log_mark` bytes long, as [`Obs::start_stream`] does.
+    pub fn start_outcome_since(&self, log_mark: usize) -> Result<(), ObsError> {
         let outcome = wait_until(OUTPUT_TIMEOUT, || {
             if self.stream_active() {
                 return Some(Ok(()));
