@@ -405,7 +405,11 @@ impl GoLive {
         let (kind, base, worker) = (self.kind, self.shared.clone(), resolving.clone());
         self.shared.background.spawn("go-live", move |_| {
             let mut warnings = Vec::new();
-            let result = job.run(&scoped, &base, &worker.pending, &mut warnings);
+            let result = match job.run(&scoped, &base, &worker.pending, &mut warnings) {
+                // The cut call's own error (a transport "cancelled") would misreport why.
+                Err(_) if worker.pending.is_cancelled() => Err(GoLiveError::Cancelled),
+                result => result,
+            };
             record(&base, kind, result.as_ref(), started, warnings);
             if let Err(Ok(session)) = worker.pending.fulfil(result) {
                 log::info!("go-live: the start was given up meanwhile; undoing it");
