@@ -4,11 +4,11 @@
 
 # Build: libobs headers + libclang (obs-sys) + a C compiler; run/tests: OBS, Xvfb, nginx with
 # the RTMP module, ffmpeg (ffprobe), imagemagick/xdotool/x11-utils (settings-window test and
-# screenshots), locales + a CJK font (the zh-CN window), elfutils (eu-stack: sampling OBS's UI
-# thread) and tesseract (reading OBS's error dialog off the screen).
+# screenshots; xclip reads what a field holds), elfutils (eu-stack samples the UI thread),
+# tesseract (reads OBS's error dialog off the screen), locales + a CJK font (the zh-CN window).
 GOLIVE_PACKAGES=(obs-studio libobs-dev libclang-dev clang pkg-config xvfb xauth nginx
-  libnginx-mod-rtmp ffmpeg imagemagick xdotool x11-utils locales fonts-droid-fallback ca-certificates
-  elfutils tesseract-ocr tesseract-ocr-eng)
+  libnginx-mod-rtmp ffmpeg imagemagick xdotool xclip x11-utils elfutils tesseract-ocr
+  tesseract-ocr-eng locales fonts-droid-fallback ca-certificates)
 
 ensure_deps() {
   local missing=()
@@ -28,5 +28,13 @@ ensure_deps() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "error: no Rust toolchain. Install one with rustup (https://rustup.rs), Rust 1.89 or newer." >&2
     exit 1
+  fi
+}
+
+# cargo-deb builds the Debian package (build-scripts/deb.sh).
+ensure_cargo_deb() {
+  if ! cargo deb --version >/dev/null 2>&1; then
+    echo "==> installing cargo-deb"
+    cargo install --quiet --locked cargo-deb
   fi
 }

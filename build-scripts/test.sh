@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
 # Everything CI runs: formatting, lints, unit tests, signer vectors, and the end-to-end tests
-# against real OBS (under Xvfb), nginx-rtmp and the bundled vendor simulator.
+# against real OBS (under Xvfb), nginx-rtmp and the bundled vendor simulator, on every OBS
+# version the project supports:
+#   - OBS 29.0.2 (the machine's own, per-user plugin install): the whole suite;
+#   - OBS 32.2.2 (Debian sid root filesystem, plugin installed from the .deb): every test that
+#     runs OBS or reads its headers;
+#   - OBS 30.2.3 (Debian trixie root filesystem, from the .deb): go-live on both providers,
+#     vendor errors, failover and the quit tests, Start Streaming off the UI thread, the settings
+#     window, the header layout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
 ensure_deps
+ensure_cargo_deb
+
+started=$SECONDS
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+# The root filesystems take minutes to build the first time: build them while the host works.
+for version in 30.2.3 32.2.2; do
+  build-scripts/obs-version.sh "$version" --prepare >"$logs/rootfs-$version.log" 2>&1 &
+  eval "rootfs_${version//./_}=$!"
+done
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
@@ -14,13 +32,67 @@ cargo clippy --all-targets -- -D warnings
 # never load a stale one.
 echo "==> cargo build (plugin)"
 cargo build --lib
+echo "==> build and lints: $((SECONDS - started)) s since the start"
 echo "==> fuzz smoke (20 s per target; the long runs are build-scripts/fuzz.sh long)"
 bash build-scripts/fuzz.sh smoke
-echo "==> cargo test"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+
+# "OBS x.y.z: N passed, M failed" from one block's cargo test output.
+totals() {
+  awk -v label="$1" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+       END { printf "%s: %d passed, %d failed\n", label, p, f }' "$2"
+}
+summary=()
+failed=0
+
+# One block of results: runs cargo test with the given arguments, labelled with its OBS version.
+block() {
+  local label=$1 log=$logs/block-${#summary[@]}.log
+  shift
+  echo "==> $label: cargo test $*"
+  local status=0
+  cargo test --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+  summary+=("$(totals "$label" "$log")")
+  echo "==> ${summary[-1]} ($((SECONDS - started)) s since the start)"
+  ((status == 0)) || failed=1
+}
+
 # Examples (demo, bench) are built by clippy above; they are programs, not test suites.
-cargo test --lib --bins --tests 2>&1 | tee "$log"
+block "OBS 29.0.2 (host, whole suite)" --lib --bins --tests
+
+echo "==> Debian package (cargo-deb, release build)"
+deb_started=$SECONDS
+deb=$(build-scripts/deb.sh | tail -n 1)
+echo "==> $deb ($(du -h "$deb" | cut -f1)) built in $((SECONDS - deb_started)) s"
+
+e2e_all=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_cdn
+  --test e2e_reliability --test e2e_ui_thread --test e2e_settings_window --test service_info_layout)
+e2e_core=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_reliability
+  --test e2e_ui_thread --test e2e_settings_window --test service_info_layout)
+here=$(pwd)
+for version in 32.2.2 30.2.3; do
+  pid_var="rootfs_${version//./_}"
+  waited=$SECONDS
+  if ! wait "${!pid_var}"; then
+    cat "$logs/rootfs-$version.log"
+    echo "error: the OBS $version root filesystem could not be built" >&2
+    exit 1
+  fi
+  grep '^==>' "$logs/rootfs-$version.log" || true
+  echo "==> waited $((SECONDS - waited)) s for the OBS $version root filesystem"
+  echo "==> OBS $version: dpkg -i $(basename "$deb")"
+  build-scripts/obs-version.sh "$version" dpkg -i "$here/$deb" >/dev/null
+  if [ "$version" = 32.2.2 ]; then
+    tests=("${e2e_all[@]}") label="OBS 32.2.2 (Debian sid, .deb, end-to-end suite)"
+  else
+    tests=("${e2e_core[@]}") label="OBS 30.2.3 (Debian trixie, .deb, core end-to-end tests)"
+  fi
+  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$here/build-scripts/obs-version.sh $version" \
+    RTC_GOLIVE_SYSTEM_PLUGIN=1 block "$label" "${tests[@]}"
+done
+
+echo "==> results by OBS version ($((SECONDS - started)) s in all)"
+printf '    %s\n' "${summary[@]}"
 # One closing line for the whole run.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+cat "$logs"/block-*.log >"$logs/all.log"
+totals "all tests" "$logs/all.log"
+exit "$failed"

@@ -1,11 +1,13 @@
 //! Quits OBS at every moment of a go-live, again and again, and counts clean, prompt exits
 //! (issue "Start Streaming never freezes or crashes OBS", point 5): `cargo run --release
-//! --example quit_loop [ROUNDS]` (default 20 per moment).
+//! --example quit_loop [ROUNDS [MATCH]]` (default 20 per moment; MATCH keeps only the moments
+//! whose label contains it, e.g. `control`).
 //!
 //! Moments: while Start Streaming waits for the vendor (API latency 2 s and 8 s), right after
 //! the vendor answered (the output connecting to nginx-rtmp), while live, and right after
-//! StopStream (the output stopping). Each round is a fresh OBS quit with SIGINT; it counts as
-//! clean when OBS exits with 0 within 3 s of the signal. Prints a markdown table.
+//! StopStream (the output stopping); the last two also with OBS's own Custom service and no
+//! plugin, as the control. Each round is a fresh OBS quit with SIGINT; it counts as clean when
+//! OBS exits with 0 within 3 s of the signal. Prints a markdown table.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -34,6 +36,10 @@ enum Moment {
     Live,
     /// StopStream was just sent.
     Stopping,
+    /// Publishing through OBS's Custom service, without the plugin.
+    LiveWithoutPlugin,
+    /// StopStream was just sent, OBS's Custom service, without the plugin.
+    StoppingWithoutPlugin,
 }
 
 impl Moment {
@@ -48,14 +54,25 @@ impl Moment {
             }
             Moment::Live => "live (publishing)".into(),
             Moment::Stopping => "stopping (right after StopStream)".into(),
+            Moment::LiveWithoutPlugin => "control: live, OBS's Custom service, no plugin".into(),
+            Moment::StoppingWithoutPlugin => {
+                "control: stopping, OBS's Custom service, no plugin".into()
+            }
         }
+    }
+
+    fn with_plugin(self) -> bool {
+        !matches!(
+            self,
+            Moment::LiveWithoutPlugin | Moment::StoppingWithoutPlugin
+        )
     }
 
     fn latency(self) -> Duration {
         match self {
             Moment::WaitingForVendor(latency) => latency,
             Moment::Connecting => Duration::from_secs(1),
-            Moment::Live | Moment::Stopping => Duration::ZERO,
+            _ => Duration::ZERO,
         }
     }
 }
@@ -71,17 +88,18 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
+    let only = std::env::args().nth(2).unwrap_or_default();
     // The harness names its artifacts after the running thread.
     let report = thread::Builder::new()
         .name("quit-loop".into())
-        .spawn(move || run(rounds))
+        .spawn(move || run(rounds, &only))
         .expect("cannot start the loop thread")
         .join()
         .expect("the quit loop failed");
     print!("{report}");
 }
 
-fn run(rounds: usize) -> String {
+fn run(rounds: usize, only: &str) -> String {
     let rtmp = RtmpServer::start();
     let sim = Simulator::start(SimConfig {
         zego_apps: vec![ZegoApp {
@@ -97,6 +115,7 @@ fn run(rounds: usize) -> String {
         "app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM,
         "endpoint": sim.base_url(), "prefetch": false,
     });
+    let custom = json!({"server": rtmp.rtmp_url(), "key": STREAM});
     let mut out = String::from(
         "| Moment of the quit | Rounds | Exit 0 within 3 s | Exit 0, slower | Other exit | Median | Max |\n\
          |---|--:|--:|--:|--:|--:|--:|\n",
@@ -107,11 +126,21 @@ fn run(rounds: usize) -> String {
         Moment::Connecting,
         Moment::Live,
         Moment::Stopping,
-    ] {
+        Moment::LiveWithoutPlugin,
+        Moment::StoppingWithoutPlugin,
+    ]
+    .into_iter()
+    .filter(|m| m.label().contains(only))
+    {
+        let settings = if moment.with_plugin() {
+            &settings
+        } else {
+            &custom
+        };
         sim.zego().set_latency(moment.latency());
         let quits: Vec<Quit> = (0..rounds)
             .map(|round| {
-                let quit = one_round(&sim, &settings, moment, round);
+                let quit = one_round(&sim, settings, moment, round);
                 eprintln!(
                     "{} #{round}: exit {:?} after {:?}",
                     moment.label(),
@@ -144,7 +173,11 @@ fn run(rounds: usize) -> String {
 
 /// A fresh OBS, brought to `moment`, then quit.
 fn one_round(sim: &Simulator, settings: &serde_json::Value, moment: Moment, round: usize) -> Quit {
-    let mut options = ObsOptions::new("zego_rtmp_dispatch", settings.clone()).with_plugin();
+    let mut options = if moment.with_plugin() {
+        ObsOptions::new("zego_rtmp_dispatch", settings.clone()).with_plugin()
+    } else {
+        ObsOptions::new("rtmp_custom", settings.clone())
+    };
     options.artifacts_name = format!("quit-loop-{round}");
     let mut obs = Obs::launch(options);
     // Past the harness's settle pause after launch, so the quit is measured alone.
@@ -167,11 +200,11 @@ fn one_round(sim: &Simulator, settings: &serde_json::Value, moment: Moment, roun
             };
             thread::sleep(wait.saturating_sub(arrived.elapsed()));
         }
-        Moment::Live => {
+        Moment::Live | Moment::LiveWithoutPlugin => {
             obs.start_stream().expect("go-live");
             thread::sleep(Duration::from_millis(1000));
         }
-        Moment::Stopping => {
+        Moment::Stopping | Moment::StoppingWithoutPlugin => {
             obs.start_stream().expect("go-live");
             thread::sleep(Duration::from_millis(1000));
             obs.request("StopStream", |c| async move { c.streaming().stop().await })

@@ -1,15 +1,20 @@
 //! The settings window inside OBS (Tools -> "RTC Go-Live...") and the obs-websocket vendor
 //! requests, end to end in a real OBS 29 on Xvfb.
 //!
-//! The window is driven like a user would with a keyboard: `xdotool` gives the main window the
-//! X input focus, Alt+T opens the Tools menu, Up wraps to its last item (ours: plugins' items
-//! come last), Return opens it. Inside the properties window, Tab walks the widgets in the order
-//! the plugin adds them (see [`TABS_TO_APP_ID`]). There is no window manager under Xvfb, so
-//! windows are found by name (`xdotool search --name`) and focused with `windowfocus`.
+//! The window is driven like a user would with a keyboard, in a way that holds on every OBS
+//! version (29.0, 30 and 31+ order and name OBS's own widgets differently): `xdotool` gives the
+//! main window the X input focus, Alt+T opens the Tools menu, Up wraps to its last item (ours:
+//! plugins' items come last), Return opens it. The window is found by the plugin's own source
+//! name (OBS's translated part of the title changed in 30.0). Inside it, a field is found by
+//! what it holds: Tab moves on until Ctrl+A, Ctrl+C puts the expected text on the clipboard
+//! (`xclip` reads it); a field with no known value is reached from a found neighbour in the
+//! plugin's own form order. Buttons are pressed by their mnemonics (Alt+T Test connection,
+//! Alt+A Apply). There is no window manager under Xvfb, so windows are focused with
+//! `windowfocus`.
 //!
 //! Screenshots of the window go to `target/e2e-artifacts/settings-window/` (en-US and zh-CN);
 //! with `RTC_GOLIVE_UPDATE_DOCS=1` they are also copied to `docs/screenshots/` for the README.
-//! (No window manager: the title bar is not drawn, the title is checked with `xwininfo`.)
+//! (No window manager: the title bar is not drawn, the title is read with `xwininfo`.)
 
 mod common;
 
@@ -21,6 +26,7 @@ use std::time::Duration;
 
 use common::util::{artifacts_dir, wait_until};
 use common::{Obs, ObsOptions, RtmpServer};
+use obs_rtc_golive::config::fields::ZEGO_DEFAULT_ENDPOINT;
 use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
 use obws::requests::general::CallVendorRequest;
 use serde_json::{json, Value};
@@ -30,13 +36,13 @@ const APP_ID: u32 = 1_234_567;
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const STREAM_ID: &str = "obs-e2e-window";
 
-/// Tab presses from a freshly focused window to the AppID field: the scroll area, the provider
-/// list, then AppID (the status line is a label and takes no focus).
-const TABS_TO_APP_ID: usize = 3;
-/// From AppID to Test connection: ServerSecret, its "Show" button, Stream ID, Test connection
-/// (Apply is the next one).
-const TABS_APP_ID_TO_TEST: usize = 4;
-
+/// Upper bound of Tab presses to reach any field of the form from where the focus is.
+const MAX_TABS: usize = 25;
+/// In the plugin's form order: from Stream ID past Test connection, Apply and IsTest to the
+/// API endpoint.
+const TABS_STREAM_ID_TO_ENDPOINT: usize = 4;
+/// From ServerSecret past its "Show" button to Stream ID.
+const TABS_SECRET_TO_STREAM_ID: usize = 2;
 /// `cargo test --test e2e_settings_window` builds the crate as an rlib only; the plugin `.so`
 /// comes from the last full `cargo build` / `cargo test`. Testing an old plugin would pass or
 /// fail for the wrong reasons, so refuse it.
@@ -122,9 +128,63 @@ fn key(display: &str, keys: &str) {
     thread::sleep(Duration::from_millis(150));
 }
 
-fn tab(display: &str, times: usize) {
+fn shift_tab(display: &str, times: usize) {
     for _ in 0..times {
+        key(display, "shift+Tab");
+    }
+}
+
+/// What the X clipboard holds (empty when nobody owns it).
+fn clipboard(display: &str) -> String {
+    Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .env("DISPLAY", display)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .expect("cannot run xclip (Debian package `xclip`)")
+}
+
+/// The text of the focused widget, if it is a text field: Ctrl+A, Ctrl+C, then the clipboard.
+/// Other widgets ignore both keys and leave the clipboard as it was.
+fn copy_focused(display: &str) -> String {
+    key(display, "ctrl+a");
+    key(display, "ctrl+c");
+    clipboard(display)
+}
+
+/// Moves the focus with Tab to the field holding exactly `text`, whatever widgets OBS puts
+/// before the plugin's form; panics with a screenshot if no field within [`MAX_TABS`] does.
+fn focus_field_holding(display: &str, text: &str) {
+    assert_ne!(
+        clipboard(display),
+        text,
+        "the clipboard already holds {text:?}: it would not tell the field"
+    );
+    for _ in 0..MAX_TABS {
         key(display, "Tab");
+        if copy_focused(display) == text {
+            return;
+        }
+    }
+    screenshot(
+        display,
+        "root",
+        &screenshots_dir().join("field-not-found.png"),
+    );
+    panic!("no field of the settings window holds {text:?}");
+}
+
+/// Replaces the focused field's text (Tab-focus selects it) and checks what it now holds;
+/// `readable` is false for password fields, which refuse to copy.
+fn replace_focused(display: &str, text: &str, readable: bool) {
+    key(display, "ctrl+a");
+    type_text(display, text);
+    if readable {
+        assert_eq!(
+            copy_focused(display),
+            text,
+            "the focused field took the text"
+        );
     }
 }
 
@@ -152,9 +212,22 @@ fn window_names(display: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The plugin's own text for `key` in `language` (e.g. `en-US`), from its locale file.
+fn plugin_text(language: &str, key: &str) -> String {
+    let path = common::data_dir().join(format!("locale/{language}.ini"));
+    let text = std::fs::read_to_string(&path).expect("the plugin's locale file");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{key}=")))
+        .map(|value| value.trim_matches('"').to_owned())
+        .unwrap_or_else(|| panic!("{key} is missing from {}", path.display()))
+}
+
 /// Opens the settings window from the Tools menu with the keyboard; returns its X window id.
-fn open_settings_window(obs: &Obs, title: &str) -> String {
+/// The window is found by the plugin's source name in `language`, which every OBS version puts
+/// in the title.
+fn open_settings_window(obs: &Obs, language: &str) -> String {
     let display = obs.display();
+    let name = plugin_text(language, "Ui.SourceName");
     let main = find_window(display, "^OBS ").expect("OBS's main window");
     for _attempt in 0..3 {
         xdotool(display, &["windowfocus", "--sync", &main]).expect("focus the main window");
@@ -163,7 +236,7 @@ fn open_settings_window(obs: &Obs, title: &str) -> String {
         thread::sleep(Duration::from_millis(400));
         key(display, "Up");
         key(display, "Return");
-        if let Some(window) = find_window(display, &regex_escape(title)) {
+        if let Some(window) = find_window(display, &regex_escape(&name)) {
             // Room for the whole form; no window manager, so place it by hand.
             let _ = xdotool(display, &["windowsize", "--sync", &window, "800", "720"]);
             let _ = xdotool(display, &["windowmove", "--sync", &window, "240", "0"]);
@@ -176,7 +249,7 @@ fn open_settings_window(obs: &Obs, title: &str) -> String {
     }
     screenshot(display, "root", &screenshots_dir().join("open-failed.png"));
     panic!(
-        "the settings window {title:?} did not open; windows:\n{}",
+        "the settings window ({name:?} in its title) did not open; windows:\n{}",
         window_names(display)
     );
 }
@@ -266,8 +339,9 @@ fn no_secret_in(value: &Value) {
 // ---------------------------------------------------------------------------------------------
 // The tests.
 
-/// Opens the window in `lang`, runs Test connection from it, and saves screenshots.
-fn window_in_language(lang: &str, title: &str, file: &str) {
+/// Opens the window with OBS in `lang` (the plugin's texts in `language`), runs Test connection
+/// from it, and saves screenshots.
+fn window_in_language(lang: &str, language: &str, file: &str) {
     let rtmp = RtmpServer::start();
     let sim = simulator(&rtmp);
     let mut options = ObsOptions::new("zego_rtmp_dispatch", zego_settings(&sim))
@@ -284,16 +358,19 @@ fn window_in_language(lang: &str, title: &str, file: &str) {
     )
     .expect("the plugin should register its vendor at post-load");
 
-    let window = open_settings_window(&obs, title);
+    let window = open_settings_window(&obs, language);
     let names = window_names(&display);
+    let name = plugin_text(language, "Ui.SourceName");
     assert!(
-        names.contains(title),
-        "no window titled {title:?}:\n{names}"
+        names.contains(&name),
+        "no window with {name:?} in its title:\n{names}"
     );
 
-    // Choosing the other provider shows its fields instead (the list's modified callback); the
-    // rebuilt form keeps the focus on the list, so Up goes back.
-    tab(&display, TABS_TO_APP_ID - 1);
+    // The window is seeded from the profile's service: AppID holds its value. The provider
+    // list comes right before it. Choosing the other provider shows its fields instead (the
+    // list's modified callback); the rebuilt form keeps the focus on the list, so Up goes back.
+    focus_field_holding(&display, &APP_ID.to_string());
+    shift_tab(&display, 1);
     key(&display, "Down");
     thread::sleep(Duration::from_millis(800));
     screenshot(
@@ -305,8 +382,7 @@ fn window_in_language(lang: &str, title: &str, file: &str) {
     thread::sleep(Duration::from_millis(800));
 
     // Test connection, through the window's own button (values seeded from the profile).
-    tab(&display, 1 + TABS_APP_ID_TO_TEST);
-    key(&display, "space");
+    key(&display, "alt+t");
     let line = test_connection_log_line(&obs);
     assert!(
         line.contains("ok=true"),
@@ -387,17 +463,13 @@ fn quit_cleanly(mut obs: Obs, window: &str) {
 #[test]
 fn window_opens_from_the_tools_menu_in_english() {
     let _serial = serial();
-    window_in_language(
-        "en_US.UTF-8",
-        "Properties for 'RTC Go-Live'",
-        "settings-en-US.png",
-    );
+    window_in_language("en_US.UTF-8", "en-US", "settings-en-US.png");
 }
 
 #[test]
 fn window_opens_from_the_tools_menu_in_chinese() {
     let _serial = serial();
-    window_in_language("zh_CN.UTF-8", "属性 'RTC 一键开播'", "settings-zh-CN.png");
+    window_in_language("zh_CN.UTF-8", "zh-CN", "settings-zh-CN.png");
 }
 
 /// Entering credentials and pressing "Apply and use this service" in the window makes a
@@ -424,22 +496,19 @@ fn apply_in_the_window_switches_the_streaming_service() {
     assert_eq!(status["activeServiceType"], "rtmp_custom");
     assert_eq!(status["activeServiceIsOurs"], false);
 
-    let window = open_settings_window(&obs, "Properties for 'RTC Go-Live'");
-    // Provider stays ZEGOCLOUD (the default). AppID, ServerSecret, Stream ID; Tab-focus
-    // selects a field's text, so typing replaces it.
-    tab(&display, TABS_TO_APP_ID);
-    type_text(&display, &APP_ID.to_string());
-    tab(&display, 1);
-    type_text(&display, SECRET);
-    tab(&display, 2);
-    type_text(&display, STREAM_ID);
-    // On past Test connection, Apply and IsTest to the API endpoint (an editable list).
-    tab(&display, 4);
-    type_text(&display, &sim.base_url());
-    // Back to Apply and press it.
-    key(&display, "shift+Tab");
-    key(&display, "shift+Tab");
-    key(&display, "space");
+    let window = open_settings_window(&obs, "en-US");
+    // Provider stays ZEGOCLOUD (the default). A fresh window's only known text is the default
+    // API endpoint; the fields before it are reached from there in the form's order:
+    // AppID, ServerSecret (+ its "Show" button), Stream ID, Test connection, Apply, IsTest.
+    focus_field_holding(&display, ZEGO_DEFAULT_ENDPOINT);
+    replace_focused(&display, &sim.base_url(), true);
+    shift_tab(&display, TABS_STREAM_ID_TO_ENDPOINT);
+    replace_focused(&display, STREAM_ID, true);
+    shift_tab(&display, TABS_SECRET_TO_STREAM_ID);
+    replace_focused(&display, SECRET, false);
+    shift_tab(&display, 1);
+    replace_focused(&display, &APP_ID.to_string(), true);
+    key(&display, "alt+a");
 
     let applied = wait_until(Duration::from_secs(10), || {
         obs.stream_service_settings()
@@ -499,9 +568,8 @@ fn apply_in_the_window_switches_the_streaming_service() {
     // The window is seeded from the profile's service: its Test connection works with the
     // values typed before the restart, which now live only in service.json.
     let display = obs.display().to_owned();
-    let window = open_settings_window(&obs, "Properties for 'RTC Go-Live'");
-    tab(&display, TABS_TO_APP_ID + TABS_APP_ID_TO_TEST);
-    key(&display, "space");
+    let window = open_settings_window(&obs, "en-US");
+    key(&display, "alt+t");
     let line = test_connection_log_line(&obs);
     assert!(
         line.contains("ok=true"),

@@ -20,7 +20,7 @@ pub struct ObsServiceInfo {
     pub get_name: Option<unsafe extern "C" fn(type_data: *mut c_void) -> *const c_char>,
     pub create: Option<unsafe extern "C" fn(*mut obs_data_t, *mut obs_service_t) -> *mut c_void>,
     pub destroy: Option<unsafe extern "C" fn(*mut c_void)>,
-    pub activate: Option<unsafe extern "C" fn(*mut c_void, *mut obs_data_t) -> bool>,
+    pub activate: Option<unsafe extern "C" fn(*mut c_void, *mut obs_data_t)>,
     pub deactivate: Option<unsafe extern "C" fn(*mut c_void)>,
     pub update: Option<unsafe extern "C" fn(*mut c_void, *mut obs_data_t)>,
     pub get_defaults: Option<unsafe extern "C" fn(*mut obs_data_t)>,

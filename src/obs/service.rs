@@ -489,8 +489,8 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
 }
 
 /// The output began sending: the stream is live.
-unsafe extern "C" fn activate(data: *mut c_void, _settings: *mut obs_data_t) -> bool {
-    guard("activate", true, || {
+unsafe extern "C" fn activate(data: *mut c_void, _settings: *mut obs_data_t) {
+    guard("activate", (), || {
         // SAFETY: OBS passes a live instance.
         if let Some(service) = unsafe { instance(data) } {
             let mut state = service.lock();
@@ -512,7 +512,6 @@ unsafe extern "C" fn activate(data: *mut c_void, _settings: *mut obs_data_t) -> 
                 state.golive.on_live(Arc::new(FrontendRestart { output }));
             }
         }
-        true
     })
 }
 

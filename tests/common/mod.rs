@@ -53,6 +53,19 @@ pub fn plugin_so() -> PathBuf {
     so
 }
 
+/// Set (to any value) when the plugin is installed system-wide from the project's Debian
+/// package (`build-scripts/test.sh` does so in the OBS 30.2.3 and 32.2.2 root filesystems):
+/// the harness then installs no per-user copy.
+pub const SYSTEM_PLUGIN_ENV: &str = "RTC_GOLIVE_SYSTEM_PLUGIN";
+
+/// Where Debian's OBS loads system-wide plugins from, and the package installs ours.
+const SYSTEM_PLUGIN_SO: &str = "/usr/lib/x86_64-linux-gnu/obs-plugins/obs-rtc-golive.so";
+
+/// The system-wide plugin when [`SYSTEM_PLUGIN_ENV`] says it is the one under test.
+pub fn system_plugin() -> Option<PathBuf> {
+    std::env::var_os(SYSTEM_PLUGIN_ENV).map(|_| PathBuf::from(SYSTEM_PLUGIN_SO))
+}
+
 /// The repo's plugin data dir (`<CARGO_MANIFEST_DIR>/data`, holding `locale/en-US.ini`).
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")

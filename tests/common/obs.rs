@@ -21,6 +21,7 @@ use super::util::{
     artifacts_dir, copy_dir, current_test_name, die_with_parent, free_port, stop_child,
     tail_of_file, wait_until, TempDir,
 };
+use super::SYSTEM_PLUGIN_ENV;
 
 /// Output (and canvas) width every instance streams at.
 pub const VIDEO_WIDTH: u32 = 320;
@@ -211,6 +212,8 @@ pub struct Obs {
     /// When the UI last had to repaint for a change the harness caused: OBS coming up, the
     /// stream output starting or stopping (see [`Obs::quit`]).
     output_changed_at: Cell<Option<Instant>>,
+    /// Whether a failed start may have left OBS's modal error dialog open (see [`Obs::quit`]).
+    error_dialog_open: Cell<bool>,
     xvfb: Xvfb,
     home: TempDir,
 }
@@ -235,6 +238,7 @@ impl Obs {
             process: None,
             spawned_at: SystemTime::now(),
             output_changed_at: Cell::new(None),
+            error_dialog_open: Cell::new(false),
             xvfb: Xvfb::start(),
             home,
         };
@@ -373,6 +377,12 @@ impl Obs {
         })
         .unwrap_or(Err(ObsError::Timeout("stream output going live")));
         self.output_changed_at.set(Some(Instant::now()));
+        if matches!(
+            outcome,
+            Err(ObsError::StartFailed { .. } | ObsError::StoppedBeforeLive { .. })
+        ) {
+            self.error_dialog_open.set(true);
+        }
         outcome
     }
 
@@ -441,12 +451,47 @@ impl Obs {
         if let Some(settled) = self.output_changed_at.get().map(|at| at + QUIT_SETTLE) {
             thread::sleep(settled.saturating_duration_since(Instant::now()));
         }
+        if self.error_dialog_open.replace(false) {
+            self.dismiss_dialogs();
+        }
         let (status, in_time) = self.stop(libc::SIGINT, QUIT_TIMEOUT);
         assert!(
             in_time,
             "OBS did not exit within {QUIT_TIMEOUT:?} after SIGINT (SIGKILLed: {status})"
         );
         status
+    }
+
+    /// Closes every window but the main one (OBS's error dialogs) with Escape, as a streamer
+    /// presses OK before quitting. OBS's SIGINT handler closes the main window even while a
+    /// modal dialog's event loop runs (`OBSApp::ProcessSigInt` -> `main->close()`); when that
+    /// dialog returns into the torn-down window, OBS 30 can crash on the way out.
+    fn dismiss_dialogs(&self) {
+        let display = self.xvfb.display();
+        let xdotool = |args: &[&str]| {
+            Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", display)
+                .output()
+                .ok()
+                .filter(|out| out.status.success())
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let main = xdotool(&["search", "--onlyvisible", "--name", "^OBS "]).unwrap_or_default();
+        let all = xdotool(&["search", "--onlyvisible", "--name", "."]).unwrap_or_default();
+        let dialogs: Vec<&str> = all
+            .lines()
+            .filter(|w| !main.lines().any(|m| m == *w))
+            .collect();
+        for window in &dialogs {
+            xdotool(&["windowfocus", "--sync", window]);
+            xdotool(&["key", "Escape"]);
+        }
+        println!(
+            "harness: closed {} dialog(s) before quitting",
+            dialogs.len()
+        );
+        thread::sleep(QUIT_SETTLE);
     }
 
     /// SIGKILLs OBS (a crash: no shutdown, no final log lines) and returns its exit status.
@@ -470,7 +515,7 @@ impl Obs {
                 Connect::PortTaken => {
                     self.stop(libc::SIGKILL, Duration::ZERO);
                     self.ws_port = free_port();
-                    write_global_ini(
+                    write_app_settings(
                         &self.config_dir(),
                         self.ws_port,
                         self.options.ui_language.as_deref(),
@@ -652,7 +697,7 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
         fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     };
 
-    write_global_ini(&config, ws_port, options.ui_language.as_deref());
+    write_app_settings(&config, ws_port, options.ui_language.as_deref());
 
     let (width, height) = (VIDEO_WIDTH.to_string(), VIDEO_HEIGHT.to_string());
     let (fps, bitrate) = (FPS.to_string(), VIDEO_BITRATE_KBPS.to_string());
@@ -691,7 +736,15 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
     );
     write(scenes.join(format!("{PROFILE}.json")), scene_collection());
 
-    if let Some(plugin) = &options.plugin {
+    if let Some(system) = super::system_plugin() {
+        // Installed by `dpkg -i` of the project's package, as a user on Debian would: OBS loads it
+        // for every instance, so no per-user copy (OBS would find the module twice).
+        assert!(
+            system.is_file(),
+            "{SYSTEM_PLUGIN_ENV} is set but {} is missing: install the package first",
+            system.display()
+        );
+    } else if let Some(plugin) = &options.plugin {
         let module = config.join("plugins").join(PLUGIN_MODULE);
         let bin = module.join("bin/64bit");
         fs::create_dir_all(&bin).expect("cannot create the plugin bin dir");
@@ -702,9 +755,16 @@ fn write_config(home: &Path, options: &ObsOptions, ws_port: u16) {
     }
 }
 
-/// Writes `global.ini` whole: the profile and scene collection to use, no first-run wizard, no
-/// exit confirmation, no preview, and obs-websocket 5.1's settings (it reads them from here).
-fn write_global_ini(config: &Path, ws_port: u16, ui_language: Option<&str>) {
+/// Writes OBS's application settings whole, in every place a supported version reads them: the
+/// profile and scene collection to use, no first-run wizard, no exit confirmation, no preview,
+/// and obs-websocket's server settings.
+///
+/// - OBS 29.0 and 30.x read `global.ini`; OBS 31+ reads the same entries from `user.ini` (and
+///   would copy global.ini over it only for a `[General] LastVersion` below 31.0, which is never
+///   written, so nothing is migrated).
+/// - obs-websocket 5.1 (OBS 29.0) reads `[OBSWebSocket]` from global.ini; 5.3+ (OBS 30+) reads
+///   `plugin_config/obs-websocket/config.json`.
+fn write_app_settings(config: &Path, ws_port: u16, ui_language: Option<&str>) {
     let port = ws_port.to_string();
     let mut entries = vec![
         ("General", "FirstRun", "true"),
@@ -726,8 +786,24 @@ fn write_global_ini(config: &Path, ws_port: u16, ui_language: Option<&str>) {
         entries.push(("General", "Language", language));
     }
     let ini = render_ini(&entries);
-    let path = config.join("global.ini");
-    fs::write(&path, ini).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    let websocket = json!({
+        "first_load": false,
+        "server_enabled": true,
+        "server_port": ws_port,
+        "auth_required": false,
+        "alerts_enabled": false,
+        "server_password": "",
+    });
+    let websocket_dir = config.join("plugin_config/obs-websocket");
+    fs::create_dir_all(&websocket_dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", websocket_dir.display()));
+    for (path, text) in [
+        (config.join("global.ini"), ini.clone()),
+        (config.join("user.ini"), ini),
+        (websocket_dir.join("config.json"), websocket.to_string()),
+    ] {
+        fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
 }
 
 /// Renders `(section, key, value)` entries as an INI file, sections in order of first use.
