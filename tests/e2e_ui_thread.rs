@@ -219,28 +219,35 @@ fn a_vendor_error_found_off_the_ui_thread_shows_its_code_in_obs_dialog() {
         .map(|v| v.obs_studio_version.to_string())
         .unwrap_or_else(|_| "unknown".into());
     let artifacts = common::util::artifacts_dir("ui-thread");
-    let text = window_text(&display, &window, &artifacts.join("dialog-ocr.png"));
-    println!("OBS's dialog, read from the screen: {text}");
     let log = obs.log_text();
     let request_id: String = log
         .split_once("go-live refused on the connect thread: ")
         .and_then(|(_, refusal)| refusal.split_once("RequestId: "))
         .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
         .expect("the refusal names a RequestId");
-    // OCR may read a capital I as a small one: compare case-insensitively.
-    let seen = text.to_lowercase();
-    for expected in [
+    let expected = [
         "Failed to connect to server",
         "ZEGOCLOUD refused the request (code 1002)",
         "RTMP dispatch must be enabled for your AppID",
         "RequestId:",
         request_id.as_str(),
-    ] {
-        assert!(
-            seen.contains(&expected.to_lowercase()),
-            "{expected:?} is not in OBS's dialog: {text}"
-        );
-    }
+    ];
+    // Read again while the dialog may still be painting; OCR may read a capital I as a small
+    // one, so the comparison ignores case.
+    let mut text = String::new();
+    let complete = common::wait_until(Duration::from_secs(10), || {
+        text = window_text(&display, &window, &artifacts.join("dialog-ocr.png"));
+        let seen = text.to_lowercase();
+        expected
+            .iter()
+            .all(|e| seen.contains(&e.to_lowercase()))
+            .then_some(())
+    });
+    println!("OBS's dialog, read from the screen: {text}");
+    assert!(
+        complete.is_some(),
+        "OBS's dialog does not show all of {expected:?}: {text}"
+    );
     let shot = artifacts.join(format!("error-dialog-vendor-{version}.png"));
     screenshot(&display, &shot);
     if std::env::var_os("RTC_GOLIVE_UPDATE_DOCS").is_some() {
