@@ -232,15 +232,21 @@ fn a_vendor_error_found_off_the_ui_thread_shows_its_code_in_obs_dialog() {
         "RequestId:",
         request_id.as_str(),
     ];
-    // Read again while the dialog may still be painting; OCR may read a capital I as a small
-    // one, so the comparison ignores case.
+    // Read again while the dialog may still be painting. OCR may read a capital I as a small
+    // one and split a long number, so the comparison ignores case and whitespace.
+    let squash = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase()
+    };
     let mut text = String::new();
     let complete = common::wait_until(Duration::from_secs(10), || {
         text = window_text(&display, &window, &artifacts.join("dialog-ocr.png"));
-        let seen = text.to_lowercase();
+        let seen = squash(&text);
         expected
             .iter()
-            .all(|e| seen.contains(&e.to_lowercase()))
+            .all(|e| seen.contains(&squash(e)))
             .then_some(())
     });
     println!("OBS's dialog, read from the screen: {text}");
