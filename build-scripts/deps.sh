@@ -5,11 +5,12 @@
 # Build: libobs headers + libclang (obs-sys) + a C compiler; run/tests: OBS, Xvfb, nginx with
 # the RTMP module, ffmpeg (ffprobe), imagemagick/xdotool/x11-utils (settings-window test and
 # screenshots; xclip reads what a field holds), elfutils (eu-stack samples the UI thread),
-# locales + a CJK font (the zh-CN window), tinyproxy (a real forward proxy) and nginx's stream
-# module (the TLS front that makes nginx-rtmp an RTMPS ingest) for the network tests.
+# tesseract (reads OBS's error dialog off the screen), locales + a CJK font (the zh-CN window),
+# tinyproxy (a real forward proxy) and nginx's stream module (the TLS front that makes nginx-rtmp
+# an RTMPS ingest) for the network tests.
 GOLIVE_PACKAGES=(obs-studio libobs-dev libclang-dev clang pkg-config xvfb xauth nginx
-  libnginx-mod-rtmp ffmpeg imagemagick xdotool xclip x11-utils elfutils locales fonts-droid-fallback
-  ca-certificates tinyproxy libnginx-mod-stream)
+  libnginx-mod-rtmp ffmpeg imagemagick xdotool xclip x11-utils elfutils tesseract-ocr
+  tesseract-ocr-eng locales fonts-droid-fallback ca-certificates tinyproxy libnginx-mod-stream)
 
 ensure_deps() {
   local missing=()

@@ -42,15 +42,18 @@ esac
 # What the end-to-end tests need inside: OBS (with obs-websocket built in from 30.0), its
 # headers and a C compiler (the obs_service_info layout test), Xvfb, nginx-rtmp, ffmpeg,
 # imagemagick/xdotool/xclip/x11-utils (settings window, screenshots), elfutils (eu-stack samples the
-# UI thread), a CJK font and locales (the zh-CN window), tinyproxy and nginx's stream module
-# (forward proxy and RTMPS front of the network tests).
+# UI thread), tesseract (reads OBS's error dialog off the screen), a CJK font and locales (the
+# zh-CN window), tinyproxy and nginx's stream module (forward proxy and RTMPS front of the
+# network tests).
 packages=(obs-studio libobs-dev gcc libc6-dev xvfb xauth nginx libnginx-mod-rtmp ffmpeg
-  imagemagick xdotool xclip x11-utils elfutils locales fonts-droid-fallback ca-certificates
-  tinyproxy libnginx-mod-stream)
+  imagemagick xdotool xclip x11-utils elfutils tesseract-ocr tesseract-ocr-eng locales
+  fonts-droid-fallback ca-certificates tinyproxy libnginx-mod-stream)
 
 # The cache key changes with the package list, so a new list builds a new root filesystem.
 key=$(printf '%s\n' "$suite" "${packages[@]}" | sha256sum | cut -c1-12)
-cache=/var/tmp/obs-rtc-golive
+# RTC_GOLIVE_ROOTFS_CACHE: another cache directory (e.g. a second checkout testing another
+# package list without replacing the root filesystems other runs use).
+cache=${RTC_GOLIVE_ROOTFS_CACHE:-/var/tmp/obs-rtc-golive}
 root="$cache/$suite-$key"
 
 build_rootfs() {

@@ -7,7 +7,10 @@
 //!   for OBS's own Custom service (the floor: no plugin, no API call) and for the plugin's
 //!   services cold, warm and with a reused Alibaba address, at 0 ms and 300 ms of simulated API
 //!   latency, with the simulator requests that arrived meanwhile;
-//! - the time OBS's UI thread spends inside the plugin's `initialize` (its own log line);
+//! - the time OBS's UI thread spends inside the plugin's `initialize` (its own log line), and,
+//!   seen from outside, whether OBS's main thread is caught inside `obs_output_start` while a
+//!   Start Streaming waits for the vendor (`eu-stack` samples during extra go-lives, at 0, 300
+//!   and 3000 ms of API latency);
 //! - the plugin's load time (its own log line and OBS's module-load profiler);
 //! - OBS's resident memory with and without the plugin installed;
 //! - the size of the plugin's release `.so`.
@@ -18,6 +21,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::ui_thread::{MainThreadSampler, Sample as StackSample};
 use common::{wait_until, EventKind, Obs, ObsOptions, PublishEvent, RtmpServer};
 use obs_rtc_golive::simulator::{
     AliyunControl, AliyunKey, SimConfig, Simulator, ZegoApp, ZegoControl,
@@ -44,7 +48,16 @@ const RUNS: usize = 12;
 /// connections; the reused-address scenario creates its address here).
 const WARM_UPS: usize = 1;
 /// The simulated API latencies every plugin scenario runs with.
-const API_LATENCIES: [Duration; 2] = [Duration::ZERO, Duration::from_millis(300)];
+const API_LATENCIES: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_millis(300),
+    Duration::from_millis(3000),
+];
+/// Go-lives per plugin scenario made after the measured ones with OBS's main thread sampled by
+/// `eu-stack` (which stops the thread briefly for each sample, so they are not timed).
+const SAMPLED_RUNS: usize = 4;
+/// The libobs function Start Streaming runs on OBS's UI thread (it calls `initialize`).
+const OUTPUT_START: &str = "obs_output_start";
 /// OBS launches per installation variant for load time and memory.
 const FOOTPRINT_LAUNCHES: usize = 3;
 /// Upper bound for any one wait (a publish, the output going active, a log line).
@@ -65,6 +78,9 @@ const WARM_RATIO_TARGET: f64 = 1.05;
 const COLD_MARGIN_TARGET: Duration = Duration::from_millis(20);
 /// Target: a warm Start Streaming blocks OBS's UI thread inside the plugin at most this long.
 const WARM_UI_THREAD_TARGET: Duration = Duration::from_millis(10);
+/// Target: no Start Streaming (warm or cold) keeps OBS's main thread inside `obs_output_start`
+/// this long, as sampled from outside.
+const OUTPUT_START_TARGET: Duration = Duration::from_millis(10);
 /// Target: the plugin loads in at most this long.
 const LOAD_TARGET: Duration = Duration::from_millis(5);
 /// Target: OBS's resident memory grows by at most this much with the plugin (10 MB).
@@ -333,6 +349,8 @@ struct Sample {
     calls_in_start: usize,
     /// API requests from the `StartStream` request to the publish.
     calls_until_publish: usize,
+    /// OBS's main thread from `StartStream` to the publish, when sampled.
+    stacks: Vec<StackSample>,
 }
 
 /// The go-lives of one scenario at one API latency, and the floor's go-lives made in turn with
@@ -342,6 +360,8 @@ struct Row {
     latency: Duration,
     samples: Vec<Sample>,
     floor: Vec<Duration>,
+    /// The main thread's samples of each sampled go-live (none for the floor).
+    stacks: Vec<Vec<StackSample>>,
 }
 
 impl Row {
@@ -364,6 +384,37 @@ impl Row {
     fn calls_until_publish(&self) -> usize {
         self.samples.iter().map(|s| s.calls_until_publish).sum()
     }
+
+    /// Samples taken, samples inside `obs_output_start`, and the longest time the main thread
+    /// was seen inside one call of it (from the first to the last of consecutive samples
+    /// inside; one sample inside alone counts as 0), over every sampled go-live.
+    fn output_start(&self) -> (usize, usize, Duration) {
+        let (mut taken, mut inside, mut longest) = (0, 0, Duration::ZERO);
+        for stacks in &self.stacks {
+            taken += stacks.len();
+            let mut run_started: Option<Instant> = None;
+            for sample in stacks {
+                if sample.inside(OUTPUT_START) {
+                    inside += 1;
+                    let first = *run_started.get_or_insert(sample.at);
+                    longest = longest.max(sample.at - first);
+                } else {
+                    run_started = None;
+                }
+            }
+        }
+        (taken, inside, longest)
+    }
+
+    /// The median time between two samples of the main thread.
+    fn sample_interval(&self) -> Option<Duration> {
+        let gaps: Vec<Duration> = self
+            .stacks
+            .iter()
+            .flat_map(|stacks| stacks.windows(2).map(|w| w[1].at - w[0].at))
+            .collect();
+        (!gaps.is_empty()).then(|| Stats::of(gaps).median)
+    }
 }
 
 /// Launches an OBS for `scenario` and has it go live `WARM_UPS + RUNS` times, each time right
@@ -384,12 +435,17 @@ fn measure(lab: &Lab, floor: &mut Streamer, scenario: Scenario, latency: Duratio
     let (mut samples, mut floor_times) = (Vec::new(), Vec::new());
     for run in 0..WARM_UPS + RUNS {
         streamer.prepare();
-        let floor_sample = floor.go_live(lab);
-        let sample = streamer.go_live(lab);
+        let floor_sample = floor.go_live(lab, false);
+        let sample = streamer.go_live(lab, false);
         if run >= WARM_UPS {
             floor_times.push(floor_sample.go_live);
             samples.push(sample);
         }
+    }
+    let mut stacks = Vec::new();
+    for _ in 0..SAMPLED_RUNS {
+        streamer.prepare();
+        stacks.push(streamer.go_live(lab, true).stacks);
     }
     streamer.quit();
     let row = Row {
@@ -397,7 +453,13 @@ fn measure(lab: &Lab, floor: &mut Streamer, scenario: Scenario, latency: Duratio
         latency,
         samples,
         floor: floor_times,
+        stacks,
     };
+    let (taken, inside, longest) = row.output_start();
+    eprintln!(
+        "    main thread: {inside} of {taken} samples inside {OUTPUT_START}, longest {} ms",
+        ms(longest)
+    );
     let times: Vec<String> = row.samples.iter().map(|s| ms(s.go_live)).collect();
     eprintln!("    go-lives (ms): {}", times.join(" "));
     eprintln!(
@@ -452,8 +514,9 @@ impl Streamer {
     }
 
     /// Idles, then goes live: Start Streaming, wait for the publish, stop, wait until nginx
-    /// reports the publish done.
-    fn go_live(&mut self, lab: &Lab) -> Sample {
+    /// reports the publish done. With `sample`, OBS's main thread is sampled from the
+    /// `StartStream` request to the publish.
+    fn go_live(&mut self, lab: &Lab, sample: bool) -> Sample {
         let (obs, scenario, run) = (&self.obs, self.scenario, self.runs);
         self.runs += 1;
         thread::sleep(IDLE);
@@ -462,6 +525,7 @@ impl Streamer {
         let published = lab.event_count(EventKind::Publish, &stream);
         let ended = lab.event_count(EventKind::PublishDone, &stream);
 
+        let sampler = sample.then(|| MainThreadSampler::start(obs.pid().expect("OBS runs")));
         let requested_at = SystemTime::now();
         let requested = Instant::now();
         obs.request(
@@ -477,6 +541,7 @@ impl Streamer {
                     obs.log_text().get(log_mark..).unwrap_or_default()
                 )
             });
+        let stacks = sampler.map(MainThreadSampler::finish).unwrap_or_default();
         let go_live = publish.time - requested;
         assert!(publish.accepted, "nginx refused the publish of {stream}");
         wait_until(TIMEOUT, || obs.stream_active().then_some(())).expect("the output goes active");
@@ -513,6 +578,7 @@ impl Streamer {
             ui_thread: initialize.and_then(initialize_time),
             calls_in_start: arrived(start_done_at),
             calls_until_publish: arrived(published_at),
+            stacks,
         };
 
         obs.stop_stream().expect("the stream stops");
@@ -846,6 +912,37 @@ fn report(rows: &[Row], footprint: &Footprint, took: Duration) -> String {
             ms2(stats.median),
             ms2(stats.p90),
             ms2(stats.max),
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n## OBS's main (UI) thread seen from outside during Start Streaming\n\n\
+         {SAMPLED_RUNS} more go-lives per row, each with OBS's main thread sampled back to back \
+         by `eu-stack -1 -p PID` from the `StartStream` request to the publish (not timed: each \
+         sample stops the thread briefly). \"Inside\" counts samples whose backtrace holds \
+         `{OUTPUT_START}` (where Start Streaming calls the plugin's `initialize`); the longest \
+         time inside is from the first to the last of consecutive samples inside one call (a \
+         single sample inside counts as 0). Beside it, the plugin's own `initialize: N us` \
+         median from the timed go-lives. Times in ms.\n"
+    );
+    out.push_str(
+        "| Scenario | API latency | Samples | Sample interval | Inside `obs_output_start` | \
+         Longest inside | `initialize` (plugin's log) | Target | Result |\n\
+         |---|--:|--:|--:|--:|--:|--:|---|---|\n",
+    );
+    for row in rows {
+        let (taken, inside, longest) = row.output_start();
+        let _ = writeln!(
+            out,
+            "| {} | {} ms | {taken} | {} | {inside} | {} | {} | no stretch ≥ {} ms inside | {} |",
+            row.scenario.label(),
+            row.latency.as_millis(),
+            row.sample_interval().map_or_else(|| "—".to_owned(), ms),
+            ms(longest),
+            ms2(row.ui_thread().median),
+            OUTPUT_START_TARGET.as_millis(),
+            verdict(taken > 0 && longest < OUTPUT_START_TARGET),
         );
     }
 

@@ -1,11 +1,12 @@
 //! The one HTTP client every vendor call goes through: bounded in time and in size, and
 //! cancellable.
 //!
-//! A go-live runs on OBS's UI thread, so every call has a hard deadline; a vendor (or anything
-//! pretending to be one) cannot make the plugin read an unbounded body. Calls are made from
-//! plain threads but run on one small runtime the client owns, so that when OBS quits,
-//! [`ApiClient::cancel_all`] ends every call in flight at once and the plugin's threads can be
-//! joined before the module unloads.
+//! OBS's output waits for a go-live's calls before it connects, so every call has a hard
+//! deadline; a vendor (or anything pretending to be one) cannot make the plugin read an
+//! unbounded body. Calls are made from plain threads but run on one small runtime the client
+//! owns, so that when OBS quits, [`ApiClient::cancel_all`] ends every call in flight at once and
+//! the plugin's threads can be joined before the module unloads. Calls whose result may stop
+//! mattering go through a [`scoped`](ApiClient::scoped) client that can be cut on its own.
 //!
 //! HTTPS trusts the system's certificate store and the bundled roots ([`crate::tls`]). A
 //! forward proxy is used as curl would (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` and their
@@ -93,6 +94,11 @@ pub struct ApiClient {
     connect_timeout: Duration,
     runtime: Arc<tokio::runtime::Runtime>,
     cancel: Arc<Cancel>,
+    /// Set when OBS begins to quit: ends the calls of every [`scoped`](Self::scoped) client,
+    /// whose results nobody will use, while clean-up calls go on.
+    abandon: Arc<Cancel>,
+    /// This client's own switch ([`cancel_scope`](Self::cancel_scope)); `None` for the root.
+    scope: Option<Arc<Cancel>>,
     call_timeout: Duration,
     /// Milliseconds to add to the local clock, learnt from a server's `Date` header.
     clock_offset_ms: Arc<AtomicI64>,
@@ -121,6 +127,8 @@ impl ApiClient {
             connect_timeout,
             runtime: Arc::new(runtime),
             cancel: Arc::new(Cancel::default()),
+            abandon: Arc::new(Cancel::default()),
+            scope: None,
             call_timeout,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
             last_server_date: Arc::new(Mutex::new(None)),
@@ -207,7 +215,7 @@ impl ApiClient {
         headers: &[(String, String)],
     ) -> Result<ApiResponse, TransportError> {
         let host = url.host_str().unwrap_or_default().to_string();
-        if self.cancel.is_set() {
+        if self.cancelled() {
             return Err(TransportError::Cancelled { host });
         }
         let proxy = self.proxy_host(url);
@@ -227,8 +235,53 @@ impl ApiClient {
                     after: started.elapsed(),
                 })),
                 () = self.cancel.wait() => Err(TransportError::Cancelled { host: host.clone() }),
+                () = self.abandoned() => Err(TransportError::Cancelled { host: host.clone() }),
             }
         })
+    }
+
+    /// A client sharing this one's connections whose calls can be cut on their own
+    /// ([`cancel_scope`](Self::cancel_scope)), and which OBS quitting cuts at once
+    /// ([`abandon_scoped`](Self::abandon_scoped)): for work whose result may stop mattering
+    /// (a Start Streaming the streamer gave up on, resolving ahead).
+    pub fn scoped(&self) -> ApiClient {
+        ApiClient {
+            scope: Some(Arc::new(Cancel::default())),
+            ..self.clone()
+        }
+    }
+
+    /// Ends the calls in flight of this [`scoped`](Self::scoped) client and refuses new ones;
+    /// does nothing on a client that is not scoped.
+    pub fn cancel_scope(&self) {
+        if let Some(scope) = &self.scope {
+            scope.set();
+        }
+    }
+
+    /// Ends the calls of every [`scoped`](Self::scoped) client made from this one (OBS began
+    /// to quit); calls of unscoped clients (deleting CDN forwards) go on.
+    pub fn abandon_scoped(&self) {
+        self.abandon.set();
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_set()
+            || self
+                .scope
+                .as_ref()
+                .is_some_and(|scope| scope.is_set() || self.abandon.is_set())
+    }
+
+    /// Resolves once this scoped client's calls must end; never for an unscoped client.
+    async fn abandoned(&self) {
+        match &self.scope {
+            Some(scope) => tokio::select! {
+                () = scope.wait() => {}
+                () = self.abandon.wait() => {}
+            },
+            None => std::future::pending().await,
+        }
     }
 
     /// Ends every call in flight and refuses new ones (OBS is quitting).
@@ -467,6 +520,36 @@ mod tests {
                 host: "127.0.0.1".into()
             }
         );
+        drop(listener);
+    }
+
+    #[test]
+    fn a_scope_cuts_only_its_own_calls_and_abandon_cuts_every_scope() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let cancelled = TransportError::Cancelled {
+            host: "127.0.0.1".into(),
+        };
+        let root = ApiClient::new(Duration::from_secs(1), Duration::from_millis(600)).unwrap();
+        let (first, second) = (root.scoped(), root.scoped());
+        let canceller = first.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            canceller.cancel_scope();
+        });
+        assert_eq!(first.get(&url, &[]).unwrap_err(), cancelled);
+        // The sibling and the root are untouched: they run into the call deadline instead.
+        assert!(matches!(
+            second.get(&url, &[]).unwrap_err(),
+            TransportError::Timeout { .. }
+        ));
+        root.abandon_scoped();
+        assert_eq!(second.get(&url, &[]).unwrap_err(), cancelled);
+        assert_eq!(root.scoped().get(&url, &[]).unwrap_err(), cancelled);
+        assert!(matches!(
+            root.get(&url, &[]).unwrap_err(),
+            TransportError::Timeout { .. }
+        ));
         drop(listener);
     }
 

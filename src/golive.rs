@@ -8,6 +8,7 @@ use crate::config::aliyun::AliyunConfig;
 use crate::config::{fields, fields::Field, zego::ZegoConfig, ConfigError};
 use crate::messages::Message;
 use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
+use crate::pending::{Pending, Waited};
 use crate::prefetch::Prefetch;
 use crate::presence;
 use crate::providers::aliyun::{self, AliyunError};
@@ -16,7 +17,7 @@ use crate::retry::RetryPolicy;
 use crate::rtmp_target::{IngestPlan, RtmpTarget};
 use serde_json::Value;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// ZEGOCLOUD asks for a dispatched node to be used within 2 hours.
@@ -89,6 +90,9 @@ pub enum GoLiveError {
     },
     /// A CDN forward failed and `cdn_required` is on; the forwards created were deleted again.
     CdnRequired(ForwardFailure),
+    /// The start was given up (OBS quitting, the output stopping, a newer start) before the
+    /// target was known; nothing was published and any forward created was deleted.
+    Cancelled,
 }
 
 impl GoLiveError {
@@ -106,6 +110,7 @@ impl GoLiveError {
             GoLiveError::CdnRequired(failure) => Message::new("Error.CdnRequired")
                 .message_arg(cdn_warning(failure))
                 .key_arg("Zego.CdnRequired"),
+            GoLiveError::Cancelled => Message::new("Error.Cancelled"),
         }
     }
 
@@ -145,6 +150,8 @@ pub struct Shared {
     pub last_go_live: Arc<Mutex<Option<(ServiceKind, GoLiveReport)>>>,
     /// The last problem found while live (presence lost), for status requests.
     pub last_alert: Arc<Mutex<Option<(SystemTime, Message)>>>,
+    /// Starts still resolving, cancelled together when OBS begins to quit.
+    pub starts: Arc<Mutex<Vec<Weak<Resolving>>>>,
 }
 
 impl Shared {
@@ -162,8 +169,82 @@ impl Shared {
             background: Background::new(),
             last_go_live: Arc::new(Mutex::new(None)),
             last_alert: Arc::new(Mutex::new(None)),
+            starts: Arc::new(Mutex::new(Vec::new())),
         })
     }
+
+    /// OBS began to quit: every start still resolving is cancelled (its connect thread wakes
+    /// and fails at once) and every call whose result nobody needs any more (resolving,
+    /// resolving ahead) is cut. Deleting CDN forwards goes on.
+    pub fn abandon(&self) {
+        self.http.abandon_scoped();
+        self.cancel_starts();
+    }
+
+    /// Gives up every start still waiting for its vendor (OBS's own Stop Streaming is disabled
+    /// while the output connects): each connect thread wakes and fails at once, nothing is
+    /// published, and a CDN forward already created is deleted. Returns how many there were.
+    pub fn cancel_starts(&self) -> usize {
+        let starts = std::mem::take(&mut *self.starts.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut cancelled = 0;
+        for start in starts.iter().filter_map(Weak::upgrade) {
+            cancelled += usize::from(start.pending.is_resolving());
+            start.cancel();
+        }
+        cancelled
+    }
+
+    /// The same shared state with a [scoped](ApiClient::scoped) HTTP client.
+    pub fn scoped(&self) -> Shared {
+        Shared {
+            http: self.http.scoped(),
+            ..self.clone()
+        }
+    }
+
+    fn track(&self, start: &Arc<Resolving>) {
+        let mut starts = self.starts.lock().unwrap_or_else(|p| p.into_inner());
+        starts.retain(|s| s.strong_count() > 0);
+        starts.push(Arc::downgrade(start));
+    }
+}
+
+/// A Start Streaming whose vendor work (dispatch or address creation, node probe, CDN
+/// forwards) runs on its own thread, so that OBS's UI thread never waits for it. The output's
+/// connect thread waits for it instead, when it asks for the target.
+#[derive(Debug)]
+pub struct Resolving {
+    pending: Pending<Result<Session, GoLiveError>>,
+    /// The scoped client the vendor calls go through, cut by [`cancel`](Self::cancel).
+    http: ApiClient,
+    /// For undoing a result nobody takes.
+    shared: Shared,
+}
+
+impl Resolving {
+    /// Gives the start up: the waiter wakes, calls in flight end, and a result nobody took is
+    /// undone (its CDN forwards deleted, in the background).
+    pub fn cancel(&self) {
+        self.http.cancel_scope();
+        if let Some(Ok(session)) = self.pending.cancel() {
+            release(&self.shared, session);
+        }
+    }
+
+    /// Waits up to `bound` for the outcome (called on the output's connect thread, with no
+    /// lock held); hand it to [`GoLive::adopt`].
+    pub fn wait(&self, bound: Duration) -> Waited<Result<Session, GoLiveError>> {
+        self.pending.wait(bound)
+    }
+}
+
+/// What [`GoLive::start`] found.
+#[derive(Debug)]
+pub enum Begin<'a> {
+    /// The target is known already (resolved ahead, nothing else to set up).
+    Ready(&'a IngestPlan),
+    /// The vendor work runs in the background; the connect thread waits for it.
+    Resolving(Arc<Resolving>),
 }
 
 /// What the core may ask of OBS while live.
@@ -219,7 +300,7 @@ impl GoLiveReport {
 
 /// A started stream: where it goes and what must be undone when it stops.
 #[derive(Debug)]
-struct Session {
+pub struct Session {
     plan: IngestPlan,
     zego: Option<ZegoConfig>,
     forwards: Vec<CdnRule>,
@@ -240,6 +321,8 @@ pub struct GoLive {
     settings: Value,
     shared: Shared,
     session: Option<Session>,
+    /// The start whose vendor work is in flight.
+    resolving: Option<Arc<Resolving>>,
     prefetch: Option<Prefetch>,
 }
 
@@ -253,6 +336,7 @@ impl GoLive {
             settings,
             shared,
             session: None,
+            resolving: None,
             prefetch,
         };
         if kind == ServiceKind::ZegoRtmpDispatch {
@@ -274,103 +358,107 @@ impl GoLive {
         self.settings = settings;
     }
 
-    /// Resolves where to publish: validates, calls the vendor, picks a reachable node, and
-    /// (ZEGOCLOUD) sets up CDN forwards. Logs one line per go-live with provider, RequestId,
-    /// node host and latency.
-    pub fn start(&mut self) -> Result<&IngestPlan, GoLiveError> {
+    /// Start Streaming, with local work only: validates the settings (a bad one refuses the
+    /// start before any request), then either uses the plan resolved ahead (when nothing else
+    /// needs the network) or starts the vendor work in the background: dispatch or address
+    /// creation, the node probe and (ZEGOCLOUD) the CDN forwards. Either way one line per
+    /// go-live is logged with provider, RequestId, node host and latency once it is known.
+    pub fn start(&mut self) -> Result<Begin<'_>, GoLiveError> {
         self.on_stopped();
         let started = Instant::now();
-        let mut warnings = Vec::new();
-        let result = match self.kind {
-            ServiceKind::ZegoRtmpDispatch => self.start_zego(&mut warnings),
-            ServiceKind::AliyunArtcRtmp => self.start_aliyun(),
-        };
-        let latency = started.elapsed();
-        let report = GoLiveReport::new(
-            result
-                .as_ref()
-                .map(|session| &session.plan)
-                .map_err(Clone::clone),
-            latency,
-            warnings,
-        );
-        *self
-            .shared
-            .last_go_live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some((self.kind, report));
-        let session = result?;
-        log::info!(
-            "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
-            self.kind.provider(),
-            session.plan.request_id,
-            session.plan.primary.authority(),
-            session.plan.alternates.len() + 1,
-            latency.as_millis()
-        );
-        Ok(&self.session.insert(session).plan)
-    }
-
-    fn start_zego(&self, warnings: &mut Vec<Message>) -> Result<Session, GoLiveError> {
-        let config = ZegoConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let plan = match self.take_prefetched() {
-            Some(ready) => ready.plan,
-            None => resolve_zego(&self.shared, &config, RetryPolicy::GO_LIVE)?,
-        };
-        let shared = &self.shared;
-        let planned: Vec<CdnRule> = config
-            .cdn_urls
-            .iter()
-            .map(|u| CdnRule::new(&config, u))
-            .collect();
-        self.delete_orphan_forwards(&config, &planned);
-        let (forwards, failures) = cdn_forwarding::create_all(
-            &shared.http,
-            &config,
-            &shared.sequence,
-            &shared.cdn_journal,
-            (RetryPolicy::GO_LIVE, &shared.background),
-        );
-        if let Some(failure) = failures.first() {
-            if config.cdn_required {
-                self.delete_forwards(&config, forwards);
-                return Err(GoLiveError::CdnRequired(failure.clone()));
+        let mut job = match self.kind {
+            ServiceKind::ZegoRtmpDispatch => {
+                let config =
+                    ZegoConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
+                let planned: Vec<CdnRule> = config
+                    .cdn_urls
+                    .iter()
+                    .map(|u| CdnRule::new(&config, u))
+                    .collect();
+                self.delete_orphan_forwards(&config, &planned);
+                let prefetched = self.take_prefetched().map(|ready| ready.plan);
+                StartJob::Zego { config, prefetched }
             }
-            warnings.extend(failures.iter().map(cdn_warning));
+            ServiceKind::AliyunArtcRtmp => {
+                let config =
+                    AliyunConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
+                let prefetched = self.take_prefetched().map(|ready| {
+                    let key = ready
+                        .address_key
+                        .unwrap_or_else(|| address_fingerprint(&config));
+                    (ready.plan, key)
+                });
+                StartJob::Aliyun { config, prefetched }
+            }
+        };
+        if let Some(session) = job.take_ready() {
+            record(&self.shared, self.kind, Ok(&session), started, Vec::new());
+            return Ok(Begin::Ready(&self.session.insert(session).plan));
         }
-        Ok(Session {
-            plan,
-            zego: Some(config),
-            forwards,
-            aliyun: None,
-            live: false,
-            failover_pending: false,
-            current: 0,
-            tasks: Vec::new(),
-        })
+        let scoped = self.shared.scoped();
+        let resolving = Arc::new(Resolving {
+            pending: Pending::default(),
+            http: scoped.http.clone(),
+            shared: self.shared.clone(),
+        });
+        self.shared.track(&resolving);
+        let (kind, base, worker) = (self.kind, self.shared.clone(), resolving.clone());
+        self.shared.background.spawn("go-live", move |_| {
+            let mut warnings = Vec::new();
+            let result = match job.run(&scoped, &base, &worker.pending, &mut warnings) {
+                // The cut call's own error (a transport "cancelled") would misreport why.
+                Err(_) if worker.pending.is_cancelled() => Err(GoLiveError::Cancelled),
+                result => result,
+            };
+            record(&base, kind, result.as_ref(), started, warnings);
+            if let Err(Ok(session)) = worker.pending.fulfil(result) {
+                log::info!("go-live: the start was given up meanwhile; undoing it");
+                release(&base, session);
+            }
+        });
+        self.resolving = Some(resolving.clone());
+        Ok(Begin::Resolving(resolving))
     }
 
-    fn start_aliyun(&self) -> Result<Session, GoLiveError> {
-        let config = AliyunConfig::from_settings(&self.settings).map_err(GoLiveError::Config)?;
-        let (plan, key) = match self.take_prefetched() {
-            Some(ready) => (
-                ready.plan,
-                ready
-                    .address_key
-                    .unwrap_or_else(|| address_fingerprint(&config)),
-            ),
-            None => resolve_aliyun(&self.shared, &config, RetryPolicy::GO_LIVE)?,
-        };
-        Ok(Session {
-            plan,
-            zego: None,
-            forwards: Vec::new(),
-            aliyun: Some((config, key)),
-            live: false,
-            failover_pending: false,
-            current: 0,
-            tasks: Vec::new(),
-        })
+    /// After the connect thread waited for `resolving`: the plan to publish to, or the text
+    /// for OBS's error dialog. A result that arrives for a start no longer current is undone.
+    pub fn adopt(
+        &mut self,
+        resolving: &Arc<Resolving>,
+        outcome: Waited<Result<Session, GoLiveError>>,
+    ) -> Result<&IngestPlan, Message> {
+        let current = self
+            .resolving
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(r, resolving));
+        if current {
+            self.resolving = None;
+        }
+        match outcome {
+            Waited::Ready(Ok(session)) if current => Ok(&self.session.insert(session).plan),
+            Waited::Ready(Ok(session)) => {
+                release(&self.shared, session);
+                Err(GoLiveError::Cancelled.message())
+            }
+            Waited::Ready(Err(e)) => Err(e.message()),
+            Waited::Cancelled => Err(GoLiveError::Cancelled.message()),
+            Waited::TimedOut => {
+                resolving.cancel();
+                Err(Message::new("Error.StartTimedOut"))
+            }
+        }
+    }
+
+    /// The start whose vendor work is in flight, if any.
+    pub fn resolving(&self) -> Option<Arc<Resolving>> {
+        self.resolving.clone()
+    }
+
+    /// The output is stopping: a start still resolving is given up (nothing gets published).
+    pub fn cancel_resolving(&mut self) {
+        if let Some(resolving) = self.resolving.take() {
+            resolving.cancel();
+        }
     }
 
     /// The plan resolved ahead for the current settings, if fresh.
@@ -431,14 +519,9 @@ impl GoLive {
     /// The stream ended for good (user stop, error, OBS quitting): stop background checks and
     /// delete the CDN forwards, in the background so OBS's window never waits for it.
     pub fn on_stopped(&mut self) {
-        let Some(session) = self.session.take() else {
-            return;
-        };
-        for task in &session.tasks {
-            task.stop();
-        }
-        if let Some(config) = session.zego {
-            self.delete_forwards(&config, session.forwards);
+        self.cancel_resolving();
+        if let Some(session) = self.session.take() {
+            release(&self.shared, session);
         }
     }
 
@@ -456,10 +539,13 @@ impl GoLive {
     }
 
     /// After [`on_reconnect`](Self::on_reconnect), called from the output's connect thread
-    /// before it reads the target: moves to the next node, or resolves again when the plan is
-    /// past the vendor's validity. Returns the new target, or `None` when nothing changed.
-    pub fn failover(&mut self) -> Option<&RtmpTarget> {
-        let session = self.session.as_mut().filter(|s| s.failover_pending)?;
+    /// before it reads the target: moves to the next node, or, when the plan is past the
+    /// vendor's validity, says to resolve again (outside any lock) and hand the outcome to
+    /// [`refreshed`](Self::refreshed).
+    pub fn failover(&mut self) -> Failover<'_> {
+        let Some(session) = self.session.as_mut().filter(|s| s.failover_pending) else {
+            return Failover::Unchanged;
+        };
         session.failover_pending = false;
         let expired = session
             .plan
@@ -467,56 +553,51 @@ impl GoLive {
             .is_some_and(|t| t <= SystemTime::now() + REFRESH_MARGIN)
             || (session.zego.is_some() && session.plan.obtained_at.elapsed() >= ZEGO_NODE_VALIDITY);
         if expired {
-            let fresh = match (&session.zego, &session.aliyun) {
-                (Some(config), _) => resolve_zego(&self.shared, config, RetryPolicy::GO_LIVE),
+            let job = match (&session.zego, &session.aliyun) {
+                (Some(config), _) => RefreshJob::Zego(config.clone()),
                 (None, Some((config, key))) => {
                     lock_addresses(&self.shared).remove(key);
-                    resolve_aliyun(&self.shared, config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan)
+                    RefreshJob::Aliyun(config.clone())
                 }
-                (None, None) => return None,
+                (None, None) => return Failover::Unchanged,
             };
-            match fresh {
-                Ok(plan) => {
-                    log::info!(
-                        "failover: resolved again (RequestId={}), publishing to {}",
-                        plan.request_id,
-                        plan.primary.authority()
-                    );
-                    session.plan = plan;
-                    session.current = 0;
-                }
-                Err(e) => {
-                    log::warn!("failover: resolving again failed, keeping the old nodes: {e:?}")
-                }
-            }
-        } else {
-            let count = session.plan.nodes().count();
-            session.current = (session.current + 1) % count;
-            let next = session.plan.nodes().nth(session.current)?;
-            log::info!(
-                "failover: reconnecting to node {} ({} of {count})",
-                next.authority(),
-                session.current + 1
-            );
+            return Failover::Expired(Box::new(Refresh {
+                shared: self.shared.scoped(),
+                job,
+            }));
         }
-        session.plan.nodes().nth(session.current)
+        let count = session.plan.nodes().count();
+        session.current = (session.current + 1) % count;
+        match session.plan.nodes().nth(session.current) {
+            Some(next) => {
+                log::info!(
+                    "failover: reconnecting to node {} ({} of {count})",
+                    next.authority(),
+                    session.current + 1
+                );
+                Failover::Moved(next)
+            }
+            None => Failover::Unchanged,
+        }
     }
 
-    fn delete_forwards(&self, config: &ZegoConfig, rules: Vec<CdnRule>) {
-        if rules.is_empty() {
-            return;
+    /// The outcome of a [`Refresh`]: publishes to the fresh plan, or keeps the old nodes when
+    /// resolving failed. Returns the target to hand out, `None` when the stream ended meanwhile.
+    pub fn refreshed(&mut self, fresh: Result<IngestPlan, GoLiveError>) -> Option<&RtmpTarget> {
+        let session = self.session.as_mut()?;
+        match fresh {
+            Ok(plan) => {
+                log::info!(
+                    "failover: resolved again (RequestId={}), publishing to {}",
+                    plan.request_id,
+                    plan.primary.authority()
+                );
+                session.plan = plan;
+                session.current = 0;
+            }
+            Err(e) => log::warn!("failover: resolving again failed, keeping the old nodes: {e:?}"),
         }
-        let (shared, config) = (self.shared.clone(), config.clone());
-        self.shared.background.spawn("cdn-delete", move |_| {
-            cdn_forwarding::delete_all(
-                &shared.http,
-                &config,
-                &shared.sequence,
-                &shared.cdn_journal,
-                &rules,
-                &shared.background,
-            );
-        });
+        session.plan.nodes().nth(session.current)
     }
 
     /// Deletes forwards of this AppId left by OBS sessions that ended without stopping, except
@@ -537,7 +618,7 @@ impl GoLive {
                 "deleting {} CDN forward(s) left by an OBS session that ended without stopping",
                 orphans.len()
             );
-            self.delete_forwards(config, orphans);
+            delete_forwards(&self.shared, config, orphans);
         }
     }
 }
@@ -546,6 +627,198 @@ impl Drop for GoLive {
     fn drop(&mut self) {
         self.on_stopped();
     }
+}
+
+/// What the connect thread does before it hands out the target of a reconnect.
+#[derive(Debug)]
+pub enum Failover<'a> {
+    /// No reconnect is pending: the current target stays.
+    Unchanged,
+    /// The next node of the plan.
+    Moved(&'a RtmpTarget),
+    /// The plan is past the vendor's validity: [`Refresh::run`] it without holding any lock.
+    Expired(Box<Refresh>),
+}
+
+/// Resolving again during a reconnect, detached from the service's state.
+#[derive(Debug)]
+pub struct Refresh {
+    shared: Shared,
+    job: RefreshJob,
+}
+
+#[derive(Debug)]
+enum RefreshJob {
+    Zego(ZegoConfig),
+    Aliyun(AliyunConfig),
+}
+
+impl Refresh {
+    /// The vendor call and node probe; OBS quitting cuts it short.
+    pub fn run(&self) -> Result<IngestPlan, GoLiveError> {
+        match &self.job {
+            RefreshJob::Zego(config) => resolve_zego(&self.shared, config, RetryPolicy::GO_LIVE),
+            RefreshJob::Aliyun(config) => {
+                resolve_aliyun(&self.shared, config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan)
+            }
+        }
+    }
+}
+
+/// The vendor work of one Start Streaming, detached from the service's state.
+enum StartJob {
+    Zego {
+        config: ZegoConfig,
+        prefetched: Option<IngestPlan>,
+    },
+    Aliyun {
+        config: AliyunConfig,
+        prefetched: Option<(IngestPlan, String)>,
+    },
+}
+
+impl StartJob {
+    /// The session at once when no network work is left: a plan resolved ahead and no CDN
+    /// forward to create.
+    fn take_ready(&mut self) -> Option<Session> {
+        match self {
+            StartJob::Zego { config, prefetched } if config.cdn_urls.is_empty() => prefetched
+                .take()
+                .map(|plan| Session::new(plan, Some(config.clone()), None)),
+            StartJob::Zego { .. } => None,
+            StartJob::Aliyun { config, prefetched } => prefetched
+                .take()
+                .map(|(plan, key)| Session::new(plan, None, Some((config.clone(), key)))),
+        }
+    }
+
+    /// Runs the vendor work: calls through `scoped` (cut when the start is given up); CDN
+    /// forwards through `base`, so that each one's outcome is known and a forward created for
+    /// a start given up meanwhile is deleted again.
+    fn run(
+        self,
+        scoped: &Shared,
+        base: &Shared,
+        pending: &Pending<Result<Session, GoLiveError>>,
+        warnings: &mut Vec<Message>,
+    ) -> Result<Session, GoLiveError> {
+        match self {
+            StartJob::Zego { config, prefetched } => {
+                let plan = match prefetched {
+                    Some(plan) => plan,
+                    None => resolve_zego(scoped, &config, RetryPolicy::GO_LIVE)?,
+                };
+                if pending.is_cancelled() {
+                    return Err(GoLiveError::Cancelled);
+                }
+                let (forwards, failures) = cdn_forwarding::create_all(
+                    &base.http,
+                    &config,
+                    &base.sequence,
+                    &base.cdn_journal,
+                    (RetryPolicy::GO_LIVE, &base.background),
+                );
+                if pending.is_cancelled() {
+                    delete_forwards(base, &config, forwards);
+                    return Err(GoLiveError::Cancelled);
+                }
+                if let Some(failure) = failures.first() {
+                    if config.cdn_required {
+                        delete_forwards(base, &config, forwards);
+                        return Err(GoLiveError::CdnRequired(failure.clone()));
+                    }
+                    warnings.extend(failures.iter().map(cdn_warning));
+                }
+                let mut session = Session::new(plan, Some(config), None);
+                session.forwards = forwards;
+                Ok(session)
+            }
+            StartJob::Aliyun { config, prefetched } => {
+                let (plan, key) = match prefetched {
+                    Some(ready) => ready,
+                    None => resolve_aliyun(scoped, &config, RetryPolicy::GO_LIVE)?,
+                };
+                Ok(Session::new(plan, None, Some((config, key))))
+            }
+        }
+    }
+}
+
+impl Session {
+    fn new(
+        plan: IngestPlan,
+        zego: Option<ZegoConfig>,
+        aliyun: Option<(AliyunConfig, String)>,
+    ) -> Self {
+        Session {
+            plan,
+            zego,
+            forwards: Vec::new(),
+            aliyun,
+            live: false,
+            failover_pending: false,
+            current: 0,
+            tasks: Vec::new(),
+        }
+    }
+}
+
+/// Records the outcome of a start for status requests and logs the go-live line.
+fn record(
+    shared: &Shared,
+    kind: ServiceKind,
+    result: Result<&Session, &GoLiveError>,
+    started: Instant,
+    warnings: Vec<Message>,
+) {
+    let latency = started.elapsed();
+    let report = GoLiveReport::new(
+        result.map(|session| &session.plan).map_err(Clone::clone),
+        latency,
+        warnings,
+    );
+    *shared
+        .last_go_live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some((kind, report));
+    if let Ok(session) = result {
+        log::info!(
+            "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
+            kind.provider(),
+            session.plan.request_id,
+            session.plan.primary.authority(),
+            session.plan.alternates.len() + 1,
+            latency.as_millis()
+        );
+    }
+}
+
+/// Ends a session: stops its background checks and deletes its CDN forwards, in the
+/// background so that no OBS thread waits for it.
+fn release(shared: &Shared, session: Session) {
+    for task in &session.tasks {
+        task.stop();
+    }
+    if let Some(config) = session.zego {
+        delete_forwards(shared, &config, session.forwards);
+    }
+}
+
+fn delete_forwards(shared: &Shared, config: &ZegoConfig, rules: Vec<CdnRule>) {
+    if rules.is_empty() {
+        return;
+    }
+    let (task_shared, config) = (shared.clone(), config.clone());
+    shared.background.spawn("cdn-delete", move |_| {
+        cdn_forwarding::delete_all(
+            &task_shared.http,
+            &config,
+            &task_shared.sequence,
+            &task_shared.cdn_journal,
+            &rules,
+            &task_shared.background,
+        );
+    });
 }
 
 /// After publishing, asks ZEGOCLOUD for up to 10 s whether it sees the stream, and logs it.

@@ -13,6 +13,7 @@ pub mod golive;
 pub mod messages;
 pub mod node_probe;
 pub mod obs;
+pub mod pending;
 pub mod prefetch;
 pub mod presence;
 pub mod private_file;

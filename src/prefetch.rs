@@ -6,6 +6,7 @@
 //! never handed out older than `node_max_age` (10 minutes by default), well inside the vendor's
 //! window; refreshing at that pace costs one call per 10 minutes per OBS, far below the limits.
 
+use crate::api_client::ApiClient;
 use crate::background::StopSignal;
 use crate::config::{aliyun::AliyunConfig, zego::ZegoConfig};
 use crate::golive::{resolve_aliyun, resolve_zego, ServiceKind, Shared};
@@ -56,11 +57,14 @@ impl Ready {
 pub struct Prefetch {
     slot: Arc<Mutex<Option<Ready>>>,
     stop: Arc<StopSignal>,
+    /// The task's calls: cut when the task is dropped, or at once when OBS begins to quit.
+    http: ApiClient,
 }
 
 impl Drop for Prefetch {
     fn drop(&mut self) {
         self.stop.stop();
+        self.http.cancel_scope();
     }
 }
 
@@ -69,11 +73,13 @@ impl Prefetch {
     pub fn start(kind: ServiceKind, settings: &Value, shared: &Shared) -> Option<Prefetch> {
         let job = Job::new(kind, settings)?;
         let slot = Arc::new(Mutex::new(None));
-        let (task_slot, shared_task, settings) = (slot.clone(), shared.clone(), settings.clone());
+        let shared_task = shared.scoped();
+        let http = shared_task.http.clone();
+        let (task_slot, settings) = (slot.clone(), settings.clone());
         let stop = shared.background.spawn("prefetch", move |stop| {
             run(&job, &settings, &shared_task, &task_slot, &stop);
         });
-        Some(Prefetch { slot, stop })
+        Some(Prefetch { slot, stop, http })
     }
 
     /// The ready plan for `settings`, if one is fresh. Taking it makes the task resolve the

@@ -88,6 +88,9 @@ pub type FrontendEventCallback =
 
 /// `OBS_FRONTEND_EVENT_EXIT` (enum position in `obs-frontend-api.h`, unchanged since 23.0).
 pub const FRONTEND_EVENT_EXIT: c_int = 17;
+/// `OBS_FRONTEND_EVENT_SCRIPTING_SHUTDOWN`: OBS is quitting, before its scene data and outputs
+/// are torn down (same position from 29.0 to 32.2).
+pub const FRONTEND_EVENT_SCRIPTING_SHUTDOWN: c_int = 36;
 
 /// `OBS_TEXT_INFO` of `enum obs_text_type` (libobs 27+; obs-sys's 25.0 bindings lack it).
 pub const OBS_TEXT_INFO: u32 = 3;

@@ -19,8 +19,8 @@ use super::ffi::{
     obs_frontend_get_streaming_service, obs_frontend_open_source_properties,
     obs_frontend_remove_event_callback, obs_frontend_save_streaming_service,
     obs_frontend_set_streaming_service, obs_frontend_streaming_active,
-    obs_property_text_set_info_type, FRONTEND_EVENT_EXIT, OBS_TEXT_INFO, OBS_TEXT_INFO_ERROR,
-    OBS_TEXT_INFO_NORMAL, OBS_TEXT_INFO_WARNING,
+    obs_property_text_set_info_type, FRONTEND_EVENT_EXIT, FRONTEND_EVENT_SCRIPTING_SHUTDOWN,
+    OBS_TEXT_INFO, OBS_TEXT_INFO_ERROR, OBS_TEXT_INFO_NORMAL, OBS_TEXT_INFO_WARNING,
 };
 use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
@@ -735,6 +735,11 @@ fn release_window() {
 
 unsafe extern "C" fn on_frontend_event(event: c_int, _private_data: *mut c_void) {
     guard("settings_window.frontend_event", (), || {
+        // Quitting: a Start Streaming still waiting for the vendor is given up first, or
+        // tearing down the stream output would wait for its connect thread.
+        if event == FRONTEND_EVENT_SCRIPTING_SHUTDOWN || event == FRONTEND_EVENT_EXIT {
+            super::abandon_starts();
+        }
         if event == FRONTEND_EVENT_EXIT {
             release_window();
         }

@@ -43,12 +43,24 @@ fn shared() -> Option<Shared> {
     slot.clone()
 }
 
+/// OBS began to quit: starts still resolving are given up and calls nobody needs are cut.
+fn abandon_starts() {
+    let shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    if let Some(shared) = shared {
+        shared.abandon();
+    }
+}
+
 fn shutdown_shared() {
     let shared = SHARED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .take();
     if let Some(shared) = shared {
+        shared.abandon();
         let http = shared.http.clone();
         let late = shared
             .background

@@ -27,6 +27,7 @@ impl Module for GoLiveModule {
             // Another Rust plugin may have installed the process-wide logger first; ours then
             // logs through theirs, which also ends in OBS's log.
             let _ = Logger::new().with_max_level(log::LevelFilter::Info).init();
+            service::remember_ui_thread();
             service::register_all();
             frontend::register_source();
             log::info!(

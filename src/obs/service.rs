@@ -3,6 +3,11 @@
 //! Threads: `create`, `update`, `get_properties`, `get_defaults` and `initialize` run on OBS's UI
 //! thread (`initialize` when Start Streaming is pressed); `get_url`/`get_key` (29.0) and
 //! `get_connect_info` (29.1+) run on the output's connect thread, also on every reconnect.
+//!
+//! `initialize` does local work only (validation, the output link, a target resolved ahead);
+//! the vendor work runs on its own thread and the connect thread waits for it when it asks for
+//! the server. No lock of an instance is held across network work, so the output's signals,
+//! `update` and obs-websocket requests never wait for a vendor.
 
 use super::ffi::{
     obs_frontend_streaming_active, obs_frontend_streaming_start, obs_frontend_streaming_stop,
@@ -15,8 +20,9 @@ use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
 use super::settings::{c_string, properties, set_defaults, settings_json};
 use super::shared;
-use crate::golive::{GoLive, ServiceKind, StreamControl};
+use crate::golive::{Begin, Failover, GoLive, ServiceKind, StreamControl};
 use crate::messages::Message;
+use crate::rtmp_target::RtmpTarget;
 use obs_wrapper::obs_sys::{
     calldata_t, obs_data_t, obs_get_version, obs_output_active, obs_output_get_signal_handler,
     obs_output_get_weak_output, obs_output_reconnecting, obs_output_release,
@@ -27,23 +33,55 @@ use obs_wrapper::obs_sys::{
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
 use std::ptr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 /// Shown to OBS 29.0's UI before the real target is known: it refuses to start with an empty
-/// URL or key. Never connected to: `initialize` replaces it before the output starts.
+/// URL or key. Never connected to: the connect thread gets the real target (or
+/// [`REFUSED_SERVER`]) once the vendor work is done.
 const PLACEHOLDER_SERVER: &CStr = c"rtmp://pending.obs-rtc-golive.invalid/live";
 const PLACEHOLDER_KEY: &CStr = c"pending";
 
-/// One service instance.
+/// Handed to the connect thread when the start failed there, with the reason set as the
+/// output's last error. A broadcast address: Linux refuses a TCP connection to it at once
+/// (ENETUNREACH, nothing is sent), so rtmp-stream stops with `OBS_OUTPUT_CONNECT_FAILED`, the
+/// code for which the frontend of every version from 29.0 to 32.2 shows the last error in its
+/// dialog, and rtmp-stream does not replace the last error for that errno. An empty URL would
+/// end as `OBS_OUTPUT_BAD_PATH`, whose dialog shows only OBS's generic text.
+const REFUSED_SERVER: &CStr = c"rtmp://255.255.255.255/obs-rtc-golive-start-refused";
+
+/// The connect thread waits at most this long for the vendor work, beyond the work's own
+/// bounds (8 s per call, 20 s of rate-limit retries, the node probe, one call per CDN
+/// forward): it only ends a wait on something stuck.
+const RESOLVE_WAIT_BOUND: Duration = Duration::from_secs(120);
+
+/// OBS's UI thread, which must never wait for the vendor (OBS 29.0's Start button and 29.1+'s
+/// missing-key check read the target there).
+static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
+
+/// Notes the calling thread as OBS's UI thread (module load and `initialize` run there).
+pub fn remember_ui_thread() {
+    let _ = UI_THREAD.set(std::thread::current().id());
+}
+
+fn on_ui_thread() -> bool {
+    UI_THREAD.get() == Some(&std::thread::current().id())
+}
+
+/// One service instance. The state is reference counted so that a connect thread still waiting
+/// for the vendor when OBS destroys the service never touches freed memory.
 struct ServiceData {
-    state: Mutex<ServiceState>,
+    state: Arc<Mutex<ServiceState>>,
 }
 
 struct ServiceState {
     golive: GoLive,
-    /// What OBS reads as server and key. Replaced only in `initialize`, before the output's
-    /// connect thread starts, so pointers handed out stay valid while it reads them.
+    /// Set by `destroy`: a connect thread that was waiting hands out no pointer into this state.
+    destroyed: bool,
+    /// What OBS reads as server and key. Replaced in `initialize` and on the connect thread
+    /// right before it reads them; replaced values are retired, not freed, so pointers handed
+    /// out stay valid while it reads them.
     server: CString,
     key: CString,
     rtmps: bool,
@@ -73,6 +111,12 @@ impl OutputLink {
             signal_handler_connect(handler, c"stop".as_ptr(), Some(on_output_stop), data);
             signal_handler_connect(
                 handler,
+                c"stopping".as_ptr(),
+                Some(on_output_stopping),
+                data,
+            );
+            signal_handler_connect(
+                handler,
                 c"reconnect".as_ptr(),
                 Some(on_output_reconnect),
                 data,
@@ -93,6 +137,12 @@ impl OutputLink {
             if !output.is_null() {
                 let handler = obs_output_get_signal_handler(output);
                 signal_handler_disconnect(handler, c"stop".as_ptr(), Some(on_output_stop), data);
+                signal_handler_disconnect(
+                    handler,
+                    c"stopping".as_ptr(),
+                    Some(on_output_stopping),
+                    data,
+                );
                 signal_handler_disconnect(
                     handler,
                     c"reconnect".as_ptr(),
@@ -206,6 +256,17 @@ unsafe extern "C" fn start_streaming_task(_: *mut c_void) {
     })
 }
 
+/// The output is stopping (Stop Streaming, another plugin, OBS quitting): a start still
+/// resolving is given up, so its connect thread stops waiting and nothing is published.
+unsafe extern "C" fn on_output_stopping(data: *mut c_void, _calldata: *mut calldata_t) {
+    guard("on_output_stopping", (), || {
+        // SAFETY: as in `on_output_stop`.
+        if let Some(service) = unsafe { instance(data) } {
+            service.lock().golive.cancel_resolving();
+        }
+    })
+}
+
 /// The output lost its connection and will reconnect: the next target read fails over.
 unsafe extern "C" fn on_output_reconnect(data: *mut c_void, _calldata: *mut calldata_t) {
     guard("on_output_reconnect", (), || {
@@ -230,9 +291,40 @@ unsafe extern "C" fn on_output_stop(data: *mut c_void, _calldata: *mut calldata_
 
 impl ServiceData {
     fn lock(&self) -> MutexGuard<'_, ServiceState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_state(&self.state)
+    }
+}
+
+fn lock_state(state: &Mutex<ServiceState>) -> MutexGuard<'_, ServiceState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ServiceState {
+    /// Hands out `target` from the next read on; the old strings are kept (see `retired`).
+    fn set_target(&mut self, target: &RtmpTarget) {
+        self.replace_target(
+            c_string(&target.server),
+            c_string(&target.key),
+            target.is_rtmps(),
+        );
+    }
+
+    fn replace_target(&mut self, server: CString, key: CString, rtmps: bool) {
+        let old_server = std::mem::replace(&mut self.server, server);
+        let old_key = std::mem::replace(&mut self.key, key);
+        self.retired.extend([old_server, old_key]);
+        self.rtmps = rtmps;
+    }
+
+    /// The output being started, with a strong reference the caller releases.
+    fn output(&self) -> Option<*mut obs_output_t> {
+        let link = self.output.as_ref()?;
+        // SAFETY: the link's weak reference is valid until `disconnect`; the strong reference
+        // returned (or null) is released by the caller.
+        let output = unsafe { obs_weak_output_get_output(link.0) };
+        (!output.is_null()).then_some(output)
     }
 }
 
@@ -263,14 +355,15 @@ unsafe extern "C" fn create<const K: usize>(
             return ptr::null_mut();
         };
         let data = ServiceData {
-            state: Mutex::new(ServiceState {
+            state: Arc::new(Mutex::new(ServiceState {
                 golive: GoLive::new(ServiceKind::ALL[K], json, shared),
+                destroyed: false,
                 server: PLACEHOLDER_SERVER.to_owned(),
                 key: PLACEHOLDER_KEY.to_owned(),
                 rtmps: false,
                 retired: Vec::new(),
                 output: None,
-            }),
+            })),
         };
         Box::into_raw(Box::new(data)).cast()
     })
@@ -282,7 +375,13 @@ unsafe extern "C" fn destroy(data: *mut c_void) {
             // SAFETY: `data` came from Box::into_raw in `create`; OBS destroys it exactly once.
             let service = unsafe { Box::from_raw(data.cast::<ServiceData>()) };
             // Taken out first: the signal handler's lock must never be taken under ours.
-            let link = service.lock().output.take();
+            let link = {
+                let mut state = service.lock();
+                state.destroyed = true;
+                // A connect thread still waiting wakes now; it may hold the state a bit longer.
+                state.golive.on_stopped();
+                state.output.take()
+            };
             if let Some(link) = link {
                 // SAFETY: the link was connected with this same `data`.
                 unsafe { link.disconnect(data) };
@@ -318,6 +417,7 @@ unsafe extern "C" fn get_properties<const K: usize>(_data: *mut c_void) -> *mut 
 /// Start Streaming: resolve the target, or refuse with a message for OBS's dialog.
 unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) -> bool {
     let entered = std::time::Instant::now();
+    remember_ui_thread();
     let outcome = guard("initialize", Err(Message::new("Error.Internal")), || {
         // SAFETY: OBS passes a live instance.
         let Some(service) = (unsafe { instance(data) }) else {
@@ -337,22 +437,32 @@ unsafe extern "C" fn initialize(data: *mut c_void, output: *mut obs_output_t) ->
             service.lock().output = Some(link);
         }
         let mut state = service.lock();
-        match state.golive.start() {
-            Ok(plan) => {
-                let (server, key, rtmps) = (
-                    c_string(&plan.primary.server),
-                    c_string(&plan.primary.key),
-                    plan.primary.is_rtmps(),
+        // The previous start's connect thread is done: OBS starts an output only once its
+        // last connect attempt ended.
+        state.retired.clear();
+        let begun = state.golive.start().map(|begun| match begun {
+            Begin::Ready(plan) => Some(plan.primary.clone()),
+            Begin::Resolving(_) => None,
+        });
+        match begun {
+            Ok(Some(target)) => {
+                state.set_target(&target);
+                Ok(())
+            }
+            Ok(None) => {
+                state.replace_target(
+                    PLACEHOLDER_SERVER.to_owned(),
+                    PLACEHOLDER_KEY.to_owned(),
+                    false,
                 );
-                state.server = server;
-                state.key = key;
-                state.rtmps = rtmps;
-                state.retired.clear();
                 Ok(())
             }
             Err(e) => {
-                state.server = PLACEHOLDER_SERVER.to_owned();
-                state.key = PLACEHOLDER_KEY.to_owned();
+                state.replace_target(
+                    PLACEHOLDER_SERVER.to_owned(),
+                    PLACEHOLDER_KEY.to_owned(),
+                    false,
+                );
                 Err(e.message())
             }
         }
@@ -418,8 +528,9 @@ unsafe fn read_target(
     }
 }
 
-/// The server URL, read by the connect thread before every connection attempt; after a lost
-/// connection it first moves to the next node.
+/// The server URL, read by the connect thread before every connection attempt: first it waits
+/// for a start still resolving; after a lost connection it moves to the next node. Never waits
+/// on OBS's UI thread, which gets the current (placeholder) value.
 ///
 /// # Safety
 /// `data` must be a live instance.
@@ -428,17 +539,75 @@ unsafe fn server_for_connect(data: *mut c_void) -> *const c_char {
     let Some(service) = (unsafe { instance(data) }) else {
         return ptr::null();
     };
-    let mut state = service.lock();
-    let state = &mut *state;
-    if let Some(next) = state.golive.failover() {
-        let (server, key, rtmps) = (c_string(&next.server), c_string(&next.key), next.is_rtmps());
-        state
-            .retired
-            .push(std::mem::replace(&mut state.server, server));
-        state.retired.push(std::mem::replace(&mut state.key, key));
-        state.rtmps = rtmps;
+    if on_ui_thread() {
+        return service.lock().server.as_ptr();
     }
-    state.server.as_ptr()
+    // The state outlives a `destroy` during the wait; no lock is held while waiting.
+    let state = service.state.clone();
+    let resolving = lock_state(&state).golive.resolving();
+    if let Some(resolving) = resolving {
+        let outcome = resolving.wait(RESOLVE_WAIT_BOUND);
+        let mut guard = lock_state(&state);
+        if guard.destroyed {
+            return REFUSED_SERVER.as_ptr();
+        }
+        let adopted = guard
+            .golive
+            .adopt(&resolving, outcome)
+            .map(|plan| plan.primary.clone());
+        match adopted {
+            Ok(target) => guard.set_target(&target),
+            Err(message) => refuse_on_connect_thread(&mut guard, &message),
+        }
+        return guard.server.as_ptr();
+    }
+    let refresh = {
+        let mut guard = lock_state(&state);
+        match guard.golive.failover() {
+            Failover::Unchanged => None,
+            Failover::Moved(next) => {
+                let next = next.clone();
+                guard.set_target(&next);
+                None
+            }
+            Failover::Expired(refresh) => Some(refresh),
+        }
+    };
+    if let Some(refresh) = refresh {
+        let fresh = refresh.run();
+        let mut guard = lock_state(&state);
+        if let Some(target) = guard.golive.refreshed(fresh).cloned() {
+            guard.set_target(&target);
+        }
+    }
+    let guard = lock_state(&state);
+    if guard.destroyed {
+        REFUSED_SERVER.as_ptr()
+    } else {
+        guard.server.as_ptr()
+    }
+}
+
+/// A start that failed on the connect thread: the reason becomes the output's last error (set
+/// here, after `obs_output_actual_start` cleared it), and the connect thread gets
+/// [`REFUSED_SERVER`], so that OBS's own "failed to connect" dialog shows the reason.
+fn refuse_on_connect_thread(state: &mut ServiceState, message: &Message) {
+    let text = message.render(&ObsLocale);
+    // Error texts are built from codes, hosts and RequestIds only: safe to log.
+    log::warn!(
+        "go-live refused on the connect thread: {}",
+        text.replace('\n', " | ")
+    );
+    if let Some(output) = state.output() {
+        let text = c_string(&text);
+        // SAFETY: `output` is a strong reference to the live output; libobs copies the text;
+        // the reference is released right after.
+        unsafe {
+            obs_output_set_last_error(output, text.as_ptr());
+            obs_output_release(output);
+        }
+    }
+    state.replace_target(REFUSED_SERVER.to_owned(), PLACEHOLDER_KEY.to_owned(), false);
 }
 
 unsafe extern "C" fn get_url(data: *mut c_void) -> *const c_char {

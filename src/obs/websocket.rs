@@ -1,5 +1,5 @@
-//! obs-websocket vendor requests (vendor `obs-rtc-golive`): `GetStatus` and `TestConnection`,
-//! for scripts and remote control (`CallVendorRequest`).
+//! obs-websocket vendor requests (vendor `obs-rtc-golive`): `GetStatus`, `TestConnection` and
+//! `CancelStart`, for scripts and remote control (`CallVendorRequest`).
 //!
 //! obs-websocket 5.x offers its plugin API as the header-only `lib/obs-websocket-api.h`: the
 //! global proc `obs_websocket_api_get_ph` hands out obs-websocket's own proc handler, whose
@@ -171,9 +171,10 @@ pub fn register() {
         );
         return;
     }
-    let requests: [(&CStr, WebsocketRequestFunction); 2] = [
+    let requests: [(&CStr, WebsocketRequestFunction); 3] = [
         (c"GetStatus", Some(on_get_status)),
         (c"TestConnection", Some(on_test_connection)),
+        (c"CancelStart", Some(on_cancel_start)),
     ];
     for (name, callback) in requests {
         let mut entry = WebsocketRequestCallback {
@@ -197,7 +198,7 @@ pub fn register() {
         }
     }
     log::info!(
-        "obs-websocket vendor {} registered (GetStatus, TestConnection)",
+        "obs-websocket vendor {} registered (GetStatus, TestConnection, CancelStart)",
         VENDOR.to_string_lossy()
     );
 }
@@ -251,6 +252,29 @@ unsafe extern "C" fn on_test_connection(
 ) {
     // SAFETY: obs-websocket passes valid request and response objects.
     unsafe { respond(request, response, "websocket.TestConnection", test) }
+}
+
+unsafe extern "C" fn on_cancel_start(
+    request: *mut obs_data_t,
+    response: *mut obs_data_t,
+    _priv: *mut c_void,
+) {
+    // SAFETY: obs-websocket passes valid request and response objects.
+    unsafe { respond(request, response, "websocket.CancelStart", cancel_start) }
+}
+
+/// `CancelStart`: gives up a Start Streaming still waiting for the vendor, which OBS's own
+/// Stop Streaming cannot do (the frontend disables it, and obs-websocket's `StopStream`
+/// refuses, until the output has connected). `{"ok": true, "cancelled": <starts given up>}`.
+fn cancel_start(_request: Value) -> Value {
+    match shared() {
+        Some(shared) => {
+            let cancelled = shared.cancel_starts();
+            log::info!("CancelStart: {cancelled} start(s) given up");
+            json!({"ok": true, "cancelled": cancelled})
+        }
+        None => json!({"ok": false, "error": "obs-rtc-golive has no HTTP client"}),
+    }
 }
 
 fn render(message: &Message) -> String {

@@ -24,6 +24,7 @@ pub mod obs;
 pub mod proxy;
 pub mod rtmp;
 pub mod tls;
+pub mod ui_thread;
 pub mod util;
 
 use std::path::PathBuf;

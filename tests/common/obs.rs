@@ -61,6 +61,10 @@ const START_FAILED_MARKER: &str = "failed to start!";
 const LAST_ERROR_MARKER: &str = "Last Error: ";
 /// What the frontend logs whenever the stream output stops, also after a failed connect.
 const STREAMING_STOP_MARKER: &str = "==== Streaming Stop";
+/// What the plugin logs when a start fails on the output's connect thread (the vendor work
+/// runs off the UI thread), followed by the text it set as the output's last error, with its
+/// line breaks shown as ` | `; OBS then stops the output and shows that text in its dialog.
+const CONNECT_THREAD_REFUSAL_MARKER: &str = "go-live refused on the connect thread: ";
 
 /// The plugin's files to install into the throwaway HOME.
 #[derive(Clone, Debug)]
@@ -172,6 +176,8 @@ pub enum ObsError {
     Timeout(&'static str),
     /// `StartStream` was accepted but OBS logged `... failed to start!`: the service's
     /// `initialize` (or the output) refused. `last_error` is the text after `Last Error: `.
+    /// Also when the plugin refused on the output's connect thread and OBS then stopped the
+    /// output: `last_error` is the text the plugin set as the output's last error.
     StartFailed {
         /// `obs_output_get_last_error`, as logged; `None` if the output set none.
         last_error: Option<String>,
@@ -346,6 +352,12 @@ impl Obs {
             "StartStream",
             |c| async move { c.streaming().start().await },
         )?;
+        self.start_outcome_since(log_mark)
+    }
+
+    /// Waits (up to 30 s) for the outcome of a `StartStream` sent after the log was
+    /// `log_mark` bytes long, as [`Obs::start_stream`] does.
+    pub fn start_outcome_since(&self, log_mark: usize) -> Result<(), ObsError> {
         let outcome = wait_until(OUTPUT_TIMEOUT, || {
             if self.stream_active() {
                 return Some(Ok(()));
@@ -358,7 +370,17 @@ impl Obs {
                     .map(|(_, error)| error.trim().to_owned());
                 return Some(Err(ObsError::StartFailed { last_error }));
             }
-            new_lines.contains(STREAMING_STOP_MARKER).then(|| {
+            let stopped = new_lines.contains(STREAMING_STOP_MARKER);
+            if let Some((_, refusal)) = new_lines
+                .split_once(CONNECT_THREAD_REFUSAL_MARKER)
+                .filter(|_| stopped)
+            {
+                let text = refusal.lines().next().unwrap_or_default();
+                return Some(Err(ObsError::StartFailed {
+                    last_error: Some(text.trim().replace(" | ", "\n")),
+                }));
+            }
+            stopped.then(|| {
                 Err(ObsError::StoppedBeforeLive {
                     log: new_lines.to_owned(),
                 })

@@ -1,0 +1,270 @@
+//! Start Streaming never freezes OBS: the vendor call runs off the UI thread, the output's
+//! connect thread waits for it, and quitting, cancelling or a vendor error at any point of that
+//! wait ends cleanly, in a real OBS.
+
+mod common;
+
+use common::ui_thread::{
+    find_window, screenshot, ui_round_trip, vendor_request, window_names, window_text,
+    MainThreadSampler,
+};
+use common::{EventKind, Obs, ObsError, ObsOptions, RtmpServer};
+use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const APP_ID: u32 = 3_141_592;
+const SECRET: &str = "fedcba9876543210fedcba9876543210";
+const STREAM: &str = "ui-thread";
+const CDN_URL: &str = "rtmp://cdn.example.com/live/UITHREADCDNKEY";
+/// What the plugin logs once the vendor work of a start is done.
+const GO_LIVE_LINE: &str = "go-live: provider=zegocloud";
+
+fn simulator(rtmp: &RtmpServer) -> Simulator {
+    Simulator::start(SimConfig {
+        zego_apps: vec![ZegoApp {
+            app_id: APP_ID,
+            server_secret: SECRET.into(),
+            test_env: false,
+        }],
+        zego_nodes: vec![rtmp.rtmp_url()],
+        ..SimConfig::default()
+    })
+    .expect("simulator starts")
+}
+
+/// A cold start: nothing resolved ahead, so Start Streaming has to call the vendor.
+fn settings(sim: &Simulator) -> Value {
+    json!({
+        "app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM,
+        "endpoint": sim.base_url(), "prefetch": false,
+    })
+}
+
+fn launch(settings: Value) -> Obs {
+    Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin())
+}
+
+/// Sends StartStream without waiting for the outcome, then waits until the simulator has
+/// received a request with `action` (the vendor call is in flight). Returns the log's length
+/// before the request, for [`Obs::start_outcome_since`].
+fn start_and_wait_for(obs: &Obs, sim: &Simulator, action: &str) -> usize {
+    let log_mark = obs.log_text().len();
+    obs.request(
+        "StartStream",
+        |c| async move { c.streaming().start().await },
+    )
+    .expect("StartStream sent");
+    common::wait_until(Duration::from_secs(10), || {
+        sim.zego()
+            .requests()
+            .iter()
+            .any(|r| r.action == action)
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no {action} request reached the simulator"));
+    log_mark
+}
+
+#[test]
+fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    sim.zego().set_latency(Duration::from_secs(3));
+    let obs = launch(settings(&sim));
+    let pid = obs.pid().expect("OBS runs");
+
+    start_and_wait_for(&obs, &sim, "RTMPDispatchV2");
+    let sampler = MainThreadSampler::start(pid);
+    let round_trip = ui_round_trip(&obs).expect("the UI thread answers");
+    let vendor_done = obs.log_text().contains(GO_LIVE_LINE);
+    std::thread::sleep(Duration::from_millis(800));
+    let samples = sampler.finish();
+    println!(
+        "UI round trip while the vendor call is in flight: {round_trip:?}; {} main-thread samples",
+        samples.len()
+    );
+    assert!(
+        !vendor_done,
+        "the UI thread answered only after the vendor did (round trip {round_trip:?})"
+    );
+    assert!(!samples.is_empty(), "eu-stack took no sample");
+    let stuck: Vec<_> = samples
+        .iter()
+        .filter(|s| s.inside("obs_output_start"))
+        .collect();
+    assert!(
+        stuck.is_empty(),
+        "the UI thread was inside obs_output_start in {} of {} samples: {:?}",
+        stuck.len(),
+        samples.len(),
+        stuck[0].frames
+    );
+    assert!(!obs.stream_active(), "not live before the vendor answered");
+
+    // The start still completes once the vendor answers.
+    rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish after the slow dispatch");
+    assert!(obs.log_text().contains(GO_LIVE_LINE));
+}
+
+/// Quits OBS while Start Streaming waits for a vendor answering after `latency`; asserts a
+/// clean exit within 3 s and that nothing was published.
+fn quit_during_slow_start(latency: Duration) {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    sim.zego().set_latency(latency);
+    let mut obs = launch(settings(&sim));
+    start_and_wait_for(&obs, &sim, "RTMPDispatchV2");
+    // Past the harness's settle pause, so the time measured is the quit itself.
+    std::thread::sleep(Duration::from_millis(600));
+
+    let quitting = Instant::now();
+    let status = obs.quit();
+    let took = quitting.elapsed();
+    println!("quit with a {latency:?} dispatch in flight took {took:?}");
+    assert_eq!(status.code(), Some(0), "OBS's exit status");
+    assert!(took < Duration::from_secs(3), "quit took {took:?}");
+    assert!(
+        rtmp.wait_for_publish(None, latency + Duration::from_secs(1))
+            .is_none(),
+        "nothing is published after the quit"
+    );
+}
+
+#[test]
+fn quitting_during_a_slow_start_exits_0_within_3_s() {
+    quit_during_slow_start(Duration::from_secs(2));
+    quit_during_slow_start(Duration::from_secs(8));
+}
+
+#[test]
+fn cancelling_a_slow_start_publishes_nothing_and_deletes_the_forward() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    sim.zego().set_latency(Duration::from_secs(2));
+    let mut s = settings(&sim);
+    s["cdn_urls"] = json!([{ "value": CDN_URL }]);
+    let mut obs = launch(s);
+
+    // Given up while the CDN forward is being created: the forward exists at the vendor by
+    // the time the answer comes, so it has to be deleted again.
+    let log_mark = start_and_wait_for(&obs, &sim, "CreatCDNTransferRule");
+    // OBS's own Stop Streaming cannot do it: the frontend disables it until the output has
+    // connected, and obs-websocket's StopStream is refused for an output not active yet.
+    let stop = obs.request("StopStream", |c| async move { c.streaming().stop().await });
+    assert!(
+        stop.is_err(),
+        "OBS accepted StopStream while connecting: {stop:?}"
+    );
+    let answer = vendor_request(&obs, "CancelStart", json!({"unused": true}));
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    assert_eq!(answer["cancelled"], json!(1), "{answer}");
+
+    match obs.start_outcome_since(log_mark) {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => assert!(text.contains("Start Streaming was given up"), "{text}"),
+        other => panic!("expected the cancelled start to fail, got {other:?}"),
+    }
+    common::wait_until(Duration::from_secs(20), || {
+        let deleted = sim
+            .zego()
+            .requests()
+            .iter()
+            .any(|r| r.action == "DeleteCDNTransferRule" && r.code == 0);
+        (deleted && sim.zego().cdn_rules(STREAM).is_empty()).then_some(())
+    })
+    .expect("the forward created for the cancelled start is deleted");
+    assert!(
+        rtmp.events().iter().all(|e| e.kind != EventKind::Publish),
+        "nothing was published: {:?}",
+        rtmp.events()
+    );
+
+    // The service is usable again right after.
+    sim.zego().set_latency(Duration::ZERO);
+    obs.start_stream().expect("the next start goes live");
+    rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    obs.stop_stream().expect("stop");
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn a_vendor_error_found_off_the_ui_thread_shows_its_code_in_obs_dialog() {
+    let rtmp = RtmpServer::start();
+    let sim = simulator(&rtmp);
+    sim.zego().set_latency(Duration::from_millis(300));
+    sim.zego().fail_next("RTMPDispatchV2", 1002, 1);
+    let mut obs = launch(settings(&sim));
+
+    match obs.start_stream() {
+        Err(ObsError::StartFailed {
+            last_error: Some(text),
+        }) => assert!(text.contains("(code 1002)"), "{text}"),
+        other => panic!("expected a refused start, got {other:?}"),
+    }
+    let display = obs.display().to_owned();
+    let window = find_window(&display, "^Failed to connect$", Duration::from_secs(10))
+        .unwrap_or_else(|| {
+            panic!(
+                "OBS's \"Failed to connect\" dialog is not on screen; windows:\n{}",
+                window_names(&display)
+            )
+        });
+    let version = obs
+        .request("GetVersion", |c| async move { c.general().version().await })
+        .map(|v| v.obs_studio_version.to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let artifacts = common::util::artifacts_dir("ui-thread");
+    let log = obs.log_text();
+    let request_id: String = log
+        .split_once("go-live refused on the connect thread: ")
+        .and_then(|(_, refusal)| refusal.split_once("RequestId: "))
+        .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+        .expect("the refusal names a RequestId");
+    let expected = [
+        "Failed to connect to server",
+        "ZEGOCLOUD refused the request (code 1002)",
+        "RTMP dispatch must be enabled for your AppID",
+        "RequestId:",
+        request_id.as_str(),
+    ];
+    // Read again while the dialog may still be painting. OCR may read a capital I as a small
+    // one and split a long number, so the comparison ignores case and whitespace.
+    let squash = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let mut text = String::new();
+    let complete = common::wait_until(Duration::from_secs(10), || {
+        text = window_text(&display, &window, &artifacts.join("dialog-ocr.png"));
+        let seen = squash(&text);
+        expected
+            .iter()
+            .all(|e| seen.contains(&squash(e)))
+            .then_some(())
+    });
+    println!("OBS's dialog, read from the screen: {text}");
+    assert!(
+        complete.is_some(),
+        "OBS's dialog does not show all of {expected:?}: {text}"
+    );
+    let shot = artifacts.join(format!("error-dialog-vendor-{version}.png"));
+    screenshot(&display, &shot);
+    if std::env::var_os("RTC_GOLIVE_UPDATE_DOCS").is_some() {
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::copy(&shot, docs.join(shot.file_name().expect("file name")))
+            .expect("copy the screenshot into docs/screenshots");
+    }
+    assert!(
+        rtmp.wait_for_publish(None, Duration::from_secs(1))
+            .is_none(),
+        "nothing published"
+    );
+    assert_eq!(obs.quit().code(), Some(0));
+}
