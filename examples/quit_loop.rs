@@ -36,6 +36,9 @@ enum Moment {
     Live,
     /// StopStream was just sent.
     Stopping,
+    /// StartStream was just sent to OBS's Custom service, without the plugin: the output
+    /// connecting.
+    ConnectingWithoutPlugin,
     /// Publishing through OBS's Custom service, without the plugin.
     LiveWithoutPlugin,
     /// StopStream was just sent, OBS's Custom service, without the plugin.
@@ -54,6 +57,10 @@ impl Moment {
             }
             Moment::Live => "live (publishing)".into(),
             Moment::Stopping => "stopping (right after StopStream)".into(),
+            Moment::ConnectingWithoutPlugin => {
+                "control: connecting (quit 100 ms after StartStream), OBS's Custom service, no plugin"
+                    .into()
+            }
             Moment::LiveWithoutPlugin => "control: live, OBS's Custom service, no plugin".into(),
             Moment::StoppingWithoutPlugin => {
                 "control: stopping, OBS's Custom service, no plugin".into()
@@ -61,10 +68,25 @@ impl Moment {
         }
     }
 
+    /// Its artifacts directory's name part.
+    fn slug(self) -> String {
+        match self {
+            Moment::WaitingForVendor(latency) => format!("waiting-{}s", latency.as_secs()),
+            Moment::Connecting => "connecting".into(),
+            Moment::Live => "live".into(),
+            Moment::Stopping => "stopping".into(),
+            Moment::ConnectingWithoutPlugin => "control-connecting".into(),
+            Moment::LiveWithoutPlugin => "control-live".into(),
+            Moment::StoppingWithoutPlugin => "control-stopping".into(),
+        }
+    }
+
     fn with_plugin(self) -> bool {
         !matches!(
             self,
-            Moment::LiveWithoutPlugin | Moment::StoppingWithoutPlugin
+            Moment::ConnectingWithoutPlugin
+                | Moment::LiveWithoutPlugin
+                | Moment::StoppingWithoutPlugin
         )
     }
 
@@ -126,6 +148,7 @@ fn run(rounds: usize, only: &str) -> String {
         Moment::Connecting,
         Moment::Live,
         Moment::Stopping,
+        Moment::ConnectingWithoutPlugin,
         Moment::LiveWithoutPlugin,
         Moment::StoppingWithoutPlugin,
     ]
@@ -178,7 +201,7 @@ fn one_round(sim: &Simulator, settings: &serde_json::Value, moment: Moment, roun
     } else {
         ObsOptions::new("rtmp_custom", settings.clone())
     };
-    options.artifacts_name = format!("quit-loop-{round}");
+    options.artifacts_name = format!("quit-loop-{}-{round}", moment.slug());
     let mut obs = Obs::launch(options);
     // Past the harness's settle pause after launch, so the quit is measured alone.
     thread::sleep(Duration::from_millis(1600));
@@ -199,6 +222,14 @@ fn one_round(sim: &Simulator, settings: &serde_json::Value, moment: Moment, roun
                 _ => Duration::from_millis(300),
             };
             thread::sleep(wait.saturating_sub(arrived.elapsed()));
+        }
+        Moment::ConnectingWithoutPlugin => {
+            obs.request(
+                "StartStream",
+                |c| async move { c.streaming().start().await },
+            )
+            .expect("StartStream");
+            thread::sleep(Duration::from_millis(100));
         }
         Moment::Live | Moment::LiveWithoutPlugin => {
             obs.start_stream().expect("go-live");
