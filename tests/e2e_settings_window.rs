@@ -24,6 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
+use common::ui_thread::xdotool;
 use common::util::{artifacts_dir, wait_until};
 use common::{Obs, ObsOptions, RtmpServer};
 use obs_rtc_golive::config::fields::ZEGO_DEFAULT_ENDPOINT;
@@ -105,23 +106,6 @@ fn zego_settings(sim: &Simulator) -> Value {
 
 // ---------------------------------------------------------------------------------------------
 // X helpers.
-
-/// Runs `xdotool` on `display`; its stdout, or the failure.
-fn xdotool(display: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .output()
-        .map_err(|e| format!("cannot run xdotool (Debian package `xdotool`): {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(format!(
-            "xdotool {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
 
 fn key(display: &str, keys: &str) {
     xdotool(display, &["key", "--delay", "60", keys]).expect("xdotool key");

@@ -479,15 +479,7 @@ impl Obs {
     /// dialog returns into the torn-down window, OBS 30 can crash on the way out.
     fn dismiss_dialogs(&self) {
         let display = self.xvfb.display();
-        let xdotool = |args: &[&str]| {
-            Command::new("xdotool")
-                .args(args)
-                .env("DISPLAY", display)
-                .output()
-                .ok()
-                .filter(|out| out.status.success())
-                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
-        };
+        let xdotool = |args: &[&str]| super::ui_thread::xdotool(display, args).ok();
         let main = xdotool(&["search", "--onlyvisible", "--name", "^OBS "]).unwrap_or_default();
         let all = xdotool(&["search", "--onlyvisible", "--name", "."]).unwrap_or_default();
         let dialogs: Vec<&str> = all
