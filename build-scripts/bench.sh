@@ -6,10 +6,28 @@
 # with eu-stack: time inside obs_output_start), its load time, OBS's memory with and without it,
 # and the .so size. Writes the report to docs/benchmarks.md and prints it. About 10 minutes on
 # 2 cores, builds excluded. Targets are reported PASS/MISS, never asserted.
+#
+# `build-scripts/bench.sh 30.2.3` (or 32.2.2) runs the same benchmark against that OBS in its
+# root filesystem (build-scripts/obs-version.sh) with the project's .deb installed there, and
+# writes docs/benchmarks-obs-VERSION.md; the footprint needs OBS without the plugin, so only the
+# host's run has it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
 ensure_deps
+
+version=${1:-29.0.2}
+report=docs/benchmarks.md
+obs=(obs)
+if [ "$version" != 29.0.2 ]; then
+  report=docs/benchmarks-obs-$version.md
+  obs=(build-scripts/obs-version.sh "$version" obs)
+  echo "==> building the package and installing it for OBS $version"
+  deb=$(build-scripts/deb.sh | tail -n 1)
+  build-scripts/obs-version.sh "$version" dpkg -i "$PWD/$deb" >/dev/null
+  export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/build-scripts/obs-version.sh $version"
+  export RTC_GOLIVE_SYSTEM_PLUGIN=1
+fi
 
 # What is built: HEAD, and whether the plugin's sources differ from it.
 tree="commit $(git rev-parse --short HEAD)"
@@ -31,11 +49,11 @@ cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^[[:space:]]*
   echo
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
-  echo "- OBS: $(obs --version 2>/dev/null | tail -n 1)"
+  echo "- OBS: $("${obs[@]}" --version 2>/dev/null | tail -n 1)"
   echo "- Build: release (\`cargo build --release --lib\`, LTO), $tree"
-  echo "- Command: \`build-scripts/bench.sh\`"
+  echo "- Command: \`build-scripts/bench.sh${1:+ $1}\`"
   echo
   cat "$results"
-} >docs/benchmarks.md
+} >"$report"
 echo
-cat docs/benchmarks.md
+cat "$report"

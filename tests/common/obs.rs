@@ -50,6 +50,10 @@ const OUTPUT_TIMEOUT: Duration = Duration::from_secs(30);
 const QUIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long [`Obs::quit`] lets the UI settle after a stream start or stop before SIGINT.
 const QUIT_SETTLE: Duration = Duration::from_millis(500);
+/// How long the harness keeps pressing Escape on OBS's dialogs before quitting.
+const DIALOG_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between pressing Escape on the open dialogs and looking again.
+const DIALOG_CLOSE_POLL: Duration = Duration::from_millis(200);
 /// Extra time [`Obs::quit`] gives a freshly started OBS: a SIGINT during its first paints can
 /// crash OBS 29.0 the same way.
 const STARTUP_SETTLE: Duration = Duration::from_secs(1);
@@ -470,6 +474,16 @@ impl Obs {
             in_time,
             "OBS did not exit within {QUIT_TIMEOUT:?} after SIGINT (SIGKILLed: {status})"
         );
+        if !status.success() {
+            // CI keeps only what a test prints: say here how OBS ended.
+            println!(
+                "harness: OBS exited with {status}\n--- stderr ---\n{}\n--- log ---\n{}",
+                tail_of_file(&self.home().join("obs-stderr.txt"), 30),
+                self.log_path()
+                    .map(|p| tail_of_file(&p, 40))
+                    .unwrap_or_default()
+            );
+        }
         status
     }
 
@@ -481,18 +495,34 @@ impl Obs {
         let display = self.xvfb.display();
         let xdotool = |args: &[&str]| super::ui_thread::xdotool(display, args).ok();
         let main = xdotool(&["search", "--onlyvisible", "--name", "^OBS "]).unwrap_or_default();
-        let all = xdotool(&["search", "--onlyvisible", "--name", "."]).unwrap_or_default();
-        let dialogs: Vec<&str> = all
-            .lines()
-            .filter(|w| !main.lines().any(|m| m == *w))
-            .collect();
-        for window in &dialogs {
-            xdotool(&["windowfocus", "--sync", window]);
-            xdotool(&["key", "Escape"]);
-        }
+        let dialogs = || -> Vec<String> {
+            xdotool(&["search", "--onlyvisible", "--name", "."])
+                .unwrap_or_default()
+                .lines()
+                .filter(|w| !main.lines().any(|m| m == *w))
+                .map(str::to_owned)
+                .collect()
+        };
+        // A dialog that is still being mapped, or an Escape that reached the window before it
+        // had the focus, leaves the dialog open: press again until none is left.
+        let mut closed = 0;
+        let gone = wait_until(DIALOG_CLOSE_TIMEOUT, || {
+            let open = dialogs();
+            for window in &open {
+                xdotool(&["windowfocus", "--sync", window]);
+                xdotool(&["key", "--clearmodifiers", "Escape"]);
+                closed += 1;
+            }
+            thread::sleep(DIALOG_CLOSE_POLL);
+            dialogs().is_empty().then_some(())
+        });
         println!(
-            "harness: closed {} dialog(s) before quitting",
-            dialogs.len()
+            "harness: pressed Escape {closed} time(s) on OBS's dialogs before quitting{}",
+            if gone.is_some() {
+                ""
+            } else {
+                "; a dialog is still open"
+            }
         );
         thread::sleep(QUIT_SETTLE);
     }
