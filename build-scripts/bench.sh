@@ -33,6 +33,8 @@ fi
 tree="commit $(git rev-parse --short HEAD)"
 git diff --quiet HEAD -- src data Cargo.toml Cargo.lock || tree="$tree with uncommitted changes"
 
+# Other work on the machine skews go-live times: the report says how busy it was.
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "==> building the plugin (release), then the benchmark, and running it"
 cargo build --release --lib
 results=$(mktemp)
@@ -49,6 +51,7 @@ cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^[[:space:]]*
   echo
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
+  echo "- Load average (1, 5, 15 min) when the run began: $load"
   echo "- OBS: $("${obs[@]}" --version 2>/dev/null | tail -n 1)"
   echo "- Build: release (\`cargo build --release --lib\`, LTO), $tree"
   echo "- Command: \`build-scripts/bench.sh${1:+ $1}\`"
