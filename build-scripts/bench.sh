@@ -40,7 +40,7 @@ cargo build --release --lib
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 # The report goes to stdout, progress to stderr.
-cargo run --release --example bench >"$results"
+cargo run --release -p rtc-golive-test-support --example bench >"$results"
 
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^[[:space:]]*//')
 {

@@ -10,5 +10,5 @@ ensure_deps
 
 echo "==> building the plugin (release)"
 cargo build --release --lib
-cargo build --release --example demo
+cargo build --release -p rtc-golive-test-support --example demo
 exec target/release/examples/demo

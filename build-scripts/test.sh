@@ -27,12 +27,14 @@ done
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests install the plugin .so into a throwaway OBS; build it first so they
 # never load a stale one.
 echo "==> cargo build (plugin)"
 cargo build --lib
 echo "==> build and lints: $((SECONDS - started)) s since the start"
+echo "==> the core's tests with libobs hidden (no headers, no library)"
+bash build-scripts/core-without-libobs.sh
 echo "==> fuzz smoke (20 s per target; the long runs are build-scripts/fuzz.sh long)"
 bash build-scripts/fuzz.sh smoke
 
@@ -57,7 +59,7 @@ block() {
 }
 
 # Examples (demo, bench) are built by clippy above; they are programs, not test suites.
-block "OBS 29.0.2 (host, whole suite)" --lib --bins --tests
+block "OBS 29.0.2 (host, whole suite)" --workspace --lib --bins --tests
 
 echo "==> Debian package (cargo-deb, release build)"
 deb_started=$SECONDS

@@ -1,25 +1,105 @@
 //! obs-rtc-golive: OBS Studio services that go live into real-time (RTC) rooms in one click.
 //!
-//! Data flows one way: OBS settings -> [`config`] (typed, validated) -> [`providers`] (the signed
-//! vendor call) -> [`rtmp_target`] (server, key, alternates, expiry) -> OBS connect info.
-//! Everything but [`obs`] is plain safe Rust with no libobs dependency.
+//! This crate is the plugin OBS loads, and only its OBS layer: the only code that touches
+//! libobs, and the only `unsafe` in the project. What it does is in `rtc-golive-core`.
+//!
+//! Every callback is a thin adapter over the safe core and runs inside [`guard::guard`], so a
+//! panic never unwinds into OBS.
 
-pub mod address_cache;
-pub mod api_client;
-pub mod background;
-pub mod cdn_forwarding;
-pub mod config;
-pub mod golive;
-pub mod messages;
-pub mod node_probe;
-pub mod obs;
-pub mod pending;
-pub mod prefetch;
-pub mod presence;
-pub mod private_file;
-pub mod providers;
-pub mod retry;
-pub mod rtmp_target;
-pub mod signing;
-pub mod simulator;
-pub mod tls;
+pub mod ffi;
+mod frontend;
+mod guard;
+mod locale;
+mod module;
+mod service;
+mod settings;
+mod websocket;
+
+use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};
+use rtc_golive_core::golive::Shared;
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What the module's services share, created on first use and dropped at unload so the HTTP
+/// client's worker thread is joined while the module's code is still loaded.
+static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
+
+/// At unload, background work first gets this long to finish on its own: deleting CDN
+/// forwards when OBS quits while live must complete.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Then network calls still in flight are cancelled, and the tasks get this long to end; OBS
+/// must still quit promptly.
+const SHUTDOWN_CUT: Duration = Duration::from_secs(1);
+
+fn shared() -> Option<Shared> {
+    let mut slot = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if slot.is_none() {
+        match Shared::new(config_dir().as_deref()) {
+            Ok(shared) => *slot = Some(shared),
+            Err(e) => log::error!("cannot create the HTTP client: {e:?}"),
+        }
+    }
+    slot.clone()
+}
+
+/// OBS began to quit: starts still resolving are given up and calls nobody needs are cut.
+fn abandon_starts() {
+    let shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    if let Some(shared) = shared {
+        shared.abandon();
+    }
+}
+
+fn shutdown_shared() {
+    let shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if let Some(shared) = shared {
+        shared.abandon();
+        let http = shared.http.clone();
+        let late = shared
+            .background
+            .shutdown(SHUTDOWN_GRACE, || http.cancel_all(), SHUTDOWN_CUT);
+        if !late.is_empty() {
+            log::warn!(
+                "background tasks still running at unload: {}",
+                late.join(", ")
+            );
+        }
+    }
+}
+
+/// The plugin's own config directory (`.../plugin_config/obs-rtc-golive/`).
+fn config_dir() -> Option<PathBuf> {
+    let path = config_file("")?;
+    if let Err(e) = std::fs::create_dir_all(&path) {
+        log::warn!("cannot create {}: {e}", path.display());
+        return None;
+    }
+    Some(path)
+}
+
+/// A path in the plugin's own config directory.
+fn config_file(name: &str) -> Option<PathBuf> {
+    let name = settings::c_string(name);
+    // SAFETY: the module pointer is set before any callback runs; `name` is NUL-terminated.
+    let raw = unsafe { obs_module_get_config_path(module::obs_current_module(), name.as_ptr()) };
+    if raw.is_null() {
+        return None;
+    }
+    // SAFETY: libobs returns a NUL-terminated string it allocated with bmalloc.
+    let path = unsafe { CStr::from_ptr(raw) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: copied above; released with bfree exactly once, as libobs requires.
+    unsafe { bfree(raw.cast()) };
+    Some(PathBuf::from(path))
+}

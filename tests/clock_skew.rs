@@ -2,8 +2,8 @@
 //! timestamp, the plugin adopts the server's time from the `Date` header and the one retry,
 //! signed with that time, passes. Against the simulator with its clock moved both ways.
 
-use obs_rtc_golive::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
-use obs_rtc_golive::simulator::{AliyunKey, HandshakeNode, SimConfig, Simulator, ZegoApp};
+use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
+use rtc_golive_simulator::{AliyunKey, HandshakeNode, SimConfig, Simulator, ZegoApp};
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,10 +1,10 @@
 //! Alibaba Cloud ARTC go-live in a real OBS: the `aliyun_artc_rtmp` service creates an ingest
 //! address at the simulator and OBS publishes to it with name and auth_key intact.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use obs_rtc_golive::simulator::{AliyunControl, AliyunKey, SimConfig, Simulator};
+use rtc_golive_simulator::{AliyunControl, AliyunKey, SimConfig, Simulator};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,7 +1,7 @@
 //! Proves the e2e harness with OBS's built-in `rtmp_custom` service (no plugin): OBS goes live
 //! into a local nginx-rtmp, the stream is real h264, and OBS exits cleanly.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use std::time::{Duration, Instant};
 

@@ -1,10 +1,10 @@
 //! ZEGOCLOUD CDN forwarding follows the stream's life in a real OBS: rules exist before the
 //! publish arrives, go away on every stop path, and survive nothing after a crash.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp, ZegoControl};
+use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp, ZegoControl};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};

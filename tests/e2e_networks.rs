@@ -4,10 +4,10 @@
 //! stream module terminating TLS in front of nginx-rtmp), a silent first node, and a first node
 //! that accepts TCP but never answers RTMP.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{ForwardProxy, Obs, ObsError, ObsOptions, RtmpOptions, RtmpServer, TestCa};
-use obs_rtc_golive::simulator::{AliyunKey, SimConfig, Simulator, TlsIdentity, ZegoApp};
+use rtc_golive_simulator::{AliyunKey, SimConfig, Simulator, TlsIdentity, ZegoApp};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
@@ -72,7 +72,7 @@ fn refused_start(obs: &Obs) -> String {
 
 #[test]
 fn https_with_the_test_ca_trusted_through_ssl_cert_file() {
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let rtmp = RtmpServer::start();
     let sim = simulator("127.0.0.1:0", Some(ca.identity()), vec![rtmp.rtmp_url()]);
     assert!(sim.base_url().starts_with("https://"), "{}", sim.base_url());
@@ -95,7 +95,7 @@ fn https_with_the_test_ca_trusted_through_ssl_cert_file() {
 
 #[test]
 fn https_without_the_test_ca_fails_with_unknown_issuer() {
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let rtmp = RtmpServer::start();
     let sim = simulator("127.0.0.1:0", Some(ca.identity()), vec![rtmp.rtmp_url()]);
     let mut obs = Obs::launch(zego(&sim.base_url()));
@@ -114,7 +114,7 @@ fn https_without_the_test_ca_fails_with_unknown_issuer() {
 
 #[test]
 fn https_to_a_name_the_certificate_does_not_cover_is_a_name_mismatch() {
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let sim = simulator("127.0.0.2:0", Some(ca.identity()), Vec::new());
     let mut obs = Obs::launch(
         zego(&sim.base_url()).with_env("SSL_CERT_FILE", &ca.ca_file().to_string_lossy()),
@@ -128,7 +128,7 @@ fn https_to_a_name_the_certificate_does_not_cover_is_a_name_mismatch() {
 #[test]
 fn go_live_through_a_forward_proxy_that_wants_a_login() {
     const PROXY_PASSWORD: &str = "proxy-pw-7F3k";
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let proxy = ForwardProxy::start(Some(("streamer", PROXY_PASSWORD)));
     let rtmp = RtmpServer::start();
     let sim = simulator("127.0.0.1:0", Some(ca.identity()), vec![rtmp.rtmp_url()]);
@@ -172,7 +172,7 @@ fn go_live_through_a_forward_proxy_that_wants_a_login() {
 
 #[test]
 fn a_proxy_that_refuses_the_login_is_named_in_the_dialog() {
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let proxy = ForwardProxy::start(Some(("streamer", "right-password")));
     let sim = simulator("127.0.0.1:0", Some(ca.identity()), Vec::new());
     let mut obs = Obs::launch(
@@ -203,7 +203,7 @@ fn ipv6_loopback_https_endpoint_and_node() {
         },
         |_| true,
     );
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let sim = simulator("[::1]:0", Some(ca.identity()), vec![rtmp.rtmp_url_ipv6()]);
     assert!(
         sim.base_url().starts_with("https://[::1]:"),
@@ -232,7 +232,7 @@ fn ipv6_loopback_https_endpoint_and_node() {
 
 #[test]
 fn alibaba_rtmps_node_obs_publishes_to() {
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let rtmp = RtmpServer::start_with(
         RtmpOptions {
             tls: Some((ca.server_chain_file(), ca.server_key_file())),
@@ -404,7 +404,7 @@ fn when_no_node_answers_rtmp_the_dialog_says_so() {
 
 #[test]
 fn an_rtmps_node_with_an_untrusted_certificate_is_never_handed_to_obs() {
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let rtmp = RtmpServer::start_with(
         RtmpOptions {
             tls: Some((ca.server_chain_file(), ca.server_key_file())),

@@ -1,10 +1,10 @@
 //! Reliability in a real OBS: a node dying mid-stream, many start/stop cycles, quitting while
 //! the plugin works, and no secret in OBS's log after every kind of run.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use obs_rtc_golive::simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
 use serde_json::json;
 use std::time::{Duration, Instant};
 

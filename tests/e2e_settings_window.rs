@@ -16,7 +16,7 @@
 //! with `RTC_GOLIVE_UPDATE_DOCS=1` they are also copied to `docs/screenshots/` for the README.
 //! (No window manager: the title bar is not drawn, the title is read with `xwininfo`.)
 
-mod common;
+use rtc_golive_test_support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,9 +27,9 @@ use std::time::Duration;
 use common::ui_thread::xdotool;
 use common::util::{artifacts_dir, wait_until};
 use common::{Obs, ObsOptions, RtmpServer};
-use obs_rtc_golive::config::fields::ZEGO_DEFAULT_ENDPOINT;
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
 use obws::requests::general::CallVendorRequest;
+use rtc_golive_core::config::fields::ZEGO_DEFAULT_ENDPOINT;
+use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
 use serde_json::{json, Value};
 
 const VENDOR: &str = "obs-rtc-golive";
@@ -70,10 +70,11 @@ fn assert_plugin_is_fresh() {
     let built = std::fs::metadata(&so)
         .and_then(|m| m.modified())
         .expect("plugin mtime");
-    let source = newest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = newest(&root.join("src")).max(newest(&root.join("crates/core/src")));
     assert!(
         built >= source,
-        "{} is older than src/: run `cargo build` first (a `--test` run does not rebuild the cdylib)",
+        "{} is older than src/ or crates/core/src/: run `cargo build` first (a `--test` run does not rebuild the cdylib)",
         so.display()
     );
 }

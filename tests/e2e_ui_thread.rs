@@ -2,14 +2,14 @@
 //! connect thread waits for it, and quitting, cancelling or a vendor error at any point of that
 //! wait ends cleanly, in a real OBS.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use common::ui_thread::{
     find_window, screenshot, ui_round_trip, vendor_request, window_names, window_text,
     MainThreadSampler,
 };
 use common::{EventKind, Obs, ObsError, ObsOptions, RtmpServer};
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

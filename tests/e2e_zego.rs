@@ -1,11 +1,11 @@
 //! ZEGOCLOUD go-live in a real OBS: the `zego_rtmp_dispatch` service asks the simulator for
 //! push nodes (signed RTMPDispatchV2) and OBS publishes to the node nginx-rtmp serves.
 
-mod common;
+use rtc_golive_test_support as common;
 
 use common::obs::{VIDEO_HEIGHT, VIDEO_WIDTH};
 use common::{Obs, ObsError, ObsOptions, RtmpServer};
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -3,9 +3,9 @@
 //! names the host or the problem and carries no secret (ServerSecret, AccessKey secret or ID,
 //! the request's signature, an ingest address's auth_key).
 
-use obs_rtc_golive::api_client::ApiClient;
-use obs_rtc_golive::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
-use obs_rtc_golive::messages::{LocaleFile, Translate};
+use rtc_golive_core::api_client::ApiClient;
+use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
+use rtc_golive_core::messages::{LocaleFile, Translate};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -8,10 +8,10 @@
 //! draws its own jittered waits), so sharing the HTTP client only shares connections, and 500
 //! separate clients would mostly measure 500 HTTP runtimes competing for two cores.
 
-use obs_rtc_golive::config::zego::ZegoConfig;
-use obs_rtc_golive::golive::{resolve_zego, Shared};
-use obs_rtc_golive::retry::RetryPolicy;
-use obs_rtc_golive::simulator::{HandshakeNode, SimConfig, Simulator, ZegoApp};
+use rtc_golive_core::config::zego::ZegoConfig;
+use rtc_golive_core::golive::{resolve_zego, Shared};
+use rtc_golive_core::retry::RetryPolicy;
+use rtc_golive_simulator::{HandshakeNode, SimConfig, Simulator, ZegoApp};
 use serde_json::json;
 use std::sync::{Arc, Barrier};
 use std::thread;

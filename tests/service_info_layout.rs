@@ -1,7 +1,7 @@
 //! Our `#[repr(C)]` `obs_service_info` must match the installed libobs headers byte for byte:
 //! a C program compiled against them prints every field offset and the struct size.
 
-use obs_rtc_golive::obs::ffi::{obs_service_t, ObsServiceInfo, SERVICE_INFO_SIZE_29_0};
+use obs_rtc_golive::ffi::{obs_service_t, ObsServiceInfo, SERVICE_INFO_SIZE_29_0};
 use obs_wrapper::obs_sys::{obs_data_t, obs_output_t, obs_properties_t};
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};

@@ -7,10 +7,10 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use obs_rtc_golive::address_cache::auth_key_expiry;
-use obs_rtc_golive::golive::GoLiveError;
-use obs_rtc_golive::providers::aliyun::{ingest_address, parse_answer, AliyunError};
-use obs_rtc_golive::rtmp_target::RtmpTarget;
+use rtc_golive_core::address_cache::auth_key_expiry;
+use rtc_golive_core::golive::GoLiveError;
+use rtc_golive_core::providers::aliyun::{ingest_address, parse_answer, AliyunError};
+use rtc_golive_core::rtmp_target::RtmpTarget;
 
 /// The statuses the gateway answers with, and a redirect it never should.
 const STATUSES: [u16; 8] = [200, 204, 400, 403, 404, 500, 503, 302];

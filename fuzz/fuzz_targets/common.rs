@@ -1,6 +1,6 @@
 //! What the targets share: every error they meet is also rendered the way OBS shows it.
 
-use obs_rtc_golive::messages::{LocaleFile, Message, Translate};
+use rtc_golive_core::messages::{LocaleFile, Message, Translate};
 use std::sync::OnceLock;
 
 /// Renders `message` with the en-US texts, checking that en-US has every key it uses (a

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use obs_rtc_golive::rtmp_target::{redacted_url, RtmpTarget};
+use rtc_golive_core::rtmp_target::{redacted_url, RtmpTarget};
 
 fuzz_target!(|data: &[u8]| {
     let url = String::from_utf8_lossy(data);

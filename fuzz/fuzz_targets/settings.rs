@@ -6,7 +6,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use obs_rtc_golive::config::{aliyun::AliyunConfig, zego::ZegoConfig};
+use rtc_golive_core::config::{aliyun::AliyunConfig, zego::ZegoConfig};
 use serde_json::Value;
 use std::net::IpAddr;
 use url::{Host, Url};

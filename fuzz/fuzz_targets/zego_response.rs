@@ -6,9 +6,9 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use obs_rtc_golive::golive::GoLiveError;
-use obs_rtc_golive::providers::zego::{dispatch_urls, parse_answer, ZegoError};
-use obs_rtc_golive::rtmp_target::RtmpTarget;
+use rtc_golive_core::golive::GoLiveError;
+use rtc_golive_core::providers::zego::{dispatch_urls, parse_answer, ZegoError};
+use rtc_golive_core::rtmp_target::RtmpTarget;
 
 fuzz_target!(|data: &[u8]| {
     let answer = match parse_answer(data) {

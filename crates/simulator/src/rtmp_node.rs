@@ -121,8 +121,8 @@ fn answer(mut stream: TcpStream) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node_probe::{probe, Depth, DEFAULT_PROBE_TIMEOUT};
-    use crate::rtmp_target::RtmpTarget;
+    use rtc_golive_core::node_probe::{probe, Depth, DEFAULT_PROBE_TIMEOUT};
+    use rtc_golive_core::rtmp_target::RtmpTarget;
 
     #[test]
     fn passes_the_plugins_probe_on_ipv4_and_ipv6() {

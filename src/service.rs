@@ -1,4 +1,4 @@
-//! The `obs_service_info` callbacks: thin adapters from libobs to [`crate::golive::GoLive`].
+//! The `obs_service_info` callbacks: thin adapters from libobs to [`rtc_golive_core::golive::GoLive`].
 //!
 //! Threads: `create`, `update`, `get_properties`, `get_defaults` and `initialize` run on OBS's UI
 //! thread (`initialize` when Start Streaming is pressed); `get_url`/`get_key` (29.0) and
@@ -20,9 +20,6 @@ use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
 use super::settings::{c_string, properties, set_defaults, settings_json};
 use super::shared;
-use crate::golive::{Begin, Failover, GoLive, ServiceKind, StreamControl};
-use crate::messages::Message;
-use crate::rtmp_target::RtmpTarget;
 use obs_wrapper::obs_sys::{
     calldata_t, obs_data_t, obs_get_version, obs_output_active, obs_output_get_signal_handler,
     obs_output_get_weak_output, obs_output_reconnecting, obs_output_release,
@@ -30,6 +27,9 @@ use obs_wrapper::obs_sys::{
     obs_task_type_OBS_TASK_UI, obs_weak_output_get_output, obs_weak_output_release,
     obs_weak_output_t, signal_handler_connect, signal_handler_disconnect,
 };
+use rtc_golive_core::golive::{Begin, Failover, GoLive, ServiceKind, StreamControl};
+use rtc_golive_core::messages::Message;
+use rtc_golive_core::rtmp_target::RtmpTarget;
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
 use std::ptr;

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 use super::ZegoApp;
-use crate::signing::{random_hex_nonce, zego::sign};
+use rtc_golive_core::signing::{random_hex_nonce, zego::sign};
 
 /// A production app with the secret of ZEGO's official signature vector.
 pub(crate) const APP_ID: u32 = 1_540_531_164;

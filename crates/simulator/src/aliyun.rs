@@ -39,9 +39,9 @@ use serde_json::{json, Value};
 
 use super::rate_limit::RateLimiter;
 use super::SimConfig;
-use crate::signing::aliyun_v3::{self, V3Verification};
-use crate::signing::zego::signatures_match;
-use crate::signing::{aliyun_rpc, percent, random_hex_nonce};
+use rtc_golive_core::signing::aliyun_v3::{self, V3Verification};
+use rtc_golive_core::signing::zego::signatures_match;
+use rtc_golive_core::signing::{aliyun_rpc, percent, random_hex_nonce};
 
 /// The only API version of ApsaraVideo Live.
 const API_VERSION: &str = "2016-11-01";
@@ -1057,9 +1057,9 @@ struct ErrorBody<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signing::aliyun_rpc::RpcCall;
-    use crate::signing::aliyun_v3::V3Request;
-    use crate::simulator::{AliyunKey, Simulator};
+    use crate::{AliyunKey, Simulator};
+    use rtc_golive_core::signing::aliyun_rpc::RpcCall;
+    use rtc_golive_core::signing::aliyun_v3::V3Request;
 
     const KEY_ID: &str = "LTAI5tSimulatorKey01";
     const SECRET: &str = "simulatorSecretNumberOne0123456";

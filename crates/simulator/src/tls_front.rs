@@ -117,7 +117,7 @@ async fn relay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::{SimConfig, Simulator};
+    use crate::{SimConfig, Simulator};
     use std::time::Duration;
 
     fn identity() -> (TlsIdentity, Vec<u8>) {

@@ -26,12 +26,6 @@ use super::guard::guard;
 use super::locale::{text_ptr, ObsLocale};
 use super::settings::{add_field, c_string, data_from_json, set_prefixed_defaults, settings_json};
 use super::shared;
-use crate::config::aliyun::AliyunConfig;
-use crate::config::fields::Field;
-use crate::config::zego::ZegoConfig;
-use crate::config::ConfigError;
-use crate::golive::{test_connection, GoLiveReport, ServiceKind};
-use crate::messages::Message;
 use obs_wrapper::obs_sys::{
     obs_combo_format_OBS_COMBO_FORMAT_STRING, obs_combo_type_OBS_COMBO_TYPE_LIST, obs_data_apply,
     obs_data_clear, obs_data_get_string, obs_data_release, obs_data_set_default_string, obs_data_t,
@@ -47,6 +41,12 @@ use obs_wrapper::obs_sys::{
     obs_task_type_OBS_TASK_UI, obs_weak_source_get_source, obs_weak_source_release,
     obs_weak_source_t, OBS_SOURCE_CAP_DISABLED,
 };
+use rtc_golive_core::config::aliyun::AliyunConfig;
+use rtc_golive_core::config::fields::Field;
+use rtc_golive_core::config::zego::ZegoConfig;
+use rtc_golive_core::config::ConfigError;
+use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind};
+use rtc_golive_core::messages::Message;
 use serde_json::{Map, Value};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};

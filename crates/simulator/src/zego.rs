@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::rate_limit::RateLimiter;
 use super::{SimConfig, ZegoApp};
-use crate::signing::zego::{sign, signatures_match};
+use rtc_golive_core::signing::zego::{sign, signatures_match};
 
 /// The documented tolerance between a request's `Timestamp` and the server clock (±10 minutes).
 const MAX_CLOCK_SKEW_SECS: u64 = 600;
@@ -730,7 +730,7 @@ fn next_request_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::test_util::{
+    use crate::test_util::{
         apps, query, remove, set, signed_with, APP_ID, SECRET, TEST_APP_ID, TEST_SECRET,
     };
 

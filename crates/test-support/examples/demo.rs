@@ -2,13 +2,10 @@
 //! simulator, first through ZEGOCLOUD's RTMP dispatch, then into an Alibaba ARTC channel, and
 //! the RTMP server's view of each stream is printed as proof.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{EventKind, Obs, ObsOptions, PublishEvent, RtmpServer};
-use obs_rtc_golive::simulator::{
-    AliyunControl, AliyunKey, SimConfig, Simulator, ZegoApp, ZegoControl,
-};
+use rtc_golive_simulator::{AliyunControl, AliyunKey, SimConfig, Simulator, ZegoApp, ZegoControl};
 use serde_json::json;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

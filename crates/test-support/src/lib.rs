@@ -1,9 +1,8 @@
-//! End-to-end test harness: a real OBS Studio (headless, on Xvfb) streaming to a real nginx-rtmp
+//! The end-to-end test harness: a real OBS Studio (headless, on Xvfb) streaming to a real nginx-rtmp
 //! ingest on loopback, driven over obs-websocket.
 //!
 //! ```ignore
-//! mod common;
-//! use common::{Obs, ObsOptions, RtmpServer};
+//! use rtc_golive_test_support::{Obs, ObsOptions, RtmpServer};
 //!
 //! let rtmp = RtmpServer::start();
 //! let settings = serde_json::json!({"server": rtmp.rtmp_url(), "key": "demo"});
@@ -16,8 +15,6 @@
 //! of one binary may run in parallel (checked with 4 at a time on 2 cores). Timings printed by
 //! tests are only meaningful with `--test-threads=1`. Use plain `#[test]` functions: the harness
 //! blocks and runs its own tokio runtime.
-// Each test binary compiles this module and uses only part of it.
-#![allow(dead_code)]
 
 pub mod display;
 pub mod obs;
@@ -29,18 +26,12 @@ pub mod util;
 
 use std::path::PathBuf;
 
-// Re-exports for the tests; each binary uses a different subset.
-#[allow(unused_imports)]
+// What most tests use, at the top.
 pub use display::Xvfb;
-#[allow(unused_imports)]
 pub use obs::{Obs, ObsError, ObsOptions, PluginFiles};
-#[allow(unused_imports)]
 pub use proxy::ForwardProxy;
-#[allow(unused_imports)]
 pub use rtmp::{EventKind, PublishEvent, RtmpOptions, RtmpServer, StreamInfo};
-#[allow(unused_imports)]
 pub use tls::TestCa;
-#[allow(unused_imports)]
 pub use util::wait_until;
 
 /// The plugin `.so` that this `cargo test` run built: `target/<profile>/deps/libobs_rtc_golive.so`,
@@ -72,7 +63,12 @@ pub fn system_plugin() -> Option<PathBuf> {
     std::env::var_os(SYSTEM_PLUGIN_ENV).map(|_| PathBuf::from(SYSTEM_PLUGIN_SO))
 }
 
-/// The repo's plugin data dir (`<CARGO_MANIFEST_DIR>/data`, holding `locale/en-US.ini`).
+/// The checkout's root (the workspace holding the plugin package).
+pub fn workspace_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The repo's plugin data dir (`<workspace>/data`, holding `locale/en-US.ini`).
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
+    workspace_dir().join("data")
 }

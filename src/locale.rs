@@ -5,10 +5,10 @@
 
 use super::guard::guard;
 use super::module::obs_current_module;
-use crate::messages::Translate;
 use obs_wrapper::obs_sys::{
     lookup_t, obs_module_load_locale, text_lookup_destroy, text_lookup_getstr,
 };
+use rtc_golive_core::messages::Translate;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::ptr;

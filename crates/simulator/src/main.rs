@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use obs_rtc_golive::simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
 
 const USAGE: &str = "\
 usage: rtc-golive-sim [--listen ADDR] [--zego-app APPID:SECRET[:test]]... \

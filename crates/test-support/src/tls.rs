@@ -5,8 +5,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use obs_rtc_golive::simulator::TlsIdentity;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rtc_golive_simulator::TlsIdentity;
 
 use super::util::TempDir;
 
@@ -18,7 +18,7 @@ pub struct TestCa {
 
 impl TestCa {
     /// A fresh CA and a server certificate for `localhost`, `127.0.0.1` and `::1`.
-    pub fn new() -> TestCa {
+    pub fn generate() -> TestCa {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params

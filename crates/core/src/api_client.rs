@@ -606,19 +606,19 @@ mod tests {
     }
 
     /// A simulator serving HTTPS with a self-signed certificate for 127.0.0.1 only.
-    fn https_simulator(listen: &str) -> crate::simulator::Simulator {
+    fn https_simulator(listen: &str) -> rtc_golive_simulator::Simulator {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
             .unwrap()
             .self_signed(&key)
             .unwrap();
-        crate::simulator::Simulator::start(crate::simulator::SimConfig {
+        rtc_golive_simulator::Simulator::start(rtc_golive_simulator::SimConfig {
             listen: listen.to_owned(),
-            tls: Some(crate::simulator::TlsIdentity {
+            tls: Some(rtc_golive_simulator::TlsIdentity {
                 cert_chain_der: vec![cert.der().to_vec()],
                 key_pkcs8_der: key.serialize_der(),
             }),
-            ..crate::simulator::SimConfig::default()
+            ..rtc_golive_simulator::SimConfig::default()
         })
         .unwrap()
     }

@@ -22,12 +22,12 @@ use super::guard::guard;
 use super::locale::ObsLocale;
 use super::settings::{data_from_json, settings_json};
 use super::shared;
-use crate::golive::{test_connection, GoLiveReport, ServiceKind};
-use crate::messages::Message;
 use obs_wrapper::obs_sys::{
     bfree, calldata_get_data, calldata_set_data, calldata_t, obs_data_apply, obs_data_release,
     obs_data_t, obs_get_proc_handler, proc_handler_call, proc_handler_t,
 };
+use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind};
+use rtc_golive_core::messages::Message;
 use serde_json::{json, Map, Value};
 use std::ffi::CStr;
 use std::os::raw::c_void;

@@ -1,6 +1,5 @@
 //! `obs_data` settings <-> the core's JSON, defaults and properties built from the field tables.
 
-use crate::config::fields::{Default as FieldDefault, Field, Widget};
 use obs_wrapper::obs_sys::{
     obs_combo_format_OBS_COMBO_FORMAT_STRING, obs_combo_type_OBS_COMBO_TYPE_EDITABLE,
     obs_combo_type_OBS_COMBO_TYPE_LIST, obs_data_create_from_json, obs_data_get_json,
@@ -11,12 +10,13 @@ use obs_wrapper::obs_sys::{
     obs_property_set_long_description, obs_property_t, obs_text_type_OBS_TEXT_DEFAULT,
     obs_text_type_OBS_TEXT_PASSWORD,
 };
+use rtc_golive_core::config::fields::{Default as FieldDefault, Field, Widget};
 use serde_json::Value;
 use std::ffi::{CStr, CString};
 use std::ptr;
 
 use super::locale::ObsLocale;
-use crate::messages::Message;
+use rtc_golive_core::messages::Message;
 
 /// A C string for OBS; the crate's keys and labels never contain NUL, user text may, and is cut
 /// there rather than dropped.

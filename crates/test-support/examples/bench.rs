@@ -18,14 +18,11 @@
 //! Progress goes to stderr, the markdown report to stdout. The targets are never asserted: the
 //! report marks each PASS or MISS.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use rtc_golive_test_support as common;
 
 use common::ui_thread::{MainThreadSampler, Sample as StackSample};
 use common::{wait_until, EventKind, Obs, ObsOptions, PublishEvent, RtmpServer};
-use obs_rtc_golive::simulator::{
-    AliyunControl, AliyunKey, SimConfig, Simulator, ZegoApp, ZegoControl,
-};
+use rtc_golive_simulator::{AliyunControl, AliyunKey, SimConfig, Simulator, ZegoApp, ZegoControl};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::fs;

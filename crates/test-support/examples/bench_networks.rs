@@ -13,13 +13,12 @@
 //! Progress goes to stderr, the markdown report to stdout. The target (a silent first node
 //! costs at most 350 ms of go-live) is never asserted: the report marks it PASS or MISS.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{wait_until, EventKind, Obs, ObsOptions, RtmpOptions, RtmpServer, TestCa};
-use obs_rtc_golive::node_probe::{self, Depth, DEFAULT_PROBE_TIMEOUT, STAGGER};
-use obs_rtc_golive::rtmp_target::RtmpTarget;
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_core::node_probe::{self, Depth, DEFAULT_PROBE_TIMEOUT, STAGGER};
+use rtc_golive_core::rtmp_target::RtmpTarget;
+use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -59,7 +58,7 @@ fn main() {
 
 fn run() -> String {
     let started = Instant::now();
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let rtmp = RtmpServer::start_with(
         RtmpOptions {
             tls: Some((ca.server_chain_file(), ca.server_key_file())),

@@ -9,11 +9,10 @@
 //! plugin, as the control. Each round is a fresh OBS quit with SIGINT; it counts as clean when
 //! OBS exits with 0 within 3 s of the signal. Prints a markdown table.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use rtc_golive_test_support as common;
 
 use common::{wait_until, Obs, ObsOptions, RtmpServer};
-use obs_rtc_golive::simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
 use serde_json::json;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;

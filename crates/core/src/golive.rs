@@ -1027,7 +1027,7 @@ mod tests {
 
     #[test]
     fn reachable_node_goes_first_and_the_rest_stay_in_order() {
-        let live = crate::simulator::HandshakeNode::start("127.0.0.1:0").unwrap();
+        let live = rtc_golive_simulator::HandshakeNode::start("127.0.0.1:0").unwrap();
         let dead = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

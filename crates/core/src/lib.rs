@@ -1,0 +1,23 @@
+//! The core of obs-rtc-golive: everything the plugin does that is not OBS.
+//!
+//! Data flows one way: OBS settings -> [`config`] (typed, validated) -> [`providers`] (the signed
+//! vendor call) -> [`rtmp_target`] (server, key, alternates, expiry) -> OBS connect info.
+//! Plain safe Rust with no libobs dependency; the plugin crate is the OBS layer above it.
+
+pub mod address_cache;
+pub mod api_client;
+pub mod background;
+pub mod cdn_forwarding;
+pub mod config;
+pub mod golive;
+pub mod messages;
+pub mod node_probe;
+pub mod pending;
+pub mod prefetch;
+pub mod presence;
+pub mod private_file;
+pub mod providers;
+pub mod retry;
+pub mod rtmp_target;
+pub mod signing;
+pub mod tls;
