@@ -46,6 +46,7 @@ use rtc_golive_core::config::fields::Field;
 use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::config::ConfigError;
 use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind};
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Message;
 use serde_json::{Map, Value};
 use std::ffi::CStr;
@@ -118,15 +119,11 @@ enum Outcome {
 }
 
 fn state() -> MutexGuard<'static, WindowState> {
-    STATE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    STATE.lock_recovered()
 }
 
 fn window() -> MutexGuard<'static, Option<SourceRef>> {
-    WINDOW
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    WINDOW.lock_recovered()
 }
 
 /// The settings prefix of `kind`'s values in the window.

@@ -28,6 +28,7 @@ use obs_wrapper::obs_sys::{
     obs_weak_output_t, signal_handler_connect, signal_handler_disconnect,
 };
 use rtc_golive_core::golive::{Begin, Failover, GoLive, ServiceKind, StreamControl};
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Message;
 use rtc_golive_core::rtmp_target::RtmpTarget;
 use std::ffi::{CStr, CString};
@@ -296,9 +297,7 @@ impl ServiceData {
 }
 
 fn lock_state(state: &Mutex<ServiceState>) -> MutexGuard<'_, ServiceState> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock_recovered()
 }
 
 impl ServiceState {

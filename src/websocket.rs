@@ -27,6 +27,7 @@ use obs_wrapper::obs_sys::{
     obs_data_t, obs_get_proc_handler, proc_handler_call, proc_handler_t,
 };
 use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind};
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Message;
 use serde_json::{json, Map, Value};
 use std::ffi::CStr;
@@ -298,25 +299,13 @@ fn get_status(_request: Value) -> Value {
     body.insert("pluginVersion".into(), json!(env!("CARGO_PKG_VERSION")));
     // Only read: a status request must not create the HTTP client.
     let last = super::SHARED
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .lock_recovered()
         .as_ref()
-        .and_then(|s| {
-            s.last_go_live
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-        });
+        .and_then(|s| s.last_go_live.lock_recovered().clone());
     let alert = super::SHARED
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .lock_recovered()
         .as_ref()
-        .and_then(|s| {
-            s.last_alert
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-        });
+        .and_then(|s| s.last_alert.lock_recovered().clone());
     if let Some((at, message)) = alert {
         body.insert(
             "lastAlert".into(),

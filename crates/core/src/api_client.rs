@@ -12,6 +12,7 @@
 //! forward proxy is used as curl would (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` and their
 //! lower-case forms); the log names the proxy's host only, never its credentials.
 
+use crate::lock::LockRecovered;
 use crate::messages::Message;
 use crate::tls::TlsReason;
 use hyper_util::client::proxy::matcher::Matcher;
@@ -33,12 +34,8 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct ApiResponse {
     /// HTTP status code.
     pub status: u16,
-    /// The server's `Date` header, used to correct a skewed local clock.
-    pub date: Option<SystemTime>,
     /// The body, at most [`MAX_BODY_BYTES`].
     pub body: Vec<u8>,
-    /// From sending the request to the last byte of the body.
-    pub latency: Duration,
 }
 
 /// Why a call produced no HTTP response.
@@ -61,6 +58,8 @@ pub enum TransportError {
     /// OBS is shutting down and the call was abandoned.
     Cancelled { host: String },
 }
+
+crate::error_via_message!(TransportError);
 
 impl TransportError {
     /// The text for OBS's error dialog.
@@ -177,10 +176,7 @@ impl ApiClient {
     /// After a vendor refused a request for its timestamp: sets the clock offset from the last
     /// response's `Date` header. Returns whether the offset changed (then a retry may pass).
     pub fn adopt_server_clock(&self) -> bool {
-        let last = *self
-            .last_server_date
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let last = *self.last_server_date.lock_recovered();
         let Some((server, local)) = last else {
             return false;
         };
@@ -312,10 +308,7 @@ impl ApiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok());
         if let Some(server) = date {
-            *self
-                .last_server_date
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some((server, SystemTime::now()));
+            *self.last_server_date.lock_recovered() = Some((server, SystemTime::now()));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -330,12 +323,7 @@ impl ApiClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(ApiResponse {
-            status,
-            date,
-            body,
-            latency: started.elapsed(),
-        })
+        Ok(ApiResponse { status, body })
     }
 }
 
@@ -465,15 +453,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_status_body_and_date() {
+    fn reads_status_and_body() {
         let url = url::Url::parse(&serve_once(http("{\"Code\":0}"), None)).unwrap();
         let r = ApiClient::with_defaults().unwrap().get(&url, &[]).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"{\"Code\":0}");
-        assert_eq!(
-            r.date,
-            Some(httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap())
-        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::background::{Background, StopSignal};
 use crate::cdn_forwarding::{self, CdnJournal, CdnRule, ForwardFailure};
 use crate::config::aliyun::AliyunConfig;
 use crate::config::{fields, fields::Field, zego::ZegoConfig, ConfigError};
+use crate::lock::LockRecovered;
 use crate::messages::Message;
 use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
 use crate::pending::{Pending, Waited};
@@ -94,6 +95,8 @@ pub enum GoLiveError {
     /// target was known; nothing was published and any forward created was deleted.
     Cancelled,
 }
+
+crate::error_via_message!(GoLiveError);
 
 impl GoLiveError {
     /// The text for OBS's "Failed to start streaming" dialog.
@@ -185,7 +188,7 @@ impl Shared {
     /// while the output connects): each connect thread wakes and fails at once, nothing is
     /// published, and a CDN forward already created is deleted. Returns how many there were.
     pub fn cancel_starts(&self) -> usize {
-        let starts = std::mem::take(&mut *self.starts.lock().unwrap_or_else(|p| p.into_inner()));
+        let starts = std::mem::take(&mut *self.starts.lock_recovered());
         let mut cancelled = 0;
         for start in starts.iter().filter_map(Weak::upgrade) {
             cancelled += usize::from(start.pending.is_resolving());
@@ -203,7 +206,7 @@ impl Shared {
     }
 
     fn track(&self, start: &Arc<Resolving>) {
-        let mut starts = self.starts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut starts = self.starts.lock_recovered();
         starts.retain(|s| s.strong_count() > 0);
         starts.push(Arc::downgrade(start));
     }
@@ -498,16 +501,11 @@ impl GoLive {
                     })
                     .text(&config.user_id)
                     .text(&config.channel_id);
-                    *shared.last_alert.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some((SystemTime::now(), alert.clone()));
+                    *shared.last_alert.lock_recovered() = Some((SystemTime::now(), alert.clone()));
                     control.alert(alert);
                     if config.presence_restart {
                         log::warn!("presence check: restarting the ingest with a fresh address");
-                        shared
-                            .addresses
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .remove(&key);
+                        shared.addresses.lock_recovered().remove(&key);
                         control.restart();
                     }
                 });
@@ -556,7 +554,7 @@ impl GoLive {
             let job = match (&session.zego, &session.aliyun) {
                 (Some(config), _) => RefreshJob::Zego(config.clone()),
                 (None, Some((config, key))) => {
-                    lock_addresses(&self.shared).remove(key);
+                    self.shared.addresses.lock_recovered().remove(key);
                     RefreshJob::Aliyun(config.clone())
                 }
                 (None, None) => return Failover::Unchanged,
@@ -595,7 +593,7 @@ impl GoLive {
                 session.plan = plan;
                 session.current = 0;
             }
-            Err(e) => log::warn!("failover: resolving again failed, keeping the old nodes: {e:?}"),
+            Err(e) => log::warn!("failover: resolving again failed, keeping the old nodes: {e}"),
         }
         session.plan.nodes().nth(session.current)
     }
@@ -604,7 +602,10 @@ impl GoLive {
     /// those about to be created again (a create of an existing rule is harmless).
     fn delete_orphan_forwards(&self, config: &ZegoConfig, keep: &[CdnRule]) {
         let endpoint = config.endpoint.root().to_string();
-        let orphans: Vec<CdnRule> = cdn_forwarding::lock(&self.shared.cdn_journal)
+        let orphans: Vec<CdnRule> = self
+            .shared
+            .cdn_journal
+            .lock_recovered()
             .take_orphans(config.app_id, &endpoint)
             .into_iter()
             .filter(|o| {
@@ -777,10 +778,7 @@ fn record(
         latency,
         warnings,
     );
-    *shared
-        .last_go_live
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some((kind, report));
+    *shared.last_go_live.lock_recovered() = Some((kind, report));
     if let Ok(session) = result {
         log::info!(
             "go-live: provider={} RequestId={} node={} nodes={} latency={}ms",
@@ -832,7 +830,7 @@ fn confirm_zego_stream(shared: &Shared, config: &ZegoConfig, stop: &StopSignal) 
                 return;
             }
             Ok(state) => last = Some(format!("{state:?}")),
-            Err(e) => last = Some(format!("{e:?}")),
+            Err(e) => last = Some(e.to_string()),
         }
         if !stop.sleep(Duration::from_secs(1)) {
             return;
@@ -897,7 +895,7 @@ pub(crate) fn resolve_aliyun(
 ) -> Result<(IngestPlan, String), GoLiveError> {
     let key = address_fingerprint(config);
     let now = SystemTime::now();
-    let reused = lock_addresses(shared).usable(&key, now).cloned();
+    let reused = shared.addresses.lock_recovered().usable(&key, now).cloned();
     let (entry, reused) = match reused {
         Some(entry) => (entry, true),
         None => {
@@ -925,7 +923,7 @@ pub(crate) fn resolve_aliyun(
     })?;
     let plan = order_by_reachability(vec![target], &entry.request_id).inspect_err(|_| {
         // An address whose node is unreachable is not worth keeping.
-        lock_addresses(shared).remove(&key);
+        shared.addresses.lock_recovered().remove(&key);
     })?;
     log::info!(
         "aliyun-artc: {} ingest address (AccessKeyId {}, valid {} s more)",
@@ -934,11 +932,14 @@ pub(crate) fn resolve_aliyun(
         entry.expires_at.saturating_sub(unix_secs(now))
     );
     if !reused {
-        lock_addresses(shared).insert(key.clone(), entry.clone(), now);
+        shared
+            .addresses
+            .lock_recovered()
+            .insert(key.clone(), entry.clone(), now);
         // The file write (with fsync) happens off the calling thread, often OBS's UI thread.
         let cache = shared.addresses.clone();
         shared.background.spawn("address-cache", move |_| {
-            cache.lock().unwrap_or_else(|p| p.into_inner()).save();
+            cache.lock_recovered().save();
         });
     }
     let plan = IngestPlan {
@@ -947,13 +948,6 @@ pub(crate) fn resolve_aliyun(
         ..plan
     };
     Ok((plan, key))
-}
-
-fn lock_addresses(shared: &Shared) -> std::sync::MutexGuard<'_, AddressCache> {
-    shared
-        .addresses
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A dry run of Start Streaming with `settings`: validation, the vendor call and the node

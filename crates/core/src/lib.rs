@@ -10,6 +10,7 @@ pub mod background;
 pub mod cdn_forwarding;
 pub mod config;
 pub mod golive;
+pub mod lock;
 pub mod messages;
 pub mod node_probe;
 pub mod pending;

@@ -10,6 +10,7 @@ use crate::api_client::ApiClient;
 use crate::background::StopSignal;
 use crate::config::{aliyun::AliyunConfig, zego::ZegoConfig};
 use crate::golive::{resolve_aliyun, resolve_zego, ServiceKind, Shared};
+use crate::lock::LockRecovered;
 use crate::retry::RetryPolicy;
 use crate::rtmp_target::IngestPlan;
 use serde_json::Value;
@@ -85,7 +86,7 @@ impl Prefetch {
     /// The ready plan for `settings`, if one is fresh. Taking it makes the task resolve the
     /// next one.
     pub fn take(&self, settings: &Value) -> Option<Ready> {
-        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.slot.lock_recovered();
         match slot.take() {
             Some(ready) if ready.settings == *settings && ready.fresh() => Some(ready),
             _ => None,
@@ -149,7 +150,7 @@ impl Job {
         match resolved {
             Ok(done) => Some(done),
             Err(e) => {
-                log::info!("resolving ahead failed, Start Streaming will resolve itself: {e:?}");
+                log::info!("resolving ahead failed, Start Streaming will resolve itself: {e}");
                 None
             }
         }
@@ -174,13 +175,13 @@ fn run(
             "resolved ahead: node {} ready for Start Streaming",
             ready.plan.primary.authority()
         );
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(ready);
+        *slot.lock_recovered() = Some(ready);
         // Wait until the plan is taken or due for replacement.
         while Instant::now() < refresh_at {
             if !stop.sleep(POLL) {
                 return;
             }
-            if slot.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            if slot.lock_recovered().is_none() {
                 break;
             }
         }

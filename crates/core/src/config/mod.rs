@@ -45,6 +45,15 @@ pub struct ConfigError {
     pub message: Message,
 }
 
+/// The settings key and the problem, in the untranslated form of [`Message`].
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 impl ConfigError {
     /// An error for `field` with the locale key `problem` (whose `%1` is the field's label).
     pub fn new(field: &Field, problem: &'static str) -> Self {

@@ -2,6 +2,7 @@
 
 use crate::api_client::{ApiClient, TransportError};
 use crate::config::zego::ZegoConfig;
+use crate::lock::LockRecovered;
 use crate::messages::Message;
 use crate::private_file::write_private;
 use crate::signing::{random_hex_nonce, zego::sign};
@@ -10,7 +11,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A failed ZEGOCLOUD call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub enum ZegoError {
     /// A node URL in `Data` that is not `rtmp[s]://host/app/stream`.
     BadNodeUrl { url: String, request_id: String },
 }
+
+crate::error_via_message!(ZegoError);
 
 impl ZegoError {
     /// The text for OBS's error dialog: code, meaning, suggested action and RequestId.
@@ -162,7 +165,7 @@ impl SequenceClock {
             }
         };
         if let Some((path, ceiling)) = &self.store {
-            let mut ceiling = ceiling.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ceiling = ceiling.lock_recovered();
             if next >= *ceiling {
                 let reserved = next + SEQUENCE_RESERVE_MS;
                 match write_private(path, reserved.to_string().as_bytes()) {
@@ -201,15 +204,13 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
     })
 }
 
-/// A successful answer: the RequestId, `Data`, and how long the call took.
+/// A successful answer: the RequestId and `Data`.
 #[derive(Debug, Clone)]
 pub struct ZegoAnswer {
     /// The vendor's RequestId.
     pub request_id: String,
     /// The `Data` member.
     pub data: Value,
-    /// Round-trip time of the HTTP call.
-    pub latency: Duration,
 }
 
 /// Calls `Action` with the common parameters, signed, plus `params`; `Code != 0` is an error.
@@ -268,15 +269,11 @@ fn call_once(
             status: response.status,
         });
     }
-    Ok(ZegoAnswer {
-        latency: response.latency,
-        ..parse_answer(&response.body)?
-    })
+    parse_answer(&response.body)
 }
 
 /// Reads the body of an HTTP 200 answer: the `{Code, Message, RequestId, Data}` envelope, with
 /// a non-zero `Code` as [`ZegoError::Api`] and anything else as [`ZegoError::BadResponse`].
-/// The answer's `latency` is zero: only the caller knows it.
 pub fn parse_answer(body: &[u8]) -> Result<ZegoAnswer, ZegoError> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| ZegoError::BadResponse {
         detail: e.to_string(),
@@ -291,7 +288,6 @@ pub fn parse_answer(body: &[u8]) -> Result<ZegoAnswer, ZegoError> {
     Ok(ZegoAnswer {
         request_id: envelope.request_id,
         data: envelope.data,
-        latency: Duration::ZERO,
     })
 }
 
@@ -302,8 +298,6 @@ pub struct Dispatch {
     pub request_id: String,
     /// Publish URLs, best first.
     pub urls: Vec<String>,
-    /// Round-trip time of the call.
-    pub latency: Duration,
 }
 
 /// Asks ZEGOCLOUD for RTMP push nodes for the configured stream.
@@ -324,7 +318,6 @@ pub fn dispatch_push(
     Ok(Dispatch {
         urls: dispatch_urls(&answer)?,
         request_id: answer.request_id,
-        latency: answer.latency,
     })
 }
 
