@@ -16,11 +16,11 @@ mod settings;
 mod websocket;
 
 use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};
-use rtc_golive_core::golive::Shared;
 use rtc_golive_core::lock::LockRecovered;
+use rtc_golive_core::shared::Shared;
 use std::ffi::CStr;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the module's services share, created on first use and dropped at unload so the HTTP
@@ -38,7 +38,7 @@ fn shared() -> Option<Shared> {
     let mut slot = SHARED.lock_recovered();
     if slot.is_none() {
         match Shared::new(config_dir().as_deref()) {
-            Ok(shared) => *slot = Some(shared),
+            Ok(shared) => *slot = Some(shared.with_alerts(Arc::new(frontend::WindowAlerts))),
             Err(e) => log::error!("cannot create the HTTP client: {e}"),
         }
     }

@@ -7,7 +7,12 @@
 pub mod aliyun;
 pub mod endpoint;
 pub mod fields;
+mod provider;
+mod service_kind;
 pub mod zego;
+
+pub use provider::{ProviderConfig, ServiceSettings};
+pub use service_kind::ServiceKind;
 
 use crate::messages::Message;
 use fields::{Default as FieldDefault, Field};
