@@ -154,11 +154,6 @@ impl CdnJournal {
         orphans
     }
 
-    /// Every recorded rule.
-    pub fn rules(&self) -> &[CdnRule] {
-        &self.rules
-    }
-
     fn save(&self) {
         let Some(path) = &self.path else { return };
         let bytes = serde_json::to_vec_pretty(&self.rules).unwrap_or_default();
@@ -311,12 +306,12 @@ mod tests {
         journal.record(&dead);
         journal.record(&other_app);
         let mut reloaded = CdnJournal::load(Some(path.clone()));
-        assert_eq!(reloaded.rules().len(), 3);
+        assert_eq!(reloaded.rules.len(), 3);
         let orphans = reloaded.take_orphans(7, &mine.endpoint);
         assert_eq!(orphans, vec![dead]);
-        assert_eq!(CdnJournal::load(Some(path.clone())).rules().len(), 2);
+        assert_eq!(CdnJournal::load(Some(path.clone())).rules.len(), 2);
         reloaded.forget(&mine);
-        assert_eq!(CdnJournal::load(Some(path.clone())).rules(), &[other_app]);
+        assert_eq!(CdnJournal::load(Some(path.clone())).rules, [other_app]);
         let _ = std::fs::remove_file(path);
     }
 

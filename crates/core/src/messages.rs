@@ -1,8 +1,10 @@
 //! User-facing texts: a locale key plus arguments, rendered through the user's language.
 //!
 //! The core never builds display strings itself; it returns a [`Message`], and the OBS layer
-//! renders it with OBS's locale lookup (`data/locale/*.ini`). Tests render with [`LocaleFile`].
+//! renders it with OBS's locale lookup (`data/locale/*.ini`). Tests render with `LocaleFile`
+//! (feature `locale-file`).
 
+#[cfg(any(test, feature = "locale-file"))]
 use std::collections::HashMap;
 
 /// The longest literal argument a message shows, in characters.
@@ -154,12 +156,15 @@ fn substitute(template: &str, args: &[String]) -> String {
     out
 }
 
-/// A parsed OBS locale file (`Key="Value"` lines), for rendering outside OBS.
+/// A parsed OBS locale file (`Key="Value"` lines), for rendering outside OBS (tests, the fuzz
+/// targets); the plugin renders through OBS's own lookup. Behind the `locale-file` feature.
+#[cfg(any(test, feature = "locale-file"))]
 #[derive(Debug, Default, Clone)]
 pub struct LocaleFile {
     entries: HashMap<String, String>,
 }
 
+#[cfg(any(test, feature = "locale-file"))]
 impl LocaleFile {
     /// Parses the text of an OBS `.ini` locale file the way libobs's text lookup does: one
     /// `Key="Value"` per line, `\n` and `\"` escapes in values, `#`/`;` lines ignored.
@@ -189,6 +194,7 @@ impl LocaleFile {
     }
 }
 
+#[cfg(any(test, feature = "locale-file"))]
 fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars();
@@ -208,6 +214,7 @@ fn unescape(value: &str) -> String {
     out
 }
 
+#[cfg(any(test, feature = "locale-file"))]
 impl Translate for LocaleFile {
     fn lookup(&self, key: &str) -> Option<String> {
         self.entries.get(key).cloned()

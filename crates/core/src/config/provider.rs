@@ -84,4 +84,31 @@ mod tests {
         assert_eq!(refused.config().unwrap_err().key, "stream_id");
         assert_eq!(refused.kind(), ServiceKind::ZegoRtmpDispatch);
     }
+
+    #[test]
+    fn no_secret_in_debug_or_in_a_config_error() {
+        let zego = json!({"app_id": 1, "server_secret": "ZEGOSECRET", "stream_id": "s"});
+        let aliyun = json!({"access_key_id": "LTAI5tTESTKEY123", "access_key_secret": "ALISECRET",
+                            "app_id": "app-1", "channel_id": "room_9", "user_id": "obs-host"});
+        let bad_aliyun = json!({"access_key_id": "LTAI5tTESTKEY123",
+                                "access_key_secret": "ALISECRET", "app_id": "bad id"});
+        for (kind, settings) in [
+            (ServiceKind::ZegoRtmpDispatch, zego),
+            (ServiceKind::AliyunArtcRtmp, aliyun),
+            (ServiceKind::AliyunArtcRtmp, bad_aliyun),
+        ] {
+            let parsed = ServiceSettings::parse(kind, &settings);
+            let texts = [
+                format!("{parsed:?}"),
+                parsed
+                    .config()
+                    .err()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ];
+            for text in texts {
+                assert!(!text.contains("SECRET"), "{text}");
+            }
+        }
+    }
 }
