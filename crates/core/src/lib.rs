@@ -3,6 +3,11 @@
 //! Data flows one way: OBS settings -> [`config`] (typed, validated) -> [`providers`] (the signed
 //! vendor call) -> [`rtmp_target`] (server, key, alternates, expiry) -> OBS connect info.
 //! Plain safe Rust with no libobs dependency; the plugin crate is the OBS layer above it.
+//!
+//! The OBS layer parses a service's settings once ([`config::ServiceSettings`]) and drives a
+//! [`golive::GoLive`] per service; [`resolve`] and [`prefetch`] turn a config into a plan over
+//! the [`shared::Shared`] vendor state. The core reaches back only through [`host`]'s traits,
+//! which the OBS layer implements, and leaves what it found in [`status`] for it to read.
 
 pub mod address_cache;
 pub mod api_client;

@@ -18,7 +18,7 @@ pub enum TransportError {
     Proxy { host: String, proxy: String },
     /// The call did not finish within the deadline.
     Timeout { host: String, after: Duration },
-    /// The body was larger than [`MAX_BODY_BYTES`].
+    /// The body was larger than [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES).
     TooLarge { host: String },
     /// Anything else, with a detail that never contains the request URL.
     Other { host: String, detail: String },
