@@ -41,12 +41,13 @@ use obs_wrapper::obs_sys::{
     obs_task_type_OBS_TASK_UI, obs_weak_source_get_source, obs_weak_source_release,
     obs_weak_source_t, OBS_SOURCE_CAP_DISABLED,
 };
-use rtc_golive_core::config::aliyun::AliyunConfig;
 use rtc_golive_core::config::fields::Field;
-use rtc_golive_core::config::zego::ZegoConfig;
-use rtc_golive_core::config::ConfigError;
-use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind};
+use rtc_golive_core::config::{ConfigError, ServiceKind, ServiceSettings};
+use rtc_golive_core::host::Alerts;
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Message;
+use rtc_golive_core::report::GoLiveReport;
+use rtc_golive_core::resolve::test_connection;
 use serde_json::{Map, Value};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
@@ -118,15 +119,11 @@ enum Outcome {
 }
 
 fn state() -> MutexGuard<'static, WindowState> {
-    STATE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    STATE.lock_recovered()
 }
 
 fn window() -> MutexGuard<'static, Option<SourceRef>> {
-    WINDOW
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    WINDOW.lock_recovered()
 }
 
 /// The settings prefix of `kind`'s values in the window.
@@ -218,10 +215,10 @@ fn seeded(window: &Value, kind: ServiceKind, service: &Value) -> Value {
 
 /// The configuration error `settings` has for `kind`, checked without any network call.
 pub(super) fn config_error(kind: ServiceKind, settings: &Value) -> Option<ConfigError> {
-    match kind {
-        ServiceKind::ZegoRtmpDispatch => ZegoConfig::from_settings(settings).err(),
-        ServiceKind::AliyunArtcRtmp => AliyunConfig::from_settings(settings).err(),
-    }
+    ServiceSettings::parse(kind, settings)
+        .config()
+        .err()
+        .cloned()
 }
 
 /// OBS's streaming service now: its type id and settings (secrets included, never logged).
@@ -534,7 +531,7 @@ unsafe extern "C" fn on_test_clicked(
         let weak = WeakSource(unsafe { obs_source_get_weak_source(source) });
         let background = shared.background.clone();
         background.spawn("test-connection", move |_stop| {
-            let report = test_connection(kind, &settings, &shared);
+            let report = test_connection(&ServiceSettings::parse(kind, &settings), &shared);
             {
                 let mut state = state();
                 state.testing = None;
@@ -625,7 +622,7 @@ fn apply(kind: ServiceKind, settings: &Value) -> Outcome {
 /// Tells the streamer about a problem with the live stream: the window opens (or comes to the
 /// front) with the message in its result line. OBS has no notification API for plugins; this
 /// window is the plugin's own place inside OBS. Safe to call from any thread.
-pub(super) fn show_alert(message: Message) {
+fn show_alert(message: Message) {
     {
         let mut state = state();
         if state.testing.is_none() {
@@ -642,6 +639,16 @@ pub(super) fn show_alert(message: Message) {
             false,
         )
     };
+}
+
+/// The core's alerts, shown in the settings window.
+#[derive(Debug)]
+pub(super) struct WindowAlerts;
+
+impl Alerts for WindowAlerts {
+    fn alert(&self, message: Message) {
+        show_alert(message);
+    }
 }
 
 unsafe extern "C" fn open_for_alert(_private_data: *mut c_void) {

@@ -16,10 +16,11 @@ mod settings;
 mod websocket;
 
 use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};
-use rtc_golive_core::golive::Shared;
+use rtc_golive_core::lock::LockRecovered;
+use rtc_golive_core::shared::Shared;
 use std::ffi::CStr;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the module's services share, created on first use and dropped at unload so the HTTP
@@ -34,13 +35,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 const SHUTDOWN_CUT: Duration = Duration::from_secs(1);
 
 fn shared() -> Option<Shared> {
-    let mut slot = SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = SHARED.lock_recovered();
     if slot.is_none() {
         match Shared::new(config_dir().as_deref()) {
-            Ok(shared) => *slot = Some(shared),
-            Err(e) => log::error!("cannot create the HTTP client: {e:?}"),
+            Ok(shared) => *slot = Some(shared.with_alerts(Arc::new(frontend::WindowAlerts))),
+            Err(e) => log::error!("cannot create the HTTP client: {e}"),
         }
     }
     slot.clone()
@@ -48,20 +47,14 @@ fn shared() -> Option<Shared> {
 
 /// OBS began to quit: starts still resolving are given up and calls nobody needs are cut.
 fn abandon_starts() {
-    let shared = SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
+    let shared = SHARED.lock_recovered().clone();
     if let Some(shared) = shared {
         shared.abandon();
     }
 }
 
 fn shutdown_shared() {
-    let shared = SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    let shared = SHARED.lock_recovered().take();
     if let Some(shared) = shared {
         shared.abandon();
         let http = shared.http.clone();

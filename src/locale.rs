@@ -8,6 +8,7 @@ use super::module::obs_current_module;
 use obs_wrapper::obs_sys::{
     lookup_t, obs_module_load_locale, text_lookup_destroy, text_lookup_getstr,
 };
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Translate;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
@@ -24,9 +25,7 @@ unsafe impl Send for Lookup {}
 static LOOKUP: Mutex<Lookup> = Mutex::new(Lookup(ptr::null_mut()));
 
 fn lookup_table() -> std::sync::MutexGuard<'static, Lookup> {
-    LOOKUP
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    LOOKUP.lock_recovered()
 }
 
 /// Called by OBS with the UI language (e.g. `zh-CN`) before the module loads.

@@ -27,7 +27,10 @@ use obs_wrapper::obs_sys::{
     obs_task_type_OBS_TASK_UI, obs_weak_output_get_output, obs_weak_output_release,
     obs_weak_output_t, signal_handler_connect, signal_handler_disconnect,
 };
-use rtc_golive_core::golive::{Begin, Failover, GoLive, ServiceKind, StreamControl};
+use rtc_golive_core::config::{ServiceKind, ServiceSettings};
+use rtc_golive_core::golive::{Begin, Failover, GoLive};
+use rtc_golive_core::host::StreamControl;
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Message;
 use rtc_golive_core::rtmp_target::RtmpTarget;
 use std::ffi::{CStr, CString};
@@ -198,10 +201,6 @@ impl Drop for FrontendRestart {
 }
 
 impl StreamControl for FrontendRestart {
-    fn alert(&self, message: Message) {
-        super::frontend::show_alert(message);
-    }
-
     fn restart(&self) {
         queue_ui_task(stop_streaming_task);
         let deadline = Instant::now() + RESTART_STOP_TIMEOUT;
@@ -296,9 +295,7 @@ impl ServiceData {
 }
 
 fn lock_state(state: &Mutex<ServiceState>) -> MutexGuard<'_, ServiceState> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock_recovered()
 }
 
 impl ServiceState {
@@ -356,7 +353,7 @@ unsafe extern "C" fn create<const K: usize>(
         };
         let data = ServiceData {
             state: Arc::new(Mutex::new(ServiceState {
-                golive: GoLive::new(ServiceKind::ALL[K], json, shared),
+                golive: GoLive::new(ServiceSettings::parse(ServiceKind::ALL[K], &json), shared),
                 destroyed: false,
                 server: PLACEHOLDER_SERVER.to_owned(),
                 key: PLACEHOLDER_KEY.to_owned(),
@@ -391,12 +388,13 @@ unsafe extern "C" fn destroy(data: *mut c_void) {
     })
 }
 
-unsafe extern "C" fn update(data: *mut c_void, settings: *mut obs_data_t) {
+unsafe extern "C" fn update<const K: usize>(data: *mut c_void, settings: *mut obs_data_t) {
     guard("update", (), || {
         // SAFETY: OBS passes a live instance and its valid settings on the UI thread.
         if let Some(service) = unsafe { instance(data) } {
             let json = unsafe { settings_json(settings) };
-            service.lock().golive.update(json);
+            let parsed = ServiceSettings::parse(ServiceKind::ALL[K], &json);
+            service.lock().golive.update(parsed);
         }
     })
 }
@@ -668,7 +666,7 @@ fn info<const K: usize>() -> ObsServiceInfo {
         destroy: Some(destroy),
         activate: Some(activate),
         deactivate: None,
-        update: Some(update),
+        update: Some(update::<K>),
         get_defaults: Some(get_defaults::<K>),
         get_properties: Some(get_properties::<K>),
         initialize: Some(initialize),

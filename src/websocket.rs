@@ -26,8 +26,11 @@ use obs_wrapper::obs_sys::{
     bfree, calldata_get_data, calldata_set_data, calldata_t, obs_data_apply, obs_data_release,
     obs_data_t, obs_get_proc_handler, proc_handler_call, proc_handler_t,
 };
-use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind};
+use rtc_golive_core::config::{ServiceKind, ServiceSettings};
+use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::messages::Message;
+use rtc_golive_core::report::GoLiveReport;
+use rtc_golive_core::resolve::test_connection;
 use serde_json::{json, Map, Value};
 use std::ffi::CStr;
 use std::os::raw::c_void;
@@ -298,25 +301,13 @@ fn get_status(_request: Value) -> Value {
     body.insert("pluginVersion".into(), json!(env!("CARGO_PKG_VERSION")));
     // Only read: a status request must not create the HTTP client.
     let last = super::SHARED
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .lock_recovered()
         .as_ref()
-        .and_then(|s| {
-            s.last_go_live
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-        });
+        .and_then(|s| s.status.last_go_live());
     let alert = super::SHARED
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .lock_recovered()
         .as_ref()
-        .and_then(|s| {
-            s.last_alert
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-        });
+        .and_then(|s| s.status.last_alert());
     if let Some((at, message)) = alert {
         body.insert(
             "lastAlert".into(),
@@ -378,7 +369,7 @@ fn test(request: Value) -> Value {
     let Some(shared) = shared() else {
         return json!({"ok": false, "serviceType": type_id, "error": render(&Message::new("Error.Internal"))});
     };
-    let report = test_connection(kind, &settings, &shared);
+    let report = test_connection(&ServiceSettings::parse(kind, &settings), &shared);
     let mut body = match go_live_json(kind, &report) {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -2,7 +2,10 @@
 //! timestamp, the plugin adopts the server's time from the `Date` header and the one retry,
 //! signed with that time, passes. Against the simulator with its clock moved both ways.
 
-use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
+use rtc_golive_core::config::{ServiceKind, ServiceSettings};
+use rtc_golive_core::report::GoLiveReport;
+use rtc_golive_core::resolve::test_connection;
+use rtc_golive_core::shared::Shared;
 use rtc_golive_simulator::{AliyunKey, HandshakeNode, SimConfig, Simulator, ZegoApp};
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -75,7 +78,10 @@ fn zegocloud_retries_once_with_the_server_clock() {
             "stream_id": "skewed-clock",
             "endpoint": sim.base_url(),
         });
-        let report = test_connection(ServiceKind::ZegoRtmpDispatch, &settings, &shared);
+        let report = test_connection(
+            &ServiceSettings::parse(ServiceKind::ZegoRtmpDispatch, &settings),
+            &shared,
+        );
         assert_succeeded(&report, &node);
 
         let requests = sim.zego().requests();
@@ -99,7 +105,10 @@ fn zegocloud_retries_once_with_the_server_clock() {
         assert_client_adopted(&shared, offset);
 
         // The corrected clock stays: the next dispatch needs one call, accepted.
-        let report = test_connection(ServiceKind::ZegoRtmpDispatch, &settings, &shared);
+        let report = test_connection(
+            &ServiceSettings::parse(ServiceKind::ZegoRtmpDispatch, &settings),
+            &shared,
+        );
         assert_succeeded(&report, &node);
         let codes: Vec<i64> = sim.zego().requests().iter().map(|r| r.code).collect();
         assert_eq!(codes, [100000004, 0, 0], "offset {offset}");
@@ -127,8 +136,10 @@ fn alibaba_retries_once_with_the_server_clock_v2_and_v3() {
             let sim = simulator(offset, &node);
             let shared = Shared::new(None).unwrap();
             let report = test_connection(
-                ServiceKind::AliyunArtcRtmp,
-                &aliyun_settings(&sim, version),
+                &ServiceSettings::parse(
+                    ServiceKind::AliyunArtcRtmp,
+                    &aliyun_settings(&sim, version),
+                ),
                 &shared,
             );
             assert_succeeded(&report, &node);
@@ -165,7 +176,10 @@ fn alibaba_retries_once_with_the_server_clock_v2_and_v3() {
             // The corrected clock stays: another user's address needs one call, accepted.
             let mut other = aliyun_settings(&sim, version);
             other["user_id"] = json!("obs-second");
-            let report = test_connection(ServiceKind::AliyunArtcRtmp, &other, &shared);
+            let report = test_connection(
+                &ServiceSettings::parse(ServiceKind::AliyunArtcRtmp, &other),
+                &shared,
+            );
             assert_succeeded(&report, &node);
             let codes: Vec<String> = sim
                 .aliyun()

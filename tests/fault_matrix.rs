@@ -4,8 +4,11 @@
 //! the request's signature, an ingest address's auth_key).
 
 use rtc_golive_core::api_client::ApiClient;
-use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
+use rtc_golive_core::config::{ServiceKind, ServiceSettings};
 use rtc_golive_core::messages::{LocaleFile, Translate};
+use rtc_golive_core::report::GoLiveReport;
+use rtc_golive_core::resolve::test_connection;
+use rtc_golive_core::shared::Shared;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -185,18 +188,21 @@ impl Provider {
     fn run(self, endpoint: &str, shared: &Shared) -> GoLiveReport {
         match self {
             Provider::Zego => test_connection(
-                ServiceKind::ZegoRtmpDispatch,
-                &zego_settings(endpoint),
+                &ServiceSettings::parse(ServiceKind::ZegoRtmpDispatch, &zego_settings(endpoint)),
                 shared,
             ),
             Provider::AliyunV2 => test_connection(
-                ServiceKind::AliyunArtcRtmp,
-                &aliyun_settings(endpoint, "v2"),
+                &ServiceSettings::parse(
+                    ServiceKind::AliyunArtcRtmp,
+                    &aliyun_settings(endpoint, "v2"),
+                ),
                 shared,
             ),
             Provider::AliyunV3 => test_connection(
-                ServiceKind::AliyunArtcRtmp,
-                &aliyun_settings(endpoint, "v3"),
+                &ServiceSettings::parse(
+                    ServiceKind::AliyunArtcRtmp,
+                    &aliyun_settings(endpoint, "v3"),
+                ),
                 shared,
             ),
         }

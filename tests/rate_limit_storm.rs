@@ -9,8 +9,9 @@
 //! separate clients would mostly measure 500 HTTP runtimes competing for two cores.
 
 use rtc_golive_core::config::zego::ZegoConfig;
-use rtc_golive_core::golive::{resolve_zego, Shared};
+use rtc_golive_core::resolve::resolve_zego;
 use rtc_golive_core::retry::RetryPolicy;
+use rtc_golive_core::shared::Shared;
 use rtc_golive_simulator::{HandshakeNode, SimConfig, Simulator, ZegoApp};
 use serde_json::json;
 use std::sync::{Arc, Barrier};

@@ -8,7 +8,7 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use rtc_golive_core::address_cache::auth_key_expiry;
-use rtc_golive_core::golive::GoLiveError;
+use rtc_golive_core::go_live_error::GoLiveError;
 use rtc_golive_core::providers::aliyun::{ingest_address, parse_answer, AliyunError};
 use rtc_golive_core::rtmp_target::RtmpTarget;
 

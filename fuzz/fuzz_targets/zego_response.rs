@@ -6,7 +6,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use rtc_golive_core::golive::GoLiveError;
+use rtc_golive_core::go_live_error::GoLiveError;
 use rtc_golive_core::providers::zego::{dispatch_urls, parse_answer, ZegoError};
 use rtc_golive_core::rtmp_target::RtmpTarget;
 

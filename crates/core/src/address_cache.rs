@@ -6,11 +6,11 @@
 //! the address (its auth_key is what grants the push) but never the AccessKey secret.
 
 use crate::private_file::write_private;
+use crate::unix_time::unix_secs;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// An address is reused only while more than this much validity remains.
 pub const MIN_REMAINING: Duration = Duration::from_secs(10 * 60);
@@ -40,22 +40,6 @@ impl std::fmt::Debug for CachedAddress {
 pub struct AddressCache {
     path: Option<PathBuf>,
     entries: BTreeMap<String, CachedAddress>,
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// A fingerprint of everything an address depends on; any change means a new address.
-/// Hashed, so the file does not spell out the account's ids.
-pub fn fingerprint(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hex::encode(hasher.finalize())
 }
 
 /// The expiry an address states in its `auth_key=<expiry>-...`, if any.
@@ -157,12 +141,6 @@ mod tests {
         reloaded.remove("f");
         assert!(AddressCache::load(Some(path)).usable("f", now).is_none());
         let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn fingerprint_separates_fields() {
-        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
-        assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
     }
 
     #[test]

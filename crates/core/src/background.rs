@@ -4,6 +4,7 @@
 //! Code of an unloaded module must not keep running, and a quitting OBS must not hang: shutdown
 //! signals every task to stop, then waits for them up to a deadline.
 
+use crate::lock::{wait_recovered, LockRecovered};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -26,7 +27,7 @@ impl StopSignal {
     /// Asks the task to stop and wakes it.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _guard = self.lock.lock_recovered();
         self.wake.notify_all();
     }
 
@@ -38,17 +39,13 @@ impl StopSignal {
     /// Sleeps up to `d`; returns `false` when woken by a stop request.
     pub fn sleep(&self, d: Duration) -> bool {
         let deadline = Instant::now() + d;
-        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.lock.lock_recovered();
         while !self.is_stopped() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return true;
             }
-            guard = self
-                .wake
-                .wait_timeout(guard, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            guard = wait_recovered(&self.wake, guard, left);
         }
         false
     }
@@ -89,7 +86,7 @@ impl Background {
         task: impl FnOnce(Arc<StopSignal>) + Send + 'static,
     ) -> Arc<StopSignal> {
         let stop = StopSignal::new();
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tasks = self.tasks.lock_recovered();
         tasks.retain(|t| !t.handle.is_finished());
         if self.closed.load(Ordering::SeqCst) {
             drop(tasks);
@@ -122,7 +119,7 @@ impl Background {
     pub fn shutdown(&self, grace: Duration, cut: impl FnOnce(), last: Duration) -> Vec<String> {
         self.closed.store(true, Ordering::SeqCst);
         self.closing.stop();
-        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut tasks = std::mem::take(&mut *self.tasks.lock_recovered());
         for task in &tasks {
             task.stop.stop();
         }

@@ -10,10 +10,12 @@
 use crate::api_client::ApiClient;
 use crate::background::Background;
 use crate::config::zego::ZegoConfig;
+use crate::lock::LockRecovered;
 use crate::private_file::write_private;
-use crate::providers::zego::{self, SequenceClock, ZegoError};
+use crate::providers::zego::{self, ZegoError};
 use crate::retry::RetryPolicy;
 use crate::rtmp_target::redacted_url;
+use crate::sequence::SequenceClock;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -152,11 +154,6 @@ impl CdnJournal {
         orphans
     }
 
-    /// Every recorded rule.
-    pub fn rules(&self) -> &[CdnRule] {
-        &self.rules
-    }
-
     fn save(&self) {
         let Some(path) = &self.path else { return };
         let bytes = serde_json::to_vec_pretty(&self.rules).unwrap_or_default();
@@ -180,6 +177,18 @@ pub struct ForwardFailure {
     pub error: ZegoError,
 }
 
+impl std::fmt::Display for ForwardFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CDN forward {} to {}: {}",
+            self.index, self.url, self.error
+        )
+    }
+}
+
+impl std::error::Error for ForwardFailure {}
+
 /// Creates a rule for each configured CDN URL, journaling each before its call.
 /// Returns the rules created and the failures, in list order.
 pub fn create_all(
@@ -193,7 +202,7 @@ pub fn create_all(
     let mut failed = Vec::new();
     for (i, url) in config.cdn_urls.iter().enumerate() {
         let rule = CdnRule::new(config, url);
-        lock(journal).record(&rule);
+        journal.lock_recovered().record(&rule);
         let (policy, background) = retry;
         let created_rule = policy.run(
             || zego::create_cdn_rule(http, config, sequence, url),
@@ -214,12 +223,9 @@ pub fn create_all(
                 // Forget only what surely does not exist: after a transport error the rule may
                 // have been created, so it stays journaled for the next clean-up.
                 if !matches!(error, ZegoError::Transport(_)) {
-                    lock(journal).forget(&rule);
+                    journal.lock_recovered().forget(&rule);
                 }
-                log::warn!(
-                    "cdn forward to {} not created: {error:?}",
-                    redacted_url(url)
-                );
+                log::warn!("cdn forward to {} not created: {error}", redacted_url(url));
                 failed.push(ForwardFailure {
                     index: i + 1,
                     url: redacted_url(url),
@@ -251,7 +257,7 @@ pub fn delete_all(
         );
         match deleted {
             Ok(answer) => {
-                lock(journal).forget(rule);
+                journal.lock_recovered().forget(rule);
                 log::info!(
                     "cdn forward deleted: stream={} cdn={} RequestId={}",
                     rule.stream_id,
@@ -260,21 +266,16 @@ pub fn delete_all(
                 );
             }
             Err(error) => {
-                lock(journal).record(rule);
+                journal.lock_recovered().record(rule);
                 left += 1;
                 log::warn!(
-                    "cdn forward to {} not deleted, kept for the next clean-up: {error:?}",
+                    "cdn forward to {} not deleted, kept for the next clean-up: {error}",
                     redacted_url(&rule.cdn_url)
                 );
             }
         }
     }
     left
-}
-
-/// Locks the journal, surviving a poisoned lock (the data is a plain list).
-pub fn lock(journal: &Mutex<CdnJournal>) -> std::sync::MutexGuard<'_, CdnJournal> {
-    journal.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -305,12 +306,12 @@ mod tests {
         journal.record(&dead);
         journal.record(&other_app);
         let mut reloaded = CdnJournal::load(Some(path.clone()));
-        assert_eq!(reloaded.rules().len(), 3);
+        assert_eq!(reloaded.rules.len(), 3);
         let orphans = reloaded.take_orphans(7, &mine.endpoint);
         assert_eq!(orphans, vec![dead]);
-        assert_eq!(CdnJournal::load(Some(path.clone())).rules().len(), 2);
+        assert_eq!(CdnJournal::load(Some(path.clone())).rules.len(), 2);
         reloaded.forget(&mine);
-        assert_eq!(CdnJournal::load(Some(path.clone())).rules(), &[other_app]);
+        assert_eq!(CdnJournal::load(Some(path.clone())).rules, [other_app]);
         let _ = std::fs::remove_file(path);
     }
 

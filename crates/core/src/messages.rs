@@ -1,8 +1,10 @@
 //! User-facing texts: a locale key plus arguments, rendered through the user's language.
 //!
 //! The core never builds display strings itself; it returns a [`Message`], and the OBS layer
-//! renders it with OBS's locale lookup (`data/locale/*.ini`). Tests render with [`LocaleFile`].
+//! renders it with OBS's locale lookup (`data/locale/*.ini`). Tests render with `LocaleFile`
+//! (feature `locale-file`).
 
+#[cfg(any(test, feature = "locale-file"))]
 use std::collections::HashMap;
 
 /// The longest literal argument a message shows, in characters.
@@ -98,6 +100,42 @@ impl Message {
     }
 }
 
+/// The untranslated form, for log lines: the key, then the arguments in parentheses (keys
+/// untranslated, nested messages in the same form). The OBS log is read by support in
+/// English whatever the user's language, and the keys are greppable in the locale files.
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key)?;
+        for (i, arg) in self.args.iter().enumerate() {
+            f.write_str(if i == 0 { "(" } else { ", " })?;
+            match arg {
+                Arg::Text(t) => f.write_str(t)?,
+                Arg::Key(k) => f.write_str(k)?,
+                Arg::Message(m) => write!(f, "{m}")?,
+            }
+        }
+        if !self.args.is_empty() {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// Implements [`Display`](std::fmt::Display) (the error's [`Message`] in its log form) and
+/// [`std::error::Error`] for an error type with a `message(&self) -> Message` method.
+#[macro_export]
+macro_rules! error_via_message {
+    ($ty:ty) => {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.message(), f)
+            }
+        }
+
+        impl ::std::error::Error for $ty {}
+    };
+}
+
 /// Replaces `%1`..`%9` in one pass, so an argument that itself contains `%2` is never expanded.
 fn substitute(template: &str, args: &[String]) -> String {
     let mut out =
@@ -118,12 +156,15 @@ fn substitute(template: &str, args: &[String]) -> String {
     out
 }
 
-/// A parsed OBS locale file (`Key="Value"` lines), for rendering outside OBS.
+/// A parsed OBS locale file (`Key="Value"` lines), for rendering outside OBS (tests, the fuzz
+/// targets); the plugin renders through OBS's own lookup. Behind the `locale-file` feature.
+#[cfg(any(test, feature = "locale-file"))]
 #[derive(Debug, Default, Clone)]
 pub struct LocaleFile {
     entries: HashMap<String, String>,
 }
 
+#[cfg(any(test, feature = "locale-file"))]
 impl LocaleFile {
     /// Parses the text of an OBS `.ini` locale file the way libobs's text lookup does: one
     /// `Key="Value"` per line, `\n` and `\"` escapes in values, `#`/`;` lines ignored.
@@ -153,6 +194,7 @@ impl LocaleFile {
     }
 }
 
+#[cfg(any(test, feature = "locale-file"))]
 fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars();
@@ -172,6 +214,7 @@ fn unescape(value: &str) -> String {
     out
 }
 
+#[cfg(any(test, feature = "locale-file"))]
 impl Translate for LocaleFile {
     fn lookup(&self, key: &str) -> Option<String> {
         self.entries.get(key).cloned()
@@ -181,6 +224,16 @@ impl Translate for LocaleFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_is_the_untranslated_form() {
+        let msg = Message::new("Error.A")
+            .text("42")
+            .key_arg("Label.B")
+            .message_arg(Message::new("Error.C").text("x"));
+        assert_eq!(msg.to_string(), "Error.A(42, Label.B, Error.C(x))");
+        assert_eq!(Message::new("Error.D").to_string(), "Error.D");
+    }
 
     #[test]
     fn renders_arguments_in_place_once() {

@@ -69,6 +69,8 @@ impl std::fmt::Display for ProbeFailure {
     }
 }
 
+impl std::error::Error for ProbeFailure {}
+
 /// The index of the node to publish to, or `None` when none answered: the RTMP handshake,
 /// [`STAGGER`]ed attempts, each bounded by `timeout`.
 pub fn first_reachable(nodes: &[RtmpTarget], timeout: Duration) -> Option<usize> {

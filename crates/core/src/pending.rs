@@ -6,6 +6,7 @@
 //! result that arrives after that, or that was never taken, is handed back so its side effects
 //! (a CDN forward) can be undone.
 
+use crate::lock::{wait_recovered, LockRecovered};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,7 @@ impl<T> Default for Pending<T> {
 
 impl<T> Pending<T> {
     fn lock(&self) -> MutexGuard<'_, Slot<T>> {
-        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+        self.slot.lock_recovered()
     }
 
     /// Delivers the result. Gives it back when the work was cancelled: nobody will take it.
@@ -112,11 +113,7 @@ impl<T> Pending<T> {
                 *slot = Slot::Cancelled;
                 return Waited::TimedOut;
             }
-            slot = self
-                .changed
-                .wait_timeout(slot, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            slot = wait_recovered(&self.changed, slot, left);
         }
     }
 }

@@ -8,11 +8,12 @@
 
 use crate::api_client::ApiClient;
 use crate::background::StopSignal;
-use crate::config::{aliyun::AliyunConfig, zego::ZegoConfig};
-use crate::golive::{resolve_aliyun, resolve_zego, ServiceKind, Shared};
+use crate::config::ProviderConfig;
+use crate::lock::LockRecovered;
+use crate::resolve::resolve;
 use crate::retry::RetryPolicy;
 use crate::rtmp_target::IngestPlan;
-use serde_json::Value;
+use crate::shared::Shared;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,8 +30,8 @@ const POLL: Duration = Duration::from_millis(200);
 /// A plan resolved ahead for specific settings.
 #[derive(Debug, Clone)]
 pub struct Ready {
-    /// The settings it was resolved with.
-    pub settings: Value,
+    /// The config it was resolved with.
+    pub config: ProviderConfig,
     /// The plan.
     pub plan: IngestPlan,
     /// The Alibaba address-cache key, for forgetting the address later.
@@ -69,102 +70,66 @@ impl Drop for Prefetch {
 }
 
 impl Prefetch {
-    /// Starts resolving ahead for `settings`, unless they are invalid or prefetching is off.
-    pub fn start(kind: ServiceKind, settings: &Value, shared: &Shared) -> Option<Prefetch> {
-        let job = Job::new(kind, settings)?;
+    /// Starts resolving ahead for `config`, unless prefetching is off.
+    pub fn start(config: &ProviderConfig, shared: &Shared) -> Option<Prefetch> {
+        if !config.prefetch() {
+            return None;
+        }
         let slot = Arc::new(Mutex::new(None));
         let shared_task = shared.scoped();
         let http = shared_task.http.clone();
-        let (task_slot, settings) = (slot.clone(), settings.clone());
+        let (task_slot, config) = (slot.clone(), config.clone());
         let stop = shared.background.spawn("prefetch", move |stop| {
-            run(&job, &settings, &shared_task, &task_slot, &stop);
+            run(&config, &shared_task, &task_slot, &stop);
         });
         Some(Prefetch { slot, stop, http })
     }
 
-    /// The ready plan for `settings`, if one is fresh. Taking it makes the task resolve the
+    /// The ready plan for `config`, if one is fresh. Taking it makes the task resolve the
     /// next one.
-    pub fn take(&self, settings: &Value) -> Option<Ready> {
-        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn take(&self, config: &ProviderConfig) -> Option<Ready> {
+        let mut slot = self.slot.lock_recovered();
         match slot.take() {
-            Some(ready) if ready.settings == *settings && ready.fresh() => Some(ready),
+            Some(ready) if ready.config == *config && ready.fresh() => Some(ready),
             _ => None,
         }
     }
 }
 
-/// What one service resolves.
-enum Job {
-    Zego(ZegoConfig),
-    Aliyun(AliyunConfig),
+/// Resolves once; returns the plan and when to replace it.
+fn resolve_once(config: &ProviderConfig, shared: &Shared) -> Option<(Ready, Instant)> {
+    let (plan, address_key) = match resolve(shared, config, RetryPolicy::BACKGROUND) {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            log::info!("resolving ahead failed, Start Streaming will resolve itself: {e}");
+            return None;
+        }
+    };
+    let (refresh, max_age) = match config {
+        ProviderConfig::Zego(zego) => (
+            plan.obtained_at + zego.node_max_age.saturating_sub(REFRESH_MARGIN),
+            Some(zego.node_max_age),
+        ),
+        ProviderConfig::Aliyun(_) => {
+            let left = plan
+                .expires_at
+                .and_then(|t| t.duration_since(SystemTime::now()).ok())
+                .unwrap_or_default();
+            (Instant::now() + left.saturating_sub(ADDRESS_MARGIN), None)
+        }
+    };
+    let ready = Ready {
+        config: config.clone(),
+        plan,
+        address_key,
+        max_age,
+    };
+    Some((ready, refresh))
 }
 
-impl Job {
-    fn new(kind: ServiceKind, settings: &Value) -> Option<Job> {
-        match kind {
-            ServiceKind::ZegoRtmpDispatch => ZegoConfig::from_settings(settings)
-                .ok()
-                .filter(|c| c.prefetch)
-                .map(Job::Zego),
-            ServiceKind::AliyunArtcRtmp => AliyunConfig::from_settings(settings)
-                .ok()
-                .filter(|c| c.prefetch)
-                .map(Job::Aliyun),
-        }
-    }
-
-    /// Resolves once; returns the plan and when to replace it.
-    fn resolve(&self, settings: &Value, shared: &Shared) -> Option<(Ready, Instant)> {
-        let resolved = match self {
-            Job::Zego(config) => {
-                resolve_zego(shared, config, RetryPolicy::BACKGROUND).map(|plan| {
-                    let refresh =
-                        plan.obtained_at + config.node_max_age.saturating_sub(REFRESH_MARGIN);
-                    let ready = Ready {
-                        settings: settings.clone(),
-                        plan,
-                        address_key: None,
-                        max_age: Some(config.node_max_age),
-                    };
-                    (ready, refresh)
-                })
-            }
-            Job::Aliyun(config) => {
-                resolve_aliyun(shared, config, RetryPolicy::BACKGROUND).map(|(plan, key)| {
-                    let left = plan
-                        .expires_at
-                        .and_then(|t| t.duration_since(SystemTime::now()).ok())
-                        .unwrap_or_default();
-                    let refresh = Instant::now() + left.saturating_sub(ADDRESS_MARGIN);
-                    let ready = Ready {
-                        settings: settings.clone(),
-                        plan,
-                        address_key: Some(key),
-                        max_age: None,
-                    };
-                    (ready, refresh)
-                })
-            }
-        };
-        match resolved {
-            Ok(done) => Some(done),
-            Err(e) => {
-                log::info!("resolving ahead failed, Start Streaming will resolve itself: {e:?}");
-                None
-            }
-        }
-    }
-}
-
-fn run(
-    job: &Job,
-    settings: &Value,
-    shared: &Shared,
-    slot: &Mutex<Option<Ready>>,
-    stop: &StopSignal,
-) {
+fn run(config: &ProviderConfig, shared: &Shared, slot: &Mutex<Option<Ready>>, stop: &StopSignal) {
     while !stop.is_stopped() {
-        let Some((ready, refresh_at)) = job.resolve(settings, shared) else {
+        let Some((ready, refresh_at)) = resolve_once(config, shared) else {
             if !stop.sleep(RETRY_AFTER) {
                 return;
             }
@@ -174,13 +139,13 @@ fn run(
             "resolved ahead: node {} ready for Start Streaming",
             ready.plan.primary.authority()
         );
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(ready);
+        *slot.lock_recovered() = Some(ready);
         // Wait until the plan is taken or due for replacement.
         while Instant::now() < refresh_at {
             if !stop.sleep(POLL) {
                 return;
             }
-            if slot.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            if slot.lock_recovered().is_none() {
                 break;
             }
         }

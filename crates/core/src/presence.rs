@@ -42,7 +42,7 @@ pub fn watch(
                     on_missing();
                 }
             }
-            Err(e) => log::warn!("presence check failed, will retry: {e:?}"),
+            Err(e) => log::warn!("presence check failed, will retry: {e}"),
         }
     }
 }

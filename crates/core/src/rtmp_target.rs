@@ -35,6 +35,18 @@ pub enum SplitError {
     Path,
 }
 
+impl std::fmt::Display for SplitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SplitError::Scheme => "not an rtmp:// or rtmps:// URL",
+            SplitError::Host => "no host",
+            SplitError::Path => "no app and stream name in the path",
+        })
+    }
+}
+
+impl std::error::Error for SplitError {}
+
 impl RtmpTarget {
     /// Splits `rtmp[s]://host[:port]/app/.../name[?query]` at the last `/` of the path.
     pub fn split(url: &str) -> Result<Self, SplitError> {

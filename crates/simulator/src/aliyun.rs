@@ -39,9 +39,8 @@ use serde_json::{json, Value};
 
 use super::rate_limit::RateLimiter;
 use super::SimConfig;
-use rtc_golive_core::signing::aliyun_v3::{self, V3Verification};
-use rtc_golive_core::signing::zego::signatures_match;
-use rtc_golive_core::signing::{aliyun_rpc, percent, random_hex_nonce};
+use crate::verify::{self, parse_query, signatures_match, V3Verification};
+use rtc_golive_core::signing::{percent, random_hex_nonce};
 
 /// The only API version of ApsaraVideo Live.
 const API_VERSION: &str = "2016-11-01";
@@ -594,7 +593,7 @@ impl AliyunControl {
     pub(crate) fn handle(&self, request: &AliyunRequest<'_>) -> AliyunReply {
         let wall = SystemTime::now();
         let scheme = Scheme::of(request.headers);
-        let params = percent::parse_query(request.query);
+        let params = parse_query(request.query);
         let mut state = self.state();
         let outcome = match &params {
             Some(params) => self.answer(&mut state, request, scheme, params, wall),
@@ -685,11 +684,11 @@ impl AliyunControl {
         }
         match scheme {
             Scheme::V2 => {
-                if !aliyun_rpc::verify(request.method, params, secret) {
+                if !verify::rpc(request.method, params, secret) {
                     return Err(rpc_signature_mismatch(request.method, params));
                 }
             }
-            Scheme::V3 => match aliyun_v3::verify(
+            Scheme::V3 => match verify::v3(
                 request.method,
                 request.path,
                 params,
@@ -856,7 +855,7 @@ fn read_v3(request: &AliyunRequest<'_>, query: &Params) -> Result<Claim, ApiErro
     // The verifier is the one parser of the Authorization header: a first pass with no secret
     // reads its Credential (or finds it malformed) without a second parser. Its verdict on the
     // signature is ignored; the real check comes once the secret is known.
-    let access_key_id = match aliyun_v3::verify(
+    let access_key_id = match verify::v3(
         request.method,
         request.path,
         query,
@@ -898,7 +897,7 @@ fn parse_timestamp(text: &str) -> Result<i64, ApiError> {
 
 /// `SignatureDoesNotMatch` with the string the server signed, as Alibaba answers it.
 ///
-/// Rebuilt here for the message only (the verification is [`aliyun_rpc::verify`]). It holds
+/// Rebuilt here for the message only (the verification is [`verify::rpc`]). It holds
 /// the AccessKeyId, never the secret nor the received signature.
 fn rpc_signature_mismatch(method: &str, params: &Params) -> ApiError {
     let mut signed = params.clone();
@@ -1058,8 +1057,8 @@ struct ErrorBody<'a> {
 mod tests {
     use super::*;
     use crate::{AliyunKey, Simulator};
-    use rtc_golive_core::signing::aliyun_rpc::RpcCall;
-    use rtc_golive_core::signing::aliyun_v3::V3Request;
+    use rtc_golive_core::signing::aliyun_rpc::{self, RpcCall};
+    use rtc_golive_core::signing::aliyun_v3::{self, V3Request};
 
     const KEY_ID: &str = "LTAI5tSimulatorKey01";
     const SECRET: &str = "simulatorSecretNumberOne0123456";
@@ -1147,7 +1146,7 @@ mod tests {
             &signer.nonce,
             signer.at,
         );
-        percent::parse_query(&query).expect("the signer's query decodes")
+        parse_query(&query).expect("the signer's query decodes")
     }
 
     /// The query and headers of a V3-signed GET, as the plugin sends them.

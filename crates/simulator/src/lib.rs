@@ -20,6 +20,7 @@
 pub mod aliyun;
 pub mod rtmp_node;
 mod tls_front;
+pub mod verify;
 pub mod zego;
 
 mod rate_limit;

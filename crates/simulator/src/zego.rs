@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 
 use super::rate_limit::RateLimiter;
 use super::{SimConfig, ZegoApp};
-use rtc_golive_core::signing::zego::{sign, signatures_match};
+use crate::verify::signatures_match;
+use rtc_golive_core::signing::zego::sign;
 
 /// The documented tolerance between a request's `Timestamp` and the server clock (±10 minutes).
 const MAX_CLOCK_SKEW_SECS: u64 = 600;

@@ -2,6 +2,7 @@
 
 use super::{check_identifier, endpoint::Endpoint, fields, ConfigError, Secret, SettingsReader};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// AppId, ChannelId and UserId are limited to 64 characters.
 const ID_MAX: usize = 64;
@@ -132,6 +133,31 @@ impl AliyunConfig {
     pub fn masked_access_key_id(&self) -> String {
         mask(&self.access_key_id)
     }
+
+    /// The address cache's key: a fingerprint of everything an ingest address depends on, so
+    /// that any change means a new address.
+    pub fn address_key(&self) -> String {
+        fingerprint(&[
+            self.endpoint.root().as_str(),
+            &self.access_key_id,
+            &self.app_id,
+            &self.channel_id,
+            &self.user_id,
+            &self.display_name,
+            &self.expire_time.to_string(),
+        ])
+    }
+}
+
+/// Hashed, so the address cache's file does not spell out the account's ids; each part's
+/// length goes in first, so `["ab", "c"]` and `["a", "bc"]` differ.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// Masks an identifier for logs: `LTAI5tXXXXXXabc` -> `LTA*********abc`.
@@ -153,6 +179,12 @@ pub fn mask(value: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fingerprint_separates_fields() {
+        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
+        assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
+    }
 
     fn valid() -> Value {
         json!({"access_key_id": "LTAI5tTESTKEY123", "access_key_secret": "sekret",

@@ -7,7 +7,12 @@
 pub mod aliyun;
 pub mod endpoint;
 pub mod fields;
+mod provider;
+mod service_kind;
 pub mod zego;
+
+pub use provider::{ProviderConfig, ServiceSettings};
+pub use service_kind::ServiceKind;
 
 use crate::messages::Message;
 use fields::{Default as FieldDefault, Field};
@@ -44,6 +49,15 @@ pub struct ConfigError {
     /// What is wrong, as a message whose first argument is the field's label.
     pub message: Message,
 }
+
+/// The settings key and the problem, in the untranslated form of [`Message`].
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl ConfigError {
     /// An error for `field` with the locale key `problem` (whose `%1` is the field's label).

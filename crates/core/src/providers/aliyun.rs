@@ -8,7 +8,6 @@ use crate::signing::{aliyun_rpc, aliyun_v3, random_hex_nonce};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// The API version of ApsaraVideo Live.
 pub const API_VERSION: &str = "2016-11-01";
@@ -39,6 +38,8 @@ pub enum AliyunError {
     /// carries the auth_key, so it is never shown.
     BadAddress { request_id: String },
 }
+
+crate::error_via_message!(AliyunError);
 
 impl AliyunError {
     /// The text for OBS's error dialog: code, meaning, action and RequestId.
@@ -141,15 +142,13 @@ struct ErrorBody {
     recommend: String,
 }
 
-/// A successful answer's JSON and the call's latency.
+/// A successful answer's JSON.
 #[derive(Debug, Clone)]
 pub struct AliyunAnswer {
     /// The response body.
     pub body: Value,
     /// The RequestId.
     pub request_id: String,
-    /// Round-trip time.
-    pub latency: Duration,
 }
 
 /// Calls `action` with `params`, signed with the configured scheme.
@@ -229,16 +228,12 @@ fn call_once(
         }
     };
     let response = http.get(&url, &headers).map_err(AliyunError::Transport)?;
-    Ok(AliyunAnswer {
-        latency: response.latency,
-        ..parse_answer(response.status, &response.body, &config.access_key_id)?
-    })
+    parse_answer(response.status, &response.body, &config.access_key_id)
 }
 
 /// Reads an answer of HTTP `status`: a 2xx JSON body, or the `{Code, Message, RequestId,
 /// Recommend}` error body as [`AliyunError::Api`] (its message cleaned of `access_key_id`);
-/// anything else is [`AliyunError::BadResponse`]. The answer's `latency` is zero: only the
-/// caller knows it.
+/// anything else is [`AliyunError::BadResponse`].
 pub fn parse_answer(
     status: u16,
     body: &[u8],
@@ -273,11 +268,7 @@ pub fn parse_answer(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    Ok(AliyunAnswer {
-        body,
-        request_id,
-        latency: Duration::ZERO,
-    })
+    Ok(AliyunAnswer { body, request_id })
 }
 
 /// Alibaba's messages may echo the string it signed, AccessKey ID included: mask it. (Length
@@ -297,8 +288,6 @@ pub struct IngestAddress {
     pub request_id: String,
     /// `rtmp://host/app/name?auth_key=...`: a credential, never logged.
     pub rtmp_address: String,
-    /// Round-trip time.
-    pub latency: Duration,
 }
 
 impl std::fmt::Debug for IngestAddress {
@@ -333,7 +322,6 @@ pub fn ingest_address(answer: AliyunAnswer) -> Result<IngestAddress, AliyunError
         Some(Value::String(address)) if !address.trim().is_empty() => Ok(IngestAddress {
             request_id: answer.request_id,
             rtmp_address: address.trim().to_string(),
-            latency: answer.latency,
         }),
         Some(Value::String(_)) | Some(Value::Null) | None => Err(AliyunError::NoAddress {
             request_id: answer.request_id,
@@ -502,7 +490,6 @@ mod tests {
         let a = IngestAddress {
             request_id: "R".into(),
             rtmp_address: "rtmp://h/a/n?auth_key=SECRET".into(),
-            latency: Duration::ZERO,
         };
         assert!(!format!("{a:?}").contains("SECRET"));
     }

@@ -3,14 +3,11 @@
 use crate::api_client::{ApiClient, TransportError};
 use crate::config::zego::ZegoConfig;
 use crate::messages::Message;
-use crate::private_file::write_private;
+use crate::sequence::SequenceClock;
 use crate::signing::{random_hex_nonce, zego::sign};
+use crate::unix_time::unix_millis;
 use serde::Deserialize;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A failed ZEGOCLOUD call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +29,8 @@ pub enum ZegoError {
     /// A node URL in `Data` that is not `rtmp[s]://host/app/stream`.
     BadNodeUrl { url: String, request_id: String },
 }
+
+crate::error_via_message!(ZegoError);
 
 impl ZegoError {
     /// The text for OBS's error dialog: code, meaning, suggested action and RequestId.
@@ -110,76 +109,6 @@ pub fn describe_code(code: i64) -> Option<(&'static str, &'static str)> {
     Some(pair)
 }
 
-/// ZEGOCLOUD's `Sequence`: strictly increasing for every call the plugin makes, in
-/// milliseconds, also across an OBS restart.
-///
-/// The vendor requires it to increase per StreamId over any 10 s. Taking the larger of the clock
-/// and the last value plus one keeps that true for bursts within one millisecond; a persisted
-/// ceiling, reserved [`SEQUENCE_RESERVE_MS`] ahead and written only when crossed, keeps it true
-/// when OBS restarts within seconds.
-#[derive(Debug, Default)]
-pub struct SequenceClock {
-    last: AtomicI64,
-    store: Option<(PathBuf, Mutex<i64>)>,
-}
-
-/// How far ahead a persisted ceiling is reserved.
-pub const SEQUENCE_RESERVE_MS: i64 = 60_000;
-
-impl SequenceClock {
-    /// A clock that starts from the wall clock and remembers nothing.
-    pub const fn new() -> Self {
-        SequenceClock {
-            last: AtomicI64::new(0),
-            store: None,
-        }
-    }
-
-    /// A clock that continues above the ceiling persisted in `path` by an earlier process.
-    pub fn persistent(path: PathBuf) -> Self {
-        let ceiling = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| t.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        SequenceClock {
-            last: AtomicI64::new(ceiling),
-            store: Some((path, Mutex::new(ceiling))),
-        }
-    }
-
-    /// The next value: `max(now_ms, last + 1)`.
-    pub fn next(&self) -> i64 {
-        let now = unix_millis(SystemTime::now());
-        let mut last = self.last.load(Ordering::Relaxed);
-        let next = loop {
-            let next = now.max(last + 1);
-            match self
-                .last
-                .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => break next,
-                Err(seen) => last = seen,
-            }
-        };
-        if let Some((path, ceiling)) = &self.store {
-            let mut ceiling = ceiling.lock().unwrap_or_else(|p| p.into_inner());
-            if next >= *ceiling {
-                let reserved = next + SEQUENCE_RESERVE_MS;
-                match write_private(path, reserved.to_string().as_bytes()) {
-                    Ok(()) => *ceiling = reserved,
-                    Err(e) => log::warn!("cannot persist the ZEGOCLOUD sequence: {e}"),
-                }
-            }
-        }
-        next
-    }
-}
-
-fn unix_millis(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// The documented response envelope.
 #[derive(Debug, Deserialize)]
 struct Envelope {
@@ -201,15 +130,13 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
     })
 }
 
-/// A successful answer: the RequestId, `Data`, and how long the call took.
+/// A successful answer: the RequestId and `Data`.
 #[derive(Debug, Clone)]
 pub struct ZegoAnswer {
     /// The vendor's RequestId.
     pub request_id: String,
     /// The `Data` member.
     pub data: Value,
-    /// Round-trip time of the HTTP call.
-    pub latency: Duration,
 }
 
 /// Calls `Action` with the common parameters, signed, plus `params`; `Code != 0` is an error.
@@ -268,15 +195,11 @@ fn call_once(
             status: response.status,
         });
     }
-    Ok(ZegoAnswer {
-        latency: response.latency,
-        ..parse_answer(&response.body)?
-    })
+    parse_answer(&response.body)
 }
 
 /// Reads the body of an HTTP 200 answer: the `{Code, Message, RequestId, Data}` envelope, with
 /// a non-zero `Code` as [`ZegoError::Api`] and anything else as [`ZegoError::BadResponse`].
-/// The answer's `latency` is zero: only the caller knows it.
 pub fn parse_answer(body: &[u8]) -> Result<ZegoAnswer, ZegoError> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| ZegoError::BadResponse {
         detail: e.to_string(),
@@ -291,7 +214,6 @@ pub fn parse_answer(body: &[u8]) -> Result<ZegoAnswer, ZegoError> {
     Ok(ZegoAnswer {
         request_id: envelope.request_id,
         data: envelope.data,
-        latency: Duration::ZERO,
     })
 }
 
@@ -302,8 +224,6 @@ pub struct Dispatch {
     pub request_id: String,
     /// Publish URLs, best first.
     pub urls: Vec<String>,
-    /// Round-trip time of the call.
-    pub latency: Duration,
 }
 
 /// Asks ZEGOCLOUD for RTMP push nodes for the configured stream.
@@ -324,7 +244,6 @@ pub fn dispatch_push(
     Ok(Dispatch {
         urls: dispatch_urls(&answer)?,
         request_id: answer.request_id,
-        latency: answer.latency,
     })
 }
 
@@ -441,24 +360,6 @@ fn json_type(v: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn sequence_is_strictly_increasing_in_bursts() {
-        let clock = SequenceClock::new();
-        let values: Vec<i64> = (0..1000).map(|_| clock.next()).collect();
-        assert!(values.windows(2).all(|w| w[1] > w[0]));
-        assert!(values[0] >= unix_millis(SystemTime::now()) - 1000);
-    }
-
-    #[test]
-    fn persisted_sequence_survives_a_restart_in_the_same_millisecond() {
-        let path = std::env::temp_dir().join(format!("golive-seq-{}", std::process::id()));
-        let first = SequenceClock::persistent(path.clone());
-        let burst: Vec<i64> = (0..50).map(|_| first.next()).collect();
-        let restarted = SequenceClock::persistent(path.clone());
-        assert!(restarted.next() > *burst.last().unwrap());
-        let _ = std::fs::remove_file(path);
-    }
 
     #[test]
     fn dispatch_data_shapes() {

@@ -17,7 +17,6 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use super::percent;
-use super::zego::signatures_match;
 
 /// One RPC-style call, before the common parameters and the signature are added.
 #[derive(Debug, Clone, Copy)]
@@ -86,18 +85,6 @@ pub fn signed_query(
         percent::canonical_query(&params),
         percent::encode(&signature)
     )
-}
-
-/// Verifier side (the simulator): whether the received `Signature` is the one `access_key_secret`
-/// gives for the other received parameters.
-///
-/// `params` are the decoded parameters as received, `Signature` included (a missing one fails).
-/// The comparison is constant-time.
-#[must_use = "ignoring a verification accepts any request"]
-pub fn verify(method: &str, params: &BTreeMap<String, String>, access_key_secret: &str) -> bool {
-    params
-        .get("Signature")
-        .is_some_and(|given| signatures_match(&sign(method, params, access_key_secret), given))
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` in UTC, the timestamp format of both Alibaba signatures.
@@ -211,42 +198,5 @@ mod tests {
              &SignatureVersion=1.0&Timestamp=2024-05-01T08%3A00%3A00Z&UserId=obs-1\
              &Version=2016-11-01&Signature=aOM%2BGNHc7aTfhtW2BFBaZxONrkY%3D"
         );
-    }
-
-    #[test]
-    fn signed_query_round_trips_through_the_verifier() {
-        let params = map(&[("ChannelId", "room_1"), ("DisplayName", "主播小明 🎥")]);
-        let call = RpcCall {
-            method: "GET",
-            action: "CreateRoomRealTimeStreamAddress",
-            version: "2016-11-01",
-            params: &params,
-        };
-        let query = signed_query(
-            &call,
-            "id",
-            "secret",
-            &crate::signing::random_hex_nonce(16),
-            SystemTime::now(),
-        );
-        let received = percent::parse_query(&query).expect("well-formed query");
-        assert_eq!(received["DisplayName"], "主播小明 🎥");
-        assert!(verify("GET", &received, "secret"));
-
-        assert!(!verify("POST", &received, "secret"));
-        assert!(!verify("GET", &received, "secreT"));
-        assert!(!verify("GET", &received, "secret "));
-
-        let mut tampered = received.clone();
-        tampered.insert("ChannelId".to_owned(), "room_2".to_owned());
-        assert!(!verify("GET", &tampered, "secret"));
-
-        let mut unsigned = received.clone();
-        unsigned.remove("Signature");
-        assert!(!verify("GET", &unsigned, "secret"));
-
-        let mut extra = received;
-        extra.insert("Extra".to_owned(), String::new());
-        assert!(!verify("GET", &extra, "secret"));
     }
 }

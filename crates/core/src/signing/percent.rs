@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything but RFC 3986's unreserved characters is encoded.
 const RFC3986_RESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -31,25 +31,6 @@ pub fn canonical_query(params: &BTreeMap<String, String>) -> String {
         .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Decodes a received query string (without the `?`) into its parameters, for the verifier side.
-///
-/// `+` is kept as a literal `+`: signers following RFC 3986 send a space as `%20`, so reading
-/// `+` as a space would make a verifier accept what the real gateway rejects. A pair without
-/// `=` has an empty value. Returns `None` when a name appears twice (a signature over a map
-/// cannot cover both) or when a decoded name or value is not UTF-8.
-pub fn parse_query(query: &str) -> Option<BTreeMap<String, String>> {
-    let mut params = BTreeMap::new();
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = percent_decode_str(name).decode_utf8().ok()?.into_owned();
-        let value = percent_decode_str(value).decode_utf8().ok()?.into_owned();
-        if params.insert(name, value).is_some() {
-            return None;
-        }
-    }
-    Some(params)
 }
 
 #[cfg(test)]
@@ -101,28 +82,5 @@ mod tests {
             canonical_query(&params),
             "DisplayName=%E4%B8%BB%E6%92%AD%E5%B0%8F%E6%98%8E&Empty=&a=1%2B1%3D2&b=x%20y"
         );
-    }
-
-    #[test]
-    fn parse_query_inverts_canonical_query() {
-        let params: BTreeMap<String, String> = [
-            ("DisplayName", "主播小明 🎥"),
-            ("Url", "rtmp://h/app?k=v&x=*~+"),
-            ("Empty", ""),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        assert_eq!(parse_query(&canonical_query(&params)), Some(params));
-    }
-
-    #[test]
-    fn parse_query_keeps_plus_rejects_duplicates_and_bad_utf8() {
-        let parsed = parse_query("a=1+2&b&&c=%20").unwrap();
-        assert_eq!(parsed["a"], "1+2");
-        assert_eq!(parsed["b"], "");
-        assert_eq!(parsed["c"], " ");
-        assert_eq!(parse_query("a=1&a=2"), None);
-        assert_eq!(parse_query("a=%FF"), None);
     }
 }

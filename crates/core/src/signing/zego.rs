@@ -16,16 +16,6 @@ pub fn sign(app_id: u32, nonce: &str, server_secret: &str, timestamp: i64) -> St
     hex::encode(hasher.finalize())
 }
 
-/// Constant-time comparison of two signatures, so a verifier (the simulator) leaks no timing.
-pub fn signatures_match(expected: &str, given: &str) -> bool {
-    expected.len() == given.len()
-        && expected
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,12 +77,5 @@ mod tests {
                 1615186944
             )
         );
-    }
-
-    #[test]
-    fn match_is_exact() {
-        assert!(signatures_match("abc", "abc"));
-        assert!(!signatures_match("abc", "abd"));
-        assert!(!signatures_match("abc", "abcd"));
     }
 }

@@ -12,14 +12,18 @@
 //! forward proxy is used as curl would (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` and their
 //! lower-case forms); the log names the proxy's host only, never its credentials.
 
-use crate::messages::Message;
-use crate::tls::TlsReason;
+mod transport_error;
+
+pub use transport_error::TransportError;
+
+use crate::lock::LockRecovered;
 use hyper_util::client::proxy::matcher::Matcher;
 use once_cell::sync::OnceCell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
+use transport_error::classify;
 
 /// Time to establish a connection (TCP + TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -33,57 +37,8 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct ApiResponse {
     /// HTTP status code.
     pub status: u16,
-    /// The server's `Date` header, used to correct a skewed local clock.
-    pub date: Option<SystemTime>,
     /// The body, at most [`MAX_BODY_BYTES`].
     pub body: Vec<u8>,
-    /// From sending the request to the last byte of the body.
-    pub latency: Duration,
-}
-
-/// Why a call produced no HTTP response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportError {
-    /// The API host name did not resolve.
-    Dns { host: String },
-    /// The host refused or did not accept the connection.
-    Connect { host: String },
-    /// The TLS handshake failed (certificate, protocol), and why.
-    Tls { host: String, reason: TlsReason },
-    /// The proxy refused to open a tunnel to the host (e.g. it wants credentials).
-    Proxy { host: String, proxy: String },
-    /// The call did not finish within the deadline.
-    Timeout { host: String, after: Duration },
-    /// The body was larger than [`MAX_BODY_BYTES`].
-    TooLarge { host: String },
-    /// Anything else, with a detail that never contains the request URL.
-    Other { host: String, detail: String },
-    /// OBS is shutting down and the call was abandoned.
-    Cancelled { host: String },
-}
-
-impl TransportError {
-    /// The text for OBS's error dialog.
-    pub fn message(&self) -> Message {
-        match self {
-            TransportError::Dns { host } => Message::new("Error.Net.Dns").text(host),
-            TransportError::Connect { host } => Message::new("Error.Net.Connect").text(host),
-            TransportError::Tls { host, reason } => Message::new("Error.Net.Tls")
-                .text(host)
-                .message_arg(reason.message()),
-            TransportError::Proxy { host, proxy } => {
-                Message::new("Error.Net.Proxy").text(host).text(proxy)
-            }
-            TransportError::Timeout { host, after } => Message::new("Error.Net.Timeout")
-                .text(host)
-                .text(format!("{:.1}", after.as_secs_f64())),
-            TransportError::TooLarge { host } => Message::new("Error.Net.TooLarge").text(host),
-            TransportError::Other { host, detail } => {
-                Message::new("Error.Net.Other").text(host).text(detail)
-            }
-            TransportError::Cancelled { host } => Message::new("Error.Net.Cancelled").text(host),
-        }
-    }
 }
 
 /// A blocking HTTP client with connection reuse and hard bounds, and the vendors' view of the
@@ -177,10 +132,7 @@ impl ApiClient {
     /// After a vendor refused a request for its timestamp: sets the clock offset from the last
     /// response's `Date` header. Returns whether the offset changed (then a retry may pass).
     pub fn adopt_server_clock(&self) -> bool {
-        let last = *self
-            .last_server_date
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let last = *self.last_server_date.lock_recovered();
         let Some((server, local)) = last else {
             return false;
         };
@@ -312,10 +264,7 @@ impl ApiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok());
         if let Some(server) = date {
-            *self
-                .last_server_date
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some((server, SystemTime::now()));
+            *self.last_server_date.lock_recovered() = Some((server, SystemTime::now()));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -330,12 +279,7 @@ impl ApiClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(ApiResponse {
-            status,
-            date,
-            body,
-            latency: started.elapsed(),
-        })
+        Ok(ApiResponse { status, body })
     }
 }
 
@@ -367,65 +311,10 @@ impl Cancel {
     }
 }
 
-/// How a TLS handshake that ended without a rustls error reads in the error chain.
-const TLS_ERROR_TEXTS: &[&str] = &["tls handshake", "handshake eof"];
-
-/// Maps reqwest's error to what the streamer can act on, from its source chain.
-fn classify(
-    host: &str,
-    proxy: Option<&str>,
-    started: Instant,
-    e: reqwest::Error,
-) -> TransportError {
-    let host = host.to_string();
-    if e.is_timeout() {
-        return TransportError::Timeout {
-            host,
-            after: started.elapsed(),
-        };
-    }
-    if let Some(reason) = TlsReason::find(&e) {
-        return TransportError::Tls { host, reason };
-    }
-    let chain = error_chain(&e).to_ascii_lowercase();
-    if chain.contains("dns error") || chain.contains("failed to lookup address") {
-        TransportError::Dns { host }
-    } else if TLS_ERROR_TEXTS.iter().any(|text| chain.contains(text)) {
-        // A handshake cut short (the peer closed, or sent no TLS at all) is no rustls error.
-        TransportError::Tls {
-            host,
-            reason: TlsReason::Handshake,
-        }
-    } else if let (Some(proxy), true) = (proxy, chain.contains("tunnel error")) {
-        // hyper-util's CONNECT tunnel: the proxy answered, but not with a tunnel.
-        TransportError::Proxy {
-            host,
-            proxy: proxy.to_string(),
-        }
-    } else if e.is_connect() {
-        TransportError::Connect { host }
-    } else {
-        TransportError::Other {
-            host,
-            detail: e.without_url().to_string(),
-        }
-    }
-}
-
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = String::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&s.to_string());
-        text.push_str(": ");
-        source = s.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls::TlsReason;
     use std::io::Write;
     use std::net::TcpListener;
 
@@ -465,15 +354,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_status_body_and_date() {
+    fn reads_status_and_body() {
         let url = url::Url::parse(&serve_once(http("{\"Code\":0}"), None)).unwrap();
         let r = ApiClient::with_defaults().unwrap().get(&url, &[]).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"{\"Code\":0}");
-        assert_eq!(
-            r.date,
-            Some(httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap())
-        );
     }
 
     #[test]
@@ -603,6 +488,7 @@ mod tests {
             }
         );
         assert!(!format!("{e:?}").contains("SECRETSIG"));
+        assert!(!e.to_string().contains("SECRETSIG"));
     }
 
     /// A simulator serving HTTPS with a self-signed certificate for 127.0.0.1 only.
@@ -639,6 +525,7 @@ mod tests {
             }
         );
         assert!(!format!("{e:?}").contains("SECRETSIG"));
+        assert!(!e.to_string().contains("SECRETSIG"));
     }
 
     #[test]

@@ -1,0 +1,50 @@
+//! The services this plugin registers with OBS.
+
+use super::fields::{self, Field};
+
+/// The services this plugin registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceKind {
+    /// `zego_rtmp_dispatch`: ZEGOCLOUD RTMPDispatchV2.
+    ZegoRtmpDispatch,
+    /// `aliyun_artc_rtmp`: Alibaba Cloud CreateRoomRealTimeStreamAddress.
+    AliyunArtcRtmp,
+}
+
+impl ServiceKind {
+    /// Every service, in registration order.
+    pub const ALL: &'static [ServiceKind] =
+        &[ServiceKind::ZegoRtmpDispatch, ServiceKind::AliyunArtcRtmp];
+
+    /// The OBS service type id.
+    pub fn id(self) -> &'static str {
+        match self {
+            ServiceKind::ZegoRtmpDispatch => "zego_rtmp_dispatch",
+            ServiceKind::AliyunArtcRtmp => "aliyun_artc_rtmp",
+        }
+    }
+
+    /// Locale key of the display name.
+    pub fn name_key(self) -> &'static str {
+        match self {
+            ServiceKind::ZegoRtmpDispatch => "Zego.ServiceName",
+            ServiceKind::AliyunArtcRtmp => "Aliyun.ServiceName",
+        }
+    }
+
+    /// The settings this service exposes.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            ServiceKind::ZegoRtmpDispatch => fields::ZEGO,
+            ServiceKind::AliyunArtcRtmp => fields::ALIYUN,
+        }
+    }
+
+    /// Short provider name for log lines.
+    pub fn provider(self) -> &'static str {
+        match self {
+            ServiceKind::ZegoRtmpDispatch => "zegocloud",
+            ServiceKind::AliyunArtcRtmp => "aliyun-artc",
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! A started stream: where it goes, what runs while it is live, and what is undone when it
+//! stops.
+
+use crate::background::StopSignal;
+use crate::cdn_forwarding::{self, CdnRule};
+use crate::config::{aliyun::AliyunConfig, zego::ZegoConfig};
+use crate::host::StreamControl;
+use crate::lock::LockRecovered;
+use crate::messages::Message;
+use crate::presence;
+use crate::providers::zego::{self, StreamState};
+use crate::rtmp_target::IngestPlan;
+use crate::shared::Shared;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a session holds of its vendor.
+#[derive(Debug)]
+pub(super) enum Vendor {
+    /// A ZEGOCLOUD stream and the CDN forwards created for it.
+    Zego {
+        config: ZegoConfig,
+        forwards: Vec<CdnRule>,
+    },
+    /// An Alibaba stream and its ingest address's cache key.
+    Aliyun {
+        config: AliyunConfig,
+        address_key: String,
+    },
+}
+
+/// A started stream: where it goes and what must be undone when it stops.
+#[derive(Debug)]
+pub struct Session {
+    pub(super) plan: IngestPlan,
+    pub(super) vendor: Vendor,
+    /// Set at the first activation; OBS activates again after every reconnect.
+    pub(super) live: bool,
+    /// OBS is reconnecting: the next target read moves to the next node.
+    pub(super) failover_pending: bool,
+    /// Index into `plan.nodes()` of the node handed out now.
+    pub(super) current: usize,
+    tasks: Vec<Arc<StopSignal>>,
+}
+
+impl Session {
+    pub(super) fn new(plan: IngestPlan, vendor: Vendor) -> Self {
+        Session {
+            plan,
+            vendor,
+            live: false,
+            failover_pending: false,
+            current: 0,
+            tasks: Vec::new(),
+        }
+    }
+
+    /// The stream is live: starts the vendor's confirmation in the background. ZEGOCLOUD:
+    /// DescribeRTCStreamState for up to 10 s. Alibaba: the presence check, when enabled.
+    pub(super) fn start_live_checks(&mut self, shared: &Shared, control: Arc<dyn StreamControl>) {
+        let background = shared.background.clone();
+        let shared = shared.clone();
+        let task = match &self.vendor {
+            Vendor::Zego { config, .. } => {
+                let config = config.clone();
+                background.spawn("stream-state", move |stop| {
+                    confirm_zego_stream(&shared, &config, &stop);
+                })
+            }
+            Vendor::Aliyun {
+                config,
+                address_key,
+            } if config.presence_check => {
+                let (config, key) = (config.clone(), address_key.clone());
+                let interval = Duration::from_secs(u64::from(config.presence_interval));
+                background.spawn("presence", move |stop| {
+                    presence::watch(&shared.http, &config, interval, &stop, || {
+                        shared.alert(
+                            Message::new(if config.presence_restart {
+                                "Warn.PresenceLost.Restarting"
+                            } else {
+                                "Warn.PresenceLost"
+                            })
+                            .text(&config.user_id)
+                            .text(&config.channel_id),
+                        );
+                        if config.presence_restart {
+                            log::warn!(
+                                "presence check: restarting the ingest with a fresh address"
+                            );
+                            shared.addresses.lock_recovered().remove(&key);
+                            control.restart();
+                        }
+                    });
+                })
+            }
+            Vendor::Aliyun { .. } => return,
+        };
+        self.tasks.push(task);
+    }
+}
+
+/// Ends a session: stops its background checks and deletes its CDN forwards, in the
+/// background so that no OBS thread waits for it.
+pub(super) fn release(shared: &Shared, session: Session) {
+    for task in &session.tasks {
+        task.stop();
+    }
+    if let Vendor::Zego { config, forwards } = session.vendor {
+        delete_forwards(shared, &config, forwards);
+    }
+}
+
+/// Deletes `rules` in the background.
+pub(super) fn delete_forwards(shared: &Shared, config: &ZegoConfig, rules: Vec<CdnRule>) {
+    if rules.is_empty() {
+        return;
+    }
+    let (task_shared, config) = (shared.clone(), config.clone());
+    shared.background.spawn("cdn-delete", move |_| {
+        cdn_forwarding::delete_all(
+            &task_shared.http,
+            &config,
+            &task_shared.sequence,
+            &task_shared.cdn_journal,
+            &rules,
+            &task_shared.background,
+        );
+    });
+}
+
+/// After publishing, asks ZEGOCLOUD for up to 10 s whether it sees the stream, and logs it.
+fn confirm_zego_stream(shared: &Shared, config: &ZegoConfig, stop: &StopSignal) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = None;
+    while Instant::now() < deadline && !stop.is_stopped() {
+        match zego::describe_stream_state(&shared.http, config, &shared.sequence) {
+            Ok(StreamState::Live) => {
+                log::info!("ZEGOCLOUD sees stream {} live", config.stream_id);
+                return;
+            }
+            Ok(state) => last = Some(format!("{state:?}")),
+            Err(e) => last = Some(e.to_string()),
+        }
+        if !stop.sleep(Duration::from_secs(1)) {
+            return;
+        }
+    }
+    if !stop.is_stopped() {
+        log::warn!(
+            "ZEGOCLOUD does not report stream {} as live 10 s after publishing (last answer: {})",
+            config.stream_id,
+            last.unwrap_or_default()
+        );
+    }
+}
