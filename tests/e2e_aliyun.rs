@@ -3,15 +3,23 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{
+    sim, AliyunRoom, ServiceSettings, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
+};
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use rtc_golive_simulator::{AliyunControl, AliyunKey, SimConfig, Simulator};
+use rtc_golive_simulator::{AliyunControl, Simulator};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const KEY_ID: &str = "LTAI5tE2EKEYID0001";
-const KEY_SECRET: &str = "e2e-access-key-secret-XYZ";
+/// The room every test here publishes into.
+const ROOM: AliyunRoom = AliyunRoom {
+    app_id: "artc-app_1",
+    channel_id: "room-42",
+    user_id: "obs-host",
+    display_name: "主播 Xiaoming 🎥",
+};
 
 /// auth_keys nginx must refuse, as if the ingest had revoked them.
 type Refused = Arc<Mutex<HashSet<String>>>;
@@ -44,15 +52,7 @@ fn setup(refused: Refused) -> (Simulator, RtmpServer) {
             }
         }
     });
-    let sim = Simulator::start(SimConfig {
-        aliyun_keys: vec![AliyunKey {
-            access_key_id: KEY_ID.into(),
-            access_key_secret: KEY_SECRET.into(),
-        }],
-        aliyun_rtmp_base: rtmp.rtmp_url(),
-        ..SimConfig::default()
-    })
-    .expect("simulator starts");
+    let sim = sim().aliyun(rtmp.rtmp_url()).start();
     control
         .set(sim.aliyun())
         .unwrap_or_else(|_| unreachable!("set once"));
@@ -60,22 +60,15 @@ fn setup(refused: Refused) -> (Simulator, RtmpServer) {
 }
 
 fn settings(sim: &Simulator, signature_version: &str) -> Value {
-    json!({
-        "access_key_id": KEY_ID,
-        "access_key_secret": KEY_SECRET,
-        "endpoint": sim.base_url(),
-        "app_id": "artc-app_1",
-        "channel_id": "room-42",
-        "user_id": "obs-host",
-        "display_name": "主播 Xiaoming 🎥",
-        "signature_version": signature_version,
-        "prefetch": false,
-        "presence_check": false,
-    })
+    ServiceSettings::aliyun(&sim.base_url(), ROOM)
+        .with("signature_version", signature_version)
+        .cold()
+        .with("presence_check", false)
+        .build()
 }
 
 fn launch(settings: Value) -> Obs {
-    Obs::launch(ObsOptions::new("aliyun_artc_rtmp", settings).with_plugin())
+    Obs::launch(ObsOptions::new(ALIYUN_SERVICE, settings).with_plugin())
 }
 
 fn go_live_with(signature_version: &str) {
@@ -110,9 +103,17 @@ fn go_live_with(signature_version: &str) {
     assert_eq!(creates[0].status, 200);
 
     obs.stop_stream().expect("stop");
+    let go_live = obs.last_go_live();
+    assert_eq!(go_live["provider"], ALIYUN_SERVICE, "{go_live}");
+    assert_eq!(go_live["ok"], true, "{go_live}");
+    // The log as a streamer shares it: the plugin's go-live line, and no secret.
     let log = obs.log_text();
     assert!(log.contains("go-live: provider=aliyun-artc"), "{log}");
-    assert!(!log.contains(KEY_SECRET) && !log.contains(auth_key.as_str()) && !log.contains(KEY_ID));
+    assert!(
+        !log.contains(ALIYUN_KEY_SECRET)
+            && !log.contains(auth_key.as_str())
+            && !log.contains(ALIYUN_KEY_ID)
+    );
     assert_eq!(obs.quit().code(), Some(0));
 }
 
@@ -144,12 +145,13 @@ fn vendor_error_shows_code_action_and_request_id() {
         }
         other => panic!("expected a refused start, got {other:?}"),
     }
-    let log = obs.log_text();
+    let go_live = obs.last_go_live();
+    let error = go_live["error"].as_str().unwrap_or_default();
     assert!(
-        log.contains("live:CreateRoomRealTimeStreamAddress"),
-        "the RAM action is named: {log}"
+        error.contains("live:CreateRoomRealTimeStreamAddress"),
+        "the RAM action is named: {go_live}"
     );
-    assert!(log.contains("RequestId: "), "{log}");
+    assert!(error.contains("RequestId: "), "{go_live}");
     assert!(rtmp
         .wait_for_publish(None, Duration::from_secs(1))
         .is_none());
@@ -157,7 +159,7 @@ fn vendor_error_shows_code_action_and_request_id() {
     // A wrong secret: the vendor's own answer, with the AccessKey ID masked.
     let mut wrong = settings(&sim, "v2");
     wrong["access_key_secret"] = json!("not-the-secret");
-    obs.set_stream_service("aliyun_artc_rtmp", &wrong)
+    obs.set_stream_service(ALIYUN_SERVICE, &wrong)
         .expect("settings");
     match obs.start_stream() {
         Err(ObsError::StartFailed {
@@ -168,7 +170,7 @@ fn vendor_error_shows_code_action_and_request_id() {
         other => panic!("expected a refused start, got {other:?}"),
     }
     assert!(
-        !obs.log_text().contains(KEY_ID),
+        !obs.log_text().contains(ALIYUN_KEY_ID),
         "AccessKey ID must appear masked at most"
     );
     assert_eq!(obs.quit().code(), Some(0));
@@ -231,7 +233,7 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
     )
     .expect("the address cache file");
     assert!(
-        !cache.contains(KEY_SECRET),
+        !cache.contains(ALIYUN_KEY_SECRET),
         "the secret is never written to disk"
     );
     obs.stop_stream().expect("stop");
@@ -258,9 +260,10 @@ fn presence_check_notices_a_dropped_stream() {
         .wait_for_publish(None, Duration::from_secs(20))
         .expect("publish");
     std::thread::sleep(Duration::from_secs(3));
+    let status = obs.plugin_status();
     assert!(
-        !obs.log_text().contains("is missing from ARTC channel"),
-        "present while published"
+        status.get("lastAlert").is_none(),
+        "present while published: {status}"
     );
 
     refused
@@ -272,13 +275,18 @@ fn presence_check_notices_a_dropped_stream() {
         1,
         "nginx dropped the publisher"
     );
-    obs.wait_for_log(
-        "is missing from ARTC channel room-42",
-        Duration::from_secs(20),
-    )
-    .expect("the presence check notices the user left the channel");
-    // The streamer is told inside OBS: the plugin's window opens with the warning, and
-    // scripts see it in GetStatus.
+    let alert = common::wait_until(Duration::from_secs(20), || {
+        let status = obs.plugin_status();
+        let text = status["lastAlert"]["text"].as_str()?.to_owned();
+        text.contains("no longer in ARTC channel room-42")
+            .then_some(text)
+    });
+    assert!(
+        alert.is_some(),
+        "the presence check notices the user left the channel"
+    );
+    // Scripts saw it in GetStatus; the streamer is told inside OBS: the plugin's window opens
+    // with the warning.
     let window = common::wait_until(Duration::from_secs(10), || {
         let tree = std::process::Command::new("xwininfo")
             .args(["-root", "-tree"])
@@ -292,15 +300,6 @@ fn presence_check_notices_a_dropped_stream() {
     assert!(
         window.is_some(),
         "the plugin's window opened with the alert"
-    );
-    let status = vendor_request(&obs, "GetStatus", json!(null));
-    let alert = status["lastAlert"]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        alert.contains("no longer in ARTC channel room-42"),
-        "{status}"
     );
     let polls = sim
         .aliyun()
@@ -349,22 +348,4 @@ fn presence_restart_goes_live_again_with_a_fresh_address() {
     assert!(obs.stream_active());
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
-}
-
-/// Calls one of the plugin's obs-websocket vendor requests.
-fn vendor_request(obs: &Obs, request_type: &'static str, data: Value) -> Value {
-    obs.request("CallVendorRequest", |c| {
-        let data = data.clone();
-        async move {
-            c.general()
-                .call_vendor_request::<Value, Value>(obws::requests::general::CallVendorRequest {
-                    vendor_name: "obs-rtc-golive",
-                    request_type,
-                    request_data: &data,
-                })
-                .await
-        }
-    })
-    .unwrap_or_else(|e| panic!("{request_type}: {e:?}"))
-    .response_data
 }

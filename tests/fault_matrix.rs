@@ -6,6 +6,9 @@
 use rtc_golive_core::api_client::ApiClient;
 use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
 use rtc_golive_core::messages::{LocaleFile, Translate};
+use rtc_golive_test_support::fixtures::{
+    AliyunRoom, ServiceSettings, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ZEGO_SERVER_SECRET,
+};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,10 +16,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 7_654_321;
-const ZEGO_SECRET: &str = "f00dfeedcafebeef0123456789abcdef";
-const KEY_ID: &str = "LTAI5tFaultMatrixKey";
-const KEY_SECRET: &str = "faultMatrixSecret0123456789";
 /// The plugin's whole-call deadline (`api_client::DEFAULT_CALL_TIMEOUT`).
 const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 /// A call refused or answered at once must not take longer than this (no retry, no wait).
@@ -152,25 +151,19 @@ fn ok(body: &str) -> Behaviour {
 }
 
 fn zego_settings(endpoint: &str) -> Value {
-    json!({
-        "app_id": APP_ID,
-        "server_secret": ZEGO_SECRET,
-        "stream_id": "fault-matrix",
-        "endpoint": endpoint,
-    })
+    ServiceSettings::zego(endpoint, "fault-matrix").build()
 }
 
 fn aliyun_settings(endpoint: &str, signature_version: &str) -> Value {
-    json!({
-        "access_key_id": KEY_ID,
-        "access_key_secret": KEY_SECRET,
-        "endpoint": endpoint,
-        "app_id": "artc-app",
-        "channel_id": "room-1",
-        "user_id": "obs-faults",
-        "display_name": "Fault matrix",
-        "signature_version": signature_version,
-    })
+    let room = AliyunRoom {
+        app_id: "artc-app",
+        channel_id: "room-1",
+        user_id: "obs-faults",
+        display_name: "Fault matrix",
+    };
+    ServiceSettings::aliyun(endpoint, room)
+        .with("signature_version", signature_version)
+        .build()
 }
 
 /// One provider's call against `endpoint`.
@@ -227,7 +220,12 @@ fn check(
             "{case}: {text:?} does not say {part:?}"
         );
     }
-    let secrets = [ZEGO_SECRET, KEY_SECRET, KEY_ID, "auth_key"];
+    let secrets = [
+        ZEGO_SERVER_SECRET,
+        ALIYUN_KEY_SECRET,
+        ALIYUN_KEY_ID,
+        "auth_key",
+    ];
     for secret in secrets
         .iter()
         .copied()

@@ -17,6 +17,7 @@
 //! blocks and runs its own tokio runtime.
 
 pub mod display;
+pub mod fixtures;
 pub mod obs;
 pub mod proxy;
 pub mod rtmp;
