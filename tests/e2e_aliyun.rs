@@ -6,6 +6,7 @@ use rtc_golive_test_support as common;
 use common::fixtures::{
     sim, AliyunRoom, ServiceSettings, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
 };
+use common::ui_thread::window_names;
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
 use rtc_golive_simulator::{AliyunControl, Simulator};
 use serde_json::{json, Value};
@@ -240,32 +241,43 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
     assert_eq!(obs.quit().code(), Some(0));
 }
 
-/// OBS with the presence check polling every second (and restarting when `restart`).
-fn launch_polling_presence(sim: &Simulator, signature_version: &str, restart: bool) -> Obs {
-    let mut s = settings(sim, signature_version);
-    s["presence_check"] = json!(true);
-    s["presence_interval"] = json!(1);
-    s["presence_restart"] = json!(restart);
-    launch(s)
+/// OBS live with the presence check polling every second, on nginx that refuses the auth_keys
+/// in `refused`.
+struct PresenceRig {
+    sim: Simulator,
+    rtmp: RtmpServer,
+    refused: Refused,
+    obs: Obs,
+    publish: PublishEvent,
 }
 
-#[test]
-fn presence_check_notices_a_dropped_stream() {
-    let refused = Refused::default();
-    let (sim, rtmp) = setup(refused.clone());
-    let mut obs = launch_polling_presence(&sim, "v2", false);
+impl PresenceRig {
+    /// Goes live with the presence check (restarting the ingest when `restart`).
+    fn go_live(signature_version: &str, restart: bool) -> PresenceRig {
+        let refused = Refused::default();
+        let (sim, rtmp) = setup(refused.clone());
+        let mut s = settings(&sim, signature_version);
+        s["presence_check"] = json!(true);
+        s["presence_interval"] = json!(1);
+        s["presence_restart"] = json!(restart);
+        let obs = launch(s);
+        obs.start_stream().expect("go-live");
+        let publish = rtmp
+            .wait_for_publish(None, Duration::from_secs(20))
+            .expect("publish");
+        PresenceRig {
+            sim,
+            rtmp,
+            refused,
+            obs,
+            publish,
+        }
+    }
+}
 
-    obs.start_stream().expect("go-live");
-    let publish = rtmp
-        .wait_for_publish(None, Duration::from_secs(20))
-        .expect("publish");
-    std::thread::sleep(Duration::from_secs(3));
-    let status = obs.plugin_status();
-    assert!(
-        status.get("lastAlert").is_none(),
-        "present while published: {status}"
-    );
-
+/// nginx drops `publish`'s publisher and refuses its auth_key from now on, as if the ingest had
+/// revoked it.
+fn revoke(rtmp: &RtmpServer, refused: &Refused, publish: &PublishEvent) {
     refused
         .lock()
         .unwrap()
@@ -275,6 +287,25 @@ fn presence_check_notices_a_dropped_stream() {
         1,
         "nginx dropped the publisher"
     );
+}
+
+#[test]
+fn presence_check_notices_a_dropped_stream() {
+    let PresenceRig {
+        sim,
+        rtmp,
+        refused,
+        mut obs,
+        publish,
+    } = PresenceRig::go_live("v2", false);
+    std::thread::sleep(Duration::from_secs(3));
+    let status = obs.plugin_status();
+    assert!(
+        status.get("lastAlert").is_none(),
+        "present while published: {status}"
+    );
+
+    revoke(&rtmp, &refused, &publish);
     let alert = common::wait_until(Duration::from_secs(20), || {
         let status = obs.plugin_status();
         let text = status["lastAlert"]["text"].as_str()?.to_owned();
@@ -288,12 +319,7 @@ fn presence_check_notices_a_dropped_stream() {
     // Scripts saw it in GetStatus; the streamer is told inside OBS: the plugin's window opens
     // with the warning.
     let window = common::wait_until(Duration::from_secs(10), || {
-        let tree = std::process::Command::new("xwininfo")
-            .args(["-root", "-tree"])
-            .env("DISPLAY", obs.display())
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&tree.stdout)
+        window_names(obs.display())
             .contains("Properties for 'RTC Go-Live'")
             .then_some(())
     });
@@ -314,17 +340,15 @@ fn presence_check_notices_a_dropped_stream() {
 
 #[test]
 fn presence_restart_goes_live_again_with_a_fresh_address() {
-    let refused = Refused::default();
-    let (sim, rtmp) = setup(refused.clone());
-    let mut obs = launch_polling_presence(&sim, "v3", true);
-
-    obs.start_stream().expect("go-live");
-    let first = rtmp
-        .wait_for_publish(None, Duration::from_secs(20))
-        .expect("publish");
+    let PresenceRig {
+        sim,
+        rtmp,
+        refused,
+        mut obs,
+        publish: first,
+    } = PresenceRig::go_live("v3", true);
     let old_key = first.fields["auth_key"].clone();
-    refused.lock().unwrap().insert(old_key.clone());
-    assert_eq!(rtmp.drop_publisher(&first.name), 1);
+    revoke(&rtmp, &refused, &first);
 
     obs.wait_for_log(
         "restarting the ingest with a fresh address",

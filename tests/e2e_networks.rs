@@ -217,13 +217,7 @@ fn ipv6_loopback_https_endpoint_and_node() {
 #[test]
 fn alibaba_rtmps_node_obs_publishes_to() {
     let ca = TestCa::generate();
-    let rtmp = RtmpServer::start_with(
-        RtmpOptions {
-            tls: Some((ca.server_chain_file(), ca.server_key_file())),
-            ..RtmpOptions::default()
-        },
-        |_| true,
-    );
+    let rtmp = RtmpServer::start_rtmps(&ca);
     let sim = sim()
         .aliyun(rtmp.rtmps_url())
         .tls(Some(ca.identity()))
@@ -364,13 +358,7 @@ fn when_no_node_answers_rtmp_the_dialog_says_so() {
 #[test]
 fn an_rtmps_node_with_an_untrusted_certificate_is_never_handed_to_obs() {
     let ca = TestCa::generate();
-    let rtmp = RtmpServer::start_with(
-        RtmpOptions {
-            tls: Some((ca.server_chain_file(), ca.server_key_file())),
-            ..RtmpOptions::default()
-        },
-        |_| true,
-    );
+    let rtmp = RtmpServer::start_rtmps(&ca);
     let sim = simulator("127.0.0.1:0", None, vec![rtmp.rtmps_url()]);
     // Neither the plugin nor OBS trusts the test CA.
     let mut obs = Obs::launch(zego(&sim.base_url()));

@@ -25,7 +25,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::fixtures::{sim, ServiceSettings, ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
-use common::ui_thread::xdotool;
+use common::ui_thread::{window_names, xdotool};
 use common::util::{artifacts_dir, wait_until};
 use common::{Obs, ObsOptions, RtmpServer};
 use rtc_golive_core::config::fields::ZEGO_DEFAULT_ENDPOINT;
@@ -173,16 +173,6 @@ fn find_window(display: &str, pattern: &str) -> Option<String> {
             .ok()
             .and_then(|out| out.lines().next().map(str::to_owned))
     })
-}
-
-/// Every window's name, from `xwininfo -root -tree`.
-fn window_names(display: &str) -> String {
-    Command::new("xwininfo")
-        .args(["-root", "-tree"])
-        .env("DISPLAY", display)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
 }
 
 /// The plugin's own text for `key` in `language` (e.g. `en-US`), from its locale file.

@@ -237,6 +237,33 @@ fn check(
     text
 }
 
+/// One call of a provider against a fresh local server.
+struct Call {
+    server: LocalServer,
+    report: GoLiveReport,
+    elapsed: Duration,
+    /// The signatures of the requests the server read.
+    signatures: Vec<String>,
+}
+
+impl Call {
+    /// Runs `provider` once against a fresh server with `behaviour`, timed.
+    fn run(provider: Provider, behaviour: Behaviour) -> Call {
+        let server = LocalServer::start(behaviour);
+        let shared = Shared::new(None).unwrap();
+        let started = Instant::now();
+        let report = provider.run(&server.url("http"), &shared);
+        let elapsed = started.elapsed();
+        let signatures = server.signatures();
+        Call {
+            server,
+            report,
+            elapsed,
+            signatures,
+        }
+    }
+}
+
 /// Runs `provider` against a fresh server with `behaviour` and checks the report.
 fn case(
     name: &str,
@@ -245,12 +272,12 @@ fn case(
     key: &str,
     expected: &[&str],
 ) -> GoLiveReport {
-    let server = LocalServer::start(behaviour);
-    let shared = Shared::new(None).unwrap();
-    let started = Instant::now();
-    let report = provider.run(&server.url("http"), &shared);
-    let elapsed = started.elapsed();
-    let signatures = server.signatures();
+    let Call {
+        server,
+        report,
+        elapsed,
+        signatures,
+    } = Call::run(provider, behaviour);
     assert_eq!(
         server.requests.lock().unwrap().len(),
         1,
@@ -343,13 +370,8 @@ fn whole_call_deadline_holds_against_silent_and_dripping_servers() {
     .into_iter()
     .map(|(name, provider, behaviour)| {
         thread::spawn(move || {
-            let server = LocalServer::start(behaviour);
-            let shared = Shared::new(None).unwrap();
-            let started = Instant::now();
-            let report = provider.run(&server.url("http"), &shared);
-            let elapsed = started.elapsed();
-            let signatures = server.signatures();
-            (name, provider, report, elapsed, signatures)
+            let call = Call::run(provider, behaviour);
+            (name, provider, call.report, call.elapsed, call.signatures)
         })
     })
     .collect();

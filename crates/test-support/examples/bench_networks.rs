@@ -17,7 +17,7 @@ use rtc_golive_test_support as common;
 
 use common::fixtures::{sim, ServiceSettings, ZEGO_SERVICE};
 use common::report::{ms, ms2, verdict, Stats};
-use common::{wait_until, EventKind, Obs, ObsOptions, RtmpOptions, RtmpServer, TestCa};
+use common::{wait_until, EventKind, Obs, ObsOptions, RtmpServer, TestCa};
 use rtc_golive_core::node_probe::{self, Depth, DEFAULT_PROBE_TIMEOUT, STAGGER};
 use rtc_golive_core::rtmp_target::RtmpTarget;
 use std::fmt::Write as _;
@@ -57,13 +57,7 @@ fn main() {
 fn run() -> String {
     let started = Instant::now();
     let ca = TestCa::generate();
-    let rtmp = RtmpServer::start_with(
-        RtmpOptions {
-            tls: Some((ca.server_chain_file(), ca.server_key_file())),
-            ..RtmpOptions::default()
-        },
-        |_| true,
-    );
+    let rtmp = RtmpServer::start_rtmps(&ca);
     let silent = SilentNode::start();
     let mute = TcpListener::bind("127.0.0.1:0").expect("a TCP-only node");
     let mute_url = format!(
