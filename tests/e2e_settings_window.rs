@@ -85,10 +85,6 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// A ZEGOCLOUD simulator whose one app dispatches to `rtmp`.
-fn simulator(rtmp: &RtmpServer) -> Simulator {
-    sim().zego(vec![rtmp.rtmp_url()]).start()
-}
-
 fn zego_settings(sim: &Simulator) -> Value {
     ServiceSettings::zego(&sim.base_url(), STREAM_ID).build()
 }
@@ -290,7 +286,7 @@ fn no_secret_in(value: &Value) {
 /// from it, and saves screenshots.
 fn window_in_language(lang: &str, language: &str, file: &str) {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut options = ObsOptions::new(ZEGO_SERVICE, zego_settings(&sim))
         .with_plugin()
         .with_lang(lang);
@@ -425,7 +421,7 @@ fn window_opens_from_the_tools_menu_in_chinese() {
 fn apply_in_the_window_switches_the_streaming_service() {
     let _serial = serial();
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut obs = Obs::launch(
         ObsOptions::new(
             "rtmp_custom",
@@ -538,7 +534,7 @@ fn apply_in_the_window_switches_the_streaming_service() {
 fn test_connection_vendor_request() {
     let _serial = serial();
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let settings = zego_settings(&sim);
     let obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings.clone()).with_plugin());
     obs.wait_for_log(

@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 const STREAM: &str = "ui-thread";
 const CDN_URL: &str = "rtmp://cdn.example.com/live/UITHREADCDNKEY";
 
-fn simulator(rtmp: &RtmpServer) -> Simulator {
-    sim().zego(vec![rtmp.rtmp_url()]).start()
-}
-
 /// A cold start: nothing resolved ahead, so Start Streaming has to call the vendor.
 fn settings(sim: &Simulator) -> Value {
     ServiceSettings::zego(&sim.base_url(), STREAM)
@@ -61,7 +57,7 @@ fn start_and_wait_for(obs: &Obs, sim: &Simulator, action: &str) -> usize {
 #[test]
 fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(Duration::from_secs(3));
     let obs = launch(settings(&sim));
     let pid = obs.pid().expect("OBS runs");
@@ -104,7 +100,7 @@ fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
 /// clean exit within 3 s and that nothing was published.
 fn quit_during_slow_start(latency: Duration) {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(latency);
     let mut obs = launch(settings(&sim));
     start_and_wait_for(&obs, &sim, "RTMPDispatchV2");
@@ -133,7 +129,7 @@ fn quitting_during_a_slow_start_exits_0_within_3_s() {
 #[test]
 fn cancelling_a_slow_start_publishes_nothing_and_deletes_the_forward() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(Duration::from_secs(2));
     let mut s = settings(&sim);
     s["cdn_urls"] = json!([{ "value": CDN_URL }]);
@@ -186,7 +182,7 @@ fn cancelling_a_slow_start_publishes_nothing_and_deletes_the_forward() {
 #[test]
 fn a_vendor_error_found_off_the_ui_thread_shows_its_code_in_obs_dialog() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(Duration::from_millis(300));
     sim.zego().fail_next("RTMPDispatchV2", 1002, 1);
     let mut obs = launch(settings(&sim));

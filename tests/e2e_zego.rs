@@ -12,10 +12,6 @@ use std::time::{Duration, Instant};
 
 const STREAM: &str = "obs_e2e-stream";
 
-fn simulator(nodes: Vec<String>) -> Simulator {
-    sim().zego(nodes).start()
-}
-
 /// Service settings pointing at the simulator; cold (no resolving ahead) unless a test says.
 fn settings(sim: &Simulator) -> Value {
     ServiceSettings::zego(&sim.base_url(), STREAM)
@@ -30,7 +26,7 @@ fn launch(settings: Value) -> Obs {
 #[test]
 fn goes_live_on_the_dispatched_node() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut obs = launch(settings(&sim));
 
     let requested = Instant::now();
@@ -100,7 +96,7 @@ fn goes_live_on_the_dispatched_node() {
 #[test]
 fn vendor_error_refuses_the_start_with_code_and_action() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().fail_next("RTMPDispatchV2", 1002, 1);
     let mut obs = launch(settings(&sim));
 
@@ -136,7 +132,7 @@ fn vendor_error_refuses_the_start_with_code_and_action() {
 #[test]
 fn invalid_stream_id_sends_no_request_and_names_the_field() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut s = settings(&sim);
     s["stream_id"] = json!("has space/and slash");
     let mut obs = launch(s);
@@ -164,10 +160,12 @@ fn dead_first_node_is_skipped() {
         .local_addr()
         .unwrap()
         .port();
-    let sim = simulator(vec![
-        format!("rtmp://127.0.0.1:{dead_port}/live"),
-        rtmp.rtmp_url(),
-    ]);
+    let sim = sim()
+        .zego(vec![
+            format!("rtmp://127.0.0.1:{dead_port}/live"),
+            rtmp.rtmp_url(),
+        ])
+        .start();
     let mut obs = launch(settings(&sim));
 
     obs.start_stream()
@@ -181,7 +179,7 @@ fn dead_first_node_is_skipped() {
 
 #[test]
 fn chinese_ui_gets_chinese_errors() {
-    let sim = simulator(vec!["rtmp://127.0.0.1:1/live".into()]);
+    let sim = sim().zego(vec!["rtmp://127.0.0.1:1/live".into()]).start();
     let mut s = settings(&sim);
     s["app_id"] = json!(0);
     let mut obs = Obs::launch(
@@ -203,7 +201,7 @@ fn chinese_ui_gets_chinese_errors() {
 #[test]
 fn warm_go_live_uses_the_node_resolved_ahead() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut s = settings(&sim);
     s["prefetch"] = json!(true);
     let mut obs = launch(s);
