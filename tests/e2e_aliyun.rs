@@ -190,20 +190,16 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
         .expect("publish ends");
     assert_eq!(sim.aliyun().create_calls(), 1);
 
-    let published_before = rtmp
-        .events()
-        .iter()
-        .filter(|e| e.kind == EventKind::Publish)
-        .count();
-    obs.start_stream().expect("second go-live");
-    common::wait_until(Duration::from_secs(20), || {
-        (rtmp
-            .events()
+    let publishes = || {
+        rtmp.events()
             .iter()
             .filter(|e| e.kind == EventKind::Publish)
             .count()
-            > published_before)
-            .then_some(())
+    };
+    let published_before = publishes();
+    obs.start_stream().expect("second go-live");
+    common::wait_until(Duration::from_secs(20), || {
+        (publishes() > published_before).then_some(())
     })
     .expect("second publish");
     obs.stop_stream().expect("stop");
@@ -213,13 +209,7 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
     obs.relaunch();
     obs.start_stream().expect("go-live after an OBS restart");
     common::wait_until(Duration::from_secs(20), || {
-        (rtmp
-            .events()
-            .iter()
-            .filter(|e| e.kind == EventKind::Publish)
-            .count()
-            > published_before + 1)
-            .then_some(())
+        (publishes() > published_before + 1).then_some(())
     })
     .expect("publish after restart");
     assert_eq!(
