@@ -4,7 +4,7 @@
 
 use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
 use rtc_golive_simulator::{HandshakeNode, Simulator};
-use rtc_golive_test_support::fixtures::{sim, AliyunRoom, ServiceSettings};
+use rtc_golive_test_support::fixtures::{sim, AliyunRoom, SettingsBuilder};
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -55,7 +55,7 @@ fn zegocloud_retries_once_with_the_server_clock() {
         let node = HandshakeNode::start("127.0.0.1:0").unwrap();
         let sim = simulator(offset, &node);
         let shared = Shared::new(None).unwrap();
-        let settings = ServiceSettings::zego(&sim.base_url(), "skewed-clock").build();
+        let settings = SettingsBuilder::zego(&sim.base_url(), "skewed-clock").build();
         let report = test_connection(ServiceKind::ZegoRtmpDispatch, &settings, &shared);
         assert_succeeded(&report, &node);
 
@@ -94,7 +94,7 @@ fn aliyun_settings(sim: &Simulator, signature_version: &str) -> Value {
         user_id: "obs-skewed",
         display_name: "Skewed clock",
     };
-    ServiceSettings::aliyun(&sim.base_url(), room)
+    SettingsBuilder::aliyun(&sim.base_url(), room)
         .with("signature_version", signature_version)
         .build()
 }

@@ -4,7 +4,7 @@
 use rtc_golive_test_support as common;
 
 use common::fixtures::{
-    sim, AliyunRoom, ServiceSettings, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
+    sim, AliyunRoom, SettingsBuilder, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
 };
 use common::ui_thread::window_names;
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
@@ -61,7 +61,7 @@ fn setup(refused: Refused) -> (Simulator, RtmpServer) {
 }
 
 fn settings(sim: &Simulator, signature_version: &str) -> Value {
-    ServiceSettings::aliyun(&sim.base_url(), ROOM)
+    SettingsBuilder::aliyun(&sim.base_url(), ROOM)
         .with("signature_version", signature_version)
         .cold()
         .with("presence_check", false)

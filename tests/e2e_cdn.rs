@@ -3,7 +3,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, ServiceSettings, ZEGO_SERVICE};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
 use rtc_golive_simulator::{Simulator, ZegoControl};
 use serde_json::{json, Value};
@@ -49,7 +49,7 @@ fn rig() -> Rig {
 }
 
 fn settings(rig: &Rig, required: bool) -> Value {
-    ServiceSettings::zego(&rig.sim.base_url(), STREAM)
+    SettingsBuilder::zego(&rig.sim.base_url(), STREAM)
         .cold()
         .with(
             "cdn_urls",

@@ -7,7 +7,7 @@
 use rtc_golive_test_support as common;
 
 use common::fixtures::{
-    sim, AliyunRoom, ServiceSettings, ALIYUN_KEY_SECRET, ALIYUN_SERVICE, ZEGO_SERVER_SECRET,
+    sim, AliyunRoom, SettingsBuilder, ALIYUN_KEY_SECRET, ALIYUN_SERVICE, ZEGO_SERVER_SECRET,
     ZEGO_SERVICE,
 };
 use common::{ForwardProxy, Obs, ObsError, ObsOptions, RtmpOptions, RtmpServer, TestCa};
@@ -25,7 +25,7 @@ fn simulator(listen: &str, tls: Option<TlsIdentity>, nodes: Vec<String>) -> Simu
 }
 
 fn zego_settings(endpoint: &str) -> Value {
-    ServiceSettings::zego(endpoint, STREAM).cold().build()
+    SettingsBuilder::zego(endpoint, STREAM).cold().build()
 }
 
 fn zego(endpoint: &str) -> ObsOptions {
@@ -228,7 +228,7 @@ fn alibaba_rtmps_node_obs_publishes_to() {
         user_id: "obs-host",
         display_name: "rtmps",
     };
-    let settings = ServiceSettings::aliyun(&sim.base_url(), room)
+    let settings = SettingsBuilder::aliyun(&sim.base_url(), room)
         .cold()
         .with("presence_check", false)
         .build();

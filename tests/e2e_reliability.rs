@@ -4,7 +4,7 @@
 use rtc_golive_test_support as common;
 
 use common::fixtures::{
-    sim, AliyunRoom, ServiceSettings, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
+    sim, AliyunRoom, SettingsBuilder, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
     ZEGO_SERVER_SECRET, ZEGO_SERVICE,
 };
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
@@ -20,7 +20,7 @@ fn simulator(nodes: Vec<String>) -> Simulator {
 }
 
 fn zego_settings(sim: &Simulator) -> serde_json::Value {
-    ServiceSettings::zego(&sim.base_url(), STREAM)
+    SettingsBuilder::zego(&sim.base_url(), STREAM)
         .cold()
         .build()
 }
@@ -176,7 +176,7 @@ fn no_secret_reaches_obs_output_after_every_path() {
         display_name: "Host",
     };
     let aliyun = |version: &str, secret: &str| {
-        ServiceSettings::aliyun(&sim.base_url(), room)
+        SettingsBuilder::aliyun(&sim.base_url(), room)
             .with("access_key_secret", secret)
             .with("signature_version", version)
             .cold()

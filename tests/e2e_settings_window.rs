@@ -24,7 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use common::fixtures::{sim, ServiceSettings, ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
 use common::ui_thread::{window_names, xdotool};
 use common::util::{artifacts_dir, wait_until};
 use common::{Obs, ObsOptions, RtmpServer};
@@ -86,7 +86,7 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// A ZEGOCLOUD simulator whose one app dispatches to `rtmp`.
 fn zego_settings(sim: &Simulator) -> Value {
-    ServiceSettings::zego(&sim.base_url(), STREAM_ID).build()
+    SettingsBuilder::zego(&sim.base_url(), STREAM_ID).build()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, ServiceSettings, ZEGO_SERVICE};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::ui_thread::{
     find_window, screenshot, ui_round_trip, window_names, window_text, MainThreadSampler,
 };
@@ -19,7 +19,7 @@ const CDN_URL: &str = "rtmp://cdn.example.com/live/UITHREADCDNKEY";
 
 /// A cold start: nothing resolved ahead, so Start Streaming has to call the vendor.
 fn settings(sim: &Simulator) -> Value {
-    ServiceSettings::zego(&sim.base_url(), STREAM)
+    SettingsBuilder::zego(&sim.base_url(), STREAM)
         .cold()
         .build()
 }

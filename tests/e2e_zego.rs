@@ -3,7 +3,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, ServiceSettings, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
 use common::obs::{VIDEO_HEIGHT, VIDEO_WIDTH};
 use common::{Obs, ObsError, ObsOptions, RtmpServer};
 use rtc_golive_simulator::Simulator;
@@ -14,7 +14,7 @@ const STREAM: &str = "obs_e2e-stream";
 
 /// Service settings pointing at the simulator; cold (no resolving ahead) unless a test says.
 fn settings(sim: &Simulator) -> Value {
-    ServiceSettings::zego(&sim.base_url(), STREAM)
+    SettingsBuilder::zego(&sim.base_url(), STREAM)
         .cold()
         .build()
 }

@@ -7,7 +7,7 @@ use rtc_golive_core::api_client::ApiClient;
 use rtc_golive_core::golive::{test_connection, GoLiveReport, ServiceKind, Shared};
 use rtc_golive_core::messages::{LocaleFile, Translate};
 use rtc_golive_test_support::fixtures::{
-    AliyunRoom, ServiceSettings, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ZEGO_SERVER_SECRET,
+    AliyunRoom, SettingsBuilder, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ZEGO_SERVER_SECRET,
 };
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -151,7 +151,7 @@ fn ok(body: &str) -> Behaviour {
 }
 
 fn zego_settings(endpoint: &str) -> Value {
-    ServiceSettings::zego(endpoint, "fault-matrix").build()
+    SettingsBuilder::zego(endpoint, "fault-matrix").build()
 }
 
 fn aliyun_settings(endpoint: &str, signature_version: &str) -> Value {
@@ -161,7 +161,7 @@ fn aliyun_settings(endpoint: &str, signature_version: &str) -> Value {
         user_id: "obs-faults",
         display_name: "Fault matrix",
     };
-    ServiceSettings::aliyun(endpoint, room)
+    SettingsBuilder::aliyun(endpoint, room)
         .with("signature_version", signature_version)
         .build()
 }

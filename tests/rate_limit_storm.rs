@@ -12,7 +12,7 @@ use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::golive::{resolve_zego, Shared};
 use rtc_golive_core::retry::RetryPolicy;
 use rtc_golive_simulator::HandshakeNode;
-use rtc_golive_test_support::fixtures::{sim, ServiceSettings};
+use rtc_golive_test_support::fixtures::{sim, SettingsBuilder};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -63,7 +63,7 @@ fn five_hundred_clients_share_forty_dispatches_per_second() {
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|i| {
-            let settings = ServiceSettings::zego(&sim.base_url(), &format!("streamer-{i}"));
+            let settings = SettingsBuilder::zego(&sim.base_url(), &format!("streamer-{i}"));
             let config = ZegoConfig::from_settings(&settings.build()).unwrap();
             let (shared, start) = (shared.clone(), start.clone());
             thread::Builder::new()

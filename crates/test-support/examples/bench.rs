@@ -20,7 +20,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, AliyunRoom, ServiceSettings, ALIYUN_SERVICE, ZEGO_SERVICE};
+use common::fixtures::{sim, AliyunRoom, SettingsBuilder, ALIYUN_SERVICE, ZEGO_SERVICE};
 use common::report::{mb, ms, ms2, verdict, Stats};
 use common::ui_thread::{MainThreadSampler, Sample as StackSample};
 use common::{wait_until, EventKind, Obs, ObsOptions, PublishEvent, RtmpServer};
@@ -245,7 +245,7 @@ impl Scenario {
                     user_id: &user_id,
                     display_name: "OBS bench",
                 };
-                ServiceSettings::aliyun(&lab.sim.base_url(), room)
+                SettingsBuilder::aliyun(&lab.sim.base_url(), room)
                     .cold()
                     // Its polls start after the publish; off, so the request log is the go-live's.
                     .with("presence_check", false)
@@ -276,7 +276,7 @@ impl Scenario {
 
 /// ZEGOCLOUD settings against the simulator.
 fn zego_settings(lab: &Lab, prefetch: bool) -> Value {
-    ServiceSettings::zego(&lab.sim.base_url(), ZEGO_STREAM)
+    SettingsBuilder::zego(&lab.sim.base_url(), ZEGO_STREAM)
         .with("prefetch", prefetch)
         .build()
 }

@@ -15,7 +15,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, ServiceSettings, ZEGO_SERVICE};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::report::{ms, ms2, verdict, Stats};
 use common::{wait_until, EventKind, Obs, ObsOptions, RtmpServer, TestCa};
 use rtc_golive_core::node_probe::{self, Depth, DEFAULT_PROBE_TIMEOUT, STAGGER};
@@ -192,7 +192,7 @@ fn race_costs(out: &mut String, silent: &SilentNode, rtmp: &RtmpServer) {
 fn go_live_costs(out: &mut String, rtmp: &RtmpServer, silent: &SilentNode, mute_url: &str) {
     eprintln!("==> go-live in OBS ({RUNS} runs per node list)");
     let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
-    let settings = ServiceSettings::zego(&sim.base_url(), STREAM)
+    let settings = SettingsBuilder::zego(&sim.base_url(), STREAM)
         .cold()
         .build();
     let mut options = ObsOptions::new(ZEGO_SERVICE, settings).with_plugin();

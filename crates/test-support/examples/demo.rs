@@ -4,7 +4,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, AliyunRoom, ServiceSettings, ALIYUN_SERVICE, ZEGO_SERVICE};
+use common::fixtures::{sim, AliyunRoom, SettingsBuilder, ALIYUN_SERVICE, ZEGO_SERVICE};
 use common::{Obs, ObsOptions, RtmpServer};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ fn run() {
     println!("    {}", sim.base_url());
 
     println!("==> starting OBS Studio (headless, on Xvfb) with the freshly built plugin");
-    let zego_settings = ServiceSettings::zego(&sim.base_url(), "demo-zego").build();
+    let zego_settings = SettingsBuilder::zego(&sim.base_url(), "demo-zego").build();
     let mut obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, zego_settings).with_plugin());
 
     go_live(&obs, &rtmp, "ZEGOCLOUD (RTMP dispatch)", "demo-zego");
@@ -38,7 +38,7 @@ fn run() {
         user_id: "obs-demo",
         display_name: "OBS 演示",
     };
-    let aliyun_settings = ServiceSettings::aliyun(&sim.base_url(), room)
+    let aliyun_settings = SettingsBuilder::aliyun(&sim.base_url(), room)
         .with("presence_check", false)
         .build();
     obs.set_stream_service(ALIYUN_SERVICE, &aliyun_settings)

@@ -11,7 +11,7 @@
 
 use rtc_golive_test_support as common;
 
-use common::fixtures::{sim, ServiceSettings, ZEGO_SERVICE};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::{wait_until, Obs, ObsOptions, RtmpServer};
 use rtc_golive_simulator::Simulator;
 use serde_json::json;
@@ -122,7 +122,7 @@ fn main() {
 fn run(rounds: usize, only: &str) -> String {
     let rtmp = RtmpServer::start();
     let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
-    let settings = ServiceSettings::zego(&sim.base_url(), STREAM)
+    let settings = SettingsBuilder::zego(&sim.base_url(), STREAM)
         .cold()
         .build();
     let custom = json!({"server": rtmp.rtmp_url(), "key": STREAM});

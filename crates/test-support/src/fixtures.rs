@@ -2,11 +2,11 @@
 //! accept, a builder for the simulator, and the plugin's service settings built from them.
 //!
 //! ```ignore
-//! use rtc_golive_test_support::fixtures::{sim, ServiceSettings};
+//! use rtc_golive_test_support::fixtures::{sim, SettingsBuilder};
 //!
 //! let rtmp = RtmpServer::start();
 //! let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
-//! let settings = ServiceSettings::zego(&sim.base_url(), "demo").cold().build();
+//! let settings = SettingsBuilder::zego(&sim.base_url(), "demo").cold().build();
 //! let obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings).with_plugin());
 //! ```
 
@@ -181,17 +181,17 @@ pub struct AliyunRoom<'a> {
 }
 
 /// A service's settings under construction, with the test credentials; see
-/// [`ServiceSettings::zego`] and [`ServiceSettings::aliyun`].
+/// [`SettingsBuilder::zego`] and [`SettingsBuilder::aliyun`].
 #[derive(Clone, Debug)]
-pub struct ServiceSettings {
+pub struct SettingsBuilder {
     fields: Map<String, Value>,
 }
 
-impl ServiceSettings {
+impl SettingsBuilder {
     /// `zego_rtmp_dispatch` settings: the test app's credentials, `stream_id` and `endpoint`.
     #[must_use]
-    pub fn zego(endpoint: &str, stream_id: &str) -> ServiceSettings {
-        ServiceSettings::from_json(json!({
+    pub fn zego(endpoint: &str, stream_id: &str) -> SettingsBuilder {
+        SettingsBuilder::from_json(json!({
             "app_id": ZEGO_APP_ID,
             "server_secret": ZEGO_SERVER_SECRET,
             "stream_id": stream_id,
@@ -201,8 +201,8 @@ impl ServiceSettings {
 
     /// `aliyun_artc_rtmp` settings: the test AccessKey, `endpoint` and `room`.
     #[must_use]
-    pub fn aliyun(endpoint: &str, room: AliyunRoom<'_>) -> ServiceSettings {
-        ServiceSettings::from_json(json!({
+    pub fn aliyun(endpoint: &str, room: AliyunRoom<'_>) -> SettingsBuilder {
+        SettingsBuilder::from_json(json!({
             "access_key_id": ALIYUN_KEY_ID,
             "access_key_secret": ALIYUN_KEY_SECRET,
             "endpoint": endpoint,
@@ -213,22 +213,22 @@ impl ServiceSettings {
         }))
     }
 
-    fn from_json(value: Value) -> ServiceSettings {
+    fn from_json(value: Value) -> SettingsBuilder {
         match value {
-            Value::Object(fields) => ServiceSettings { fields },
+            Value::Object(fields) => SettingsBuilder { fields },
             _ => unreachable!("settings are an object"),
         }
     }
 
     /// Cold: nothing resolved ahead (`"prefetch": false`), so Start Streaming calls the vendor.
     #[must_use]
-    pub fn cold(self) -> ServiceSettings {
+    pub fn cold(self) -> SettingsBuilder {
         self.with("prefetch", false)
     }
 
     /// Sets `key` to `value` (replacing what the constructor set).
     #[must_use]
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> ServiceSettings {
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> SettingsBuilder {
         self.fields.insert(key.to_owned(), value.into());
         self
     }
