@@ -8,33 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
+source build-scripts/bench-common.sh
 ensure_deps
 
-# What is built: HEAD, and whether the plugin's sources differ from it.
-tree="commit $(git rev-parse --short HEAD)"
-git diff --quiet HEAD -- src data Cargo.toml Cargo.lock || tree="$tree with uncommitted changes"
-
-echo "==> building the plugin (release), then the benchmark, and running it"
-cargo build --release --lib
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
-# The report goes to stdout, progress to stderr.
-cargo run --release -p rtc-golive-test-support --example bench_networks >"$results"
-
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^[[:space:]]*//')
-{
-  echo "# Benchmarks: node choice on streamers' networks"
-  echo
-  echo "What a silent node (packets dropped) or a node that accepts TCP but is no RTMP server"
-  echo "costs a go-live, and what the RTMP handshake adds to a probe."
-  echo
-  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
-  echo "- OBS: $(obs --version 2>/dev/null | tail -n 1)"
-  echo "- Build: release (\`cargo build --release --lib\`, LTO), $tree"
-  echo "- Command: \`build-scripts/bench-networks.sh\`"
-  echo
-  cat "$results"
-} >docs/benchmarks-networks.md
-echo
-cat docs/benchmarks-networks.md
+bench_run bench_networks
+bench_write docs/benchmarks-networks.md "$(obs --version 2>/dev/null | tail -n 1)" \
+  "build-scripts/bench-networks.sh" "Benchmarks: node choice on streamers' networks" \
+  "What a silent node (packets dropped) or a node that accepts TCP but is no RTMP server" \
+  "costs a go-live, and what the RTMP handshake adds to a probe."

@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
+source build-scripts/bench-common.sh
 ensure_deps
 
 version=${1:-29.0.2}
@@ -29,34 +30,8 @@ if [ "$version" != 29.0.2 ]; then
   export RTC_GOLIVE_SYSTEM_PLUGIN=1
 fi
 
-# What is built: HEAD, and whether the plugin's sources differ from it.
-tree="commit $(git rev-parse --short HEAD)"
-git diff --quiet HEAD -- src data Cargo.toml Cargo.lock || tree="$tree with uncommitted changes"
-
-# Other work on the machine skews go-live times: the report says how busy it was.
-load=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "==> building the plugin (release), then the benchmark, and running it"
-cargo build --release --lib
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
-# The report goes to stdout, progress to stderr.
-cargo run --release -p rtc-golive-test-support --example bench >"$results"
-
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^[[:space:]]*//')
-{
-  echo "# Benchmarks"
-  echo
-  echo "Go-live with no waiting: how long Start Streaming takes to reach the RTMP server with"
-  echo "the plugin's services, against OBS's own Custom service, and what the plugin costs OBS."
-  echo
-  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
-  echo "- Load average (1, 5, 15 min) when the run began: $load"
-  echo "- OBS: $("${obs[@]}" --version 2>/dev/null | tail -n 1)"
-  echo "- Build: release (\`cargo build --release --lib\`, LTO), $tree"
-  echo "- Command: \`build-scripts/bench.sh${1:+ $1}\`"
-  echo
-  cat "$results"
-} >"$report"
-echo
-cat "$report"
+bench_run bench
+bench_write "$report" "$("${obs[@]}" --version 2>/dev/null | tail -n 1)" \
+  "build-scripts/bench.sh${1:+ $1}" "Benchmarks" \
+  "Go-live with no waiting: how long Start Streaming takes to reach the RTMP server with" \
+  "the plugin's services, against OBS's own Custom service, and what the plugin costs OBS."

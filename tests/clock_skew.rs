@@ -6,14 +6,11 @@ use rtc_golive_core::config::{ServiceKind, ServiceSettings};
 use rtc_golive_core::report::GoLiveReport;
 use rtc_golive_core::resolve::test_connection;
 use rtc_golive_core::shared::Shared;
-use rtc_golive_simulator::{AliyunKey, HandshakeNode, SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::{HandshakeNode, Simulator};
+use rtc_golive_test_support::fixtures::{sim, AliyunRoom, SettingsBuilder};
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const APP_ID: u32 = 1_234_567;
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
-const KEY_ID: &str = "LTAI5tClockSkewKey01";
-const KEY_SECRET: &str = "clockSkewSecret0123456789abcd";
 /// How far the simulator's clock is moved: past ZEGOCLOUD's 10 and Alibaba's 15 minutes.
 const SKEW_SECS: i64 = 20 * 60;
 /// The retry is signed with the time of a `Date` header (whole seconds) read a moment earlier.
@@ -22,23 +19,12 @@ const TOLERANCE_SECS: i64 = 3;
 /// A simulator whose clock is `offset` seconds off, whose nodes point at `node` (a node that
 /// answers the RTMP handshake, so the node probe passes).
 fn simulator(offset: i64, node: &HandshakeNode) -> Simulator {
-    let port = node.port();
-    Simulator::start(SimConfig {
-        clock_offset_secs: offset,
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: vec![format!("rtmp://127.0.0.1:{port}/live")],
-        aliyun_keys: vec![AliyunKey {
-            access_key_id: KEY_ID.into(),
-            access_key_secret: KEY_SECRET.into(),
-        }],
-        aliyun_rtmp_base: format!("rtmp://127.0.0.1:{port}/live"),
-        ..SimConfig::default()
-    })
-    .expect("the simulator starts")
+    let node_url = format!("rtmp://127.0.0.1:{}/live", node.port());
+    sim()
+        .clock_offset_secs(offset)
+        .zego(vec![node_url.clone()])
+        .aliyun(node_url)
+        .start()
 }
 
 fn unix(t: SystemTime) -> i64 {
@@ -72,12 +58,7 @@ fn zegocloud_retries_once_with_the_server_clock() {
         let node = HandshakeNode::start("127.0.0.1:0").unwrap();
         let sim = simulator(offset, &node);
         let shared = Shared::new(None).unwrap();
-        let settings = json!({
-            "app_id": APP_ID,
-            "server_secret": SECRET,
-            "stream_id": "skewed-clock",
-            "endpoint": sim.base_url(),
-        });
+        let settings = SettingsBuilder::zego(&sim.base_url(), "skewed-clock").build();
         let report = test_connection(
             &ServiceSettings::parse(ServiceKind::ZegoRtmpDispatch, &settings),
             &shared,
@@ -116,16 +97,15 @@ fn zegocloud_retries_once_with_the_server_clock() {
 }
 
 fn aliyun_settings(sim: &Simulator, signature_version: &str) -> Value {
-    json!({
-        "access_key_id": KEY_ID,
-        "access_key_secret": KEY_SECRET,
-        "endpoint": sim.base_url(),
-        "app_id": "artc-app",
-        "channel_id": "room-1",
-        "user_id": "obs-skewed",
-        "display_name": "Skewed clock",
-        "signature_version": signature_version,
-    })
+    let room = AliyunRoom {
+        app_id: "artc-app",
+        channel_id: "room-1",
+        user_id: "obs-skewed",
+        display_name: "Skewed clock",
+    };
+    SettingsBuilder::aliyun(&sim.base_url(), room)
+        .with("signature_version", signature_version)
+        .build()
 }
 
 #[test]

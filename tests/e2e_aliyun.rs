@@ -3,15 +3,24 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{
+    sim, AliyunRoom, SettingsBuilder, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
+};
+use common::ui_thread::window_names;
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use rtc_golive_simulator::{AliyunControl, AliyunKey, SimConfig, Simulator};
+use rtc_golive_simulator::{AliyunControl, Simulator};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const KEY_ID: &str = "LTAI5tE2EKEYID0001";
-const KEY_SECRET: &str = "e2e-access-key-secret-XYZ";
+/// The room every test here publishes into.
+const ROOM: AliyunRoom = AliyunRoom {
+    app_id: "artc-app_1",
+    channel_id: "room-42",
+    user_id: "obs-host",
+    display_name: "主播 Xiaoming 🎥",
+};
 
 /// auth_keys nginx must refuse, as if the ingest had revoked them.
 type Refused = Arc<Mutex<HashSet<String>>>;
@@ -44,15 +53,7 @@ fn setup(refused: Refused) -> (Simulator, RtmpServer) {
             }
         }
     });
-    let sim = Simulator::start(SimConfig {
-        aliyun_keys: vec![AliyunKey {
-            access_key_id: KEY_ID.into(),
-            access_key_secret: KEY_SECRET.into(),
-        }],
-        aliyun_rtmp_base: rtmp.rtmp_url(),
-        ..SimConfig::default()
-    })
-    .expect("simulator starts");
+    let sim = sim().aliyun(rtmp.rtmp_url()).start();
     control
         .set(sim.aliyun())
         .unwrap_or_else(|_| unreachable!("set once"));
@@ -60,22 +61,15 @@ fn setup(refused: Refused) -> (Simulator, RtmpServer) {
 }
 
 fn settings(sim: &Simulator, signature_version: &str) -> Value {
-    json!({
-        "access_key_id": KEY_ID,
-        "access_key_secret": KEY_SECRET,
-        "endpoint": sim.base_url(),
-        "app_id": "artc-app_1",
-        "channel_id": "room-42",
-        "user_id": "obs-host",
-        "display_name": "主播 Xiaoming 🎥",
-        "signature_version": signature_version,
-        "prefetch": false,
-        "presence_check": false,
-    })
+    SettingsBuilder::aliyun(&sim.base_url(), ROOM)
+        .with("signature_version", signature_version)
+        .cold()
+        .with("presence_check", false)
+        .build()
 }
 
 fn launch(settings: Value) -> Obs {
-    Obs::launch(ObsOptions::new("aliyun_artc_rtmp", settings).with_plugin())
+    Obs::launch(ObsOptions::new(ALIYUN_SERVICE, settings).with_plugin())
 }
 
 fn go_live_with(signature_version: &str) {
@@ -110,9 +104,17 @@ fn go_live_with(signature_version: &str) {
     assert_eq!(creates[0].status, 200);
 
     obs.stop_stream().expect("stop");
+    let go_live = obs.last_go_live();
+    assert_eq!(go_live["provider"], ALIYUN_SERVICE, "{go_live}");
+    assert_eq!(go_live["ok"], true, "{go_live}");
+    // The log as a streamer shares it: the plugin's go-live line, and no secret.
     let log = obs.log_text();
     assert!(log.contains("go-live: provider=aliyun-artc"), "{log}");
-    assert!(!log.contains(KEY_SECRET) && !log.contains(auth_key.as_str()) && !log.contains(KEY_ID));
+    assert!(
+        !log.contains(ALIYUN_KEY_SECRET)
+            && !log.contains(auth_key.as_str())
+            && !log.contains(ALIYUN_KEY_ID)
+    );
     assert_eq!(obs.quit().code(), Some(0));
 }
 
@@ -144,12 +146,13 @@ fn vendor_error_shows_code_action_and_request_id() {
         }
         other => panic!("expected a refused start, got {other:?}"),
     }
-    let log = obs.log_text();
+    let go_live = obs.last_go_live();
+    let error = go_live["error"].as_str().unwrap_or_default();
     assert!(
-        log.contains("live:CreateRoomRealTimeStreamAddress"),
-        "the RAM action is named: {log}"
+        error.contains("live:CreateRoomRealTimeStreamAddress"),
+        "the RAM action is named: {go_live}"
     );
-    assert!(log.contains("RequestId: "), "{log}");
+    assert!(error.contains("RequestId: "), "{go_live}");
     assert!(rtmp
         .wait_for_publish(None, Duration::from_secs(1))
         .is_none());
@@ -157,7 +160,7 @@ fn vendor_error_shows_code_action_and_request_id() {
     // A wrong secret: the vendor's own answer, with the AccessKey ID masked.
     let mut wrong = settings(&sim, "v2");
     wrong["access_key_secret"] = json!("not-the-secret");
-    obs.set_stream_service("aliyun_artc_rtmp", &wrong)
+    obs.set_stream_service(ALIYUN_SERVICE, &wrong)
         .expect("settings");
     match obs.start_stream() {
         Err(ObsError::StartFailed {
@@ -168,7 +171,7 @@ fn vendor_error_shows_code_action_and_request_id() {
         other => panic!("expected a refused start, got {other:?}"),
     }
     assert!(
-        !obs.log_text().contains(KEY_ID),
+        !obs.log_text().contains(ALIYUN_KEY_ID),
         "AccessKey ID must appear masked at most"
     );
     assert_eq!(obs.quit().code(), Some(0));
@@ -187,20 +190,16 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
         .expect("publish ends");
     assert_eq!(sim.aliyun().create_calls(), 1);
 
-    let published_before = rtmp
-        .events()
-        .iter()
-        .filter(|e| e.kind == EventKind::Publish)
-        .count();
-    obs.start_stream().expect("second go-live");
-    common::wait_until(Duration::from_secs(20), || {
-        (rtmp
-            .events()
+    let publishes = || {
+        rtmp.events()
             .iter()
             .filter(|e| e.kind == EventKind::Publish)
             .count()
-            > published_before)
-            .then_some(())
+    };
+    let published_before = publishes();
+    obs.start_stream().expect("second go-live");
+    common::wait_until(Duration::from_secs(20), || {
+        (publishes() > published_before).then_some(())
     })
     .expect("second publish");
     obs.stop_stream().expect("stop");
@@ -210,13 +209,7 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
     obs.relaunch();
     obs.start_stream().expect("go-live after an OBS restart");
     common::wait_until(Duration::from_secs(20), || {
-        (rtmp
-            .events()
-            .iter()
-            .filter(|e| e.kind == EventKind::Publish)
-            .count()
-            > published_before + 1)
-            .then_some(())
+        (publishes() > published_before + 1).then_some(())
     })
     .expect("publish after restart");
     assert_eq!(
@@ -231,38 +224,50 @@ fn a_second_start_within_validity_reuses_the_address_even_after_a_restart() {
     )
     .expect("the address cache file");
     assert!(
-        !cache.contains(KEY_SECRET),
+        !cache.contains(ALIYUN_KEY_SECRET),
         "the secret is never written to disk"
     );
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }
 
-/// OBS with the presence check polling every second (and restarting when `restart`).
-fn launch_polling_presence(sim: &Simulator, signature_version: &str, restart: bool) -> Obs {
-    let mut s = settings(sim, signature_version);
-    s["presence_check"] = json!(true);
-    s["presence_interval"] = json!(1);
-    s["presence_restart"] = json!(restart);
-    launch(s)
+/// OBS live with the presence check polling every second, on nginx that refuses the auth_keys
+/// in `refused`.
+struct PresenceRig {
+    sim: Simulator,
+    rtmp: RtmpServer,
+    refused: Refused,
+    obs: Obs,
+    publish: PublishEvent,
 }
 
-#[test]
-fn presence_check_notices_a_dropped_stream() {
-    let refused = Refused::default();
-    let (sim, rtmp) = setup(refused.clone());
-    let mut obs = launch_polling_presence(&sim, "v2", false);
+impl PresenceRig {
+    /// Goes live with the presence check (restarting the ingest when `restart`).
+    fn go_live(signature_version: &str, restart: bool) -> PresenceRig {
+        let refused = Refused::default();
+        let (sim, rtmp) = setup(refused.clone());
+        let mut s = settings(&sim, signature_version);
+        s["presence_check"] = json!(true);
+        s["presence_interval"] = json!(1);
+        s["presence_restart"] = json!(restart);
+        let obs = launch(s);
+        obs.start_stream().expect("go-live");
+        let publish = rtmp
+            .wait_for_publish(None, Duration::from_secs(20))
+            .expect("publish");
+        PresenceRig {
+            sim,
+            rtmp,
+            refused,
+            obs,
+            publish,
+        }
+    }
+}
 
-    obs.start_stream().expect("go-live");
-    let publish = rtmp
-        .wait_for_publish(None, Duration::from_secs(20))
-        .expect("publish");
-    std::thread::sleep(Duration::from_secs(3));
-    assert!(
-        !obs.log_text().contains("is missing from ARTC channel"),
-        "present while published"
-    );
-
+/// nginx drops `publish`'s publisher and refuses its auth_key from now on, as if the ingest had
+/// revoked it.
+fn revoke(rtmp: &RtmpServer, refused: &Refused, publish: &PublishEvent) {
     refused
         .lock()
         .unwrap()
@@ -272,35 +277,45 @@ fn presence_check_notices_a_dropped_stream() {
         1,
         "nginx dropped the publisher"
     );
-    obs.wait_for_log(
-        "is missing from ARTC channel room-42",
-        Duration::from_secs(20),
-    )
-    .expect("the presence check notices the user left the channel");
-    // The streamer is told inside OBS: the plugin's window opens with the warning, and
-    // scripts see it in GetStatus.
+}
+
+#[test]
+fn presence_check_notices_a_dropped_stream() {
+    let PresenceRig {
+        sim,
+        rtmp,
+        refused,
+        mut obs,
+        publish,
+    } = PresenceRig::go_live("v2", false);
+    std::thread::sleep(Duration::from_secs(3));
+    let status = obs.plugin_status();
+    assert!(
+        status.get("lastAlert").is_none(),
+        "present while published: {status}"
+    );
+
+    revoke(&rtmp, &refused, &publish);
+    let alert = common::wait_until(Duration::from_secs(20), || {
+        let status = obs.plugin_status();
+        let text = status["lastAlert"]["text"].as_str()?.to_owned();
+        text.contains("no longer in ARTC channel room-42")
+            .then_some(text)
+    });
+    assert!(
+        alert.is_some(),
+        "the presence check notices the user left the channel"
+    );
+    // Scripts saw it in GetStatus; the streamer is told inside OBS: the plugin's window opens
+    // with the warning.
     let window = common::wait_until(Duration::from_secs(10), || {
-        let tree = std::process::Command::new("xwininfo")
-            .args(["-root", "-tree"])
-            .env("DISPLAY", obs.display())
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&tree.stdout)
+        window_names(obs.display())
             .contains("Properties for 'RTC Go-Live'")
             .then_some(())
     });
     assert!(
         window.is_some(),
         "the plugin's window opened with the alert"
-    );
-    let status = vendor_request(&obs, "GetStatus", json!(null));
-    let alert = status["lastAlert"]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        alert.contains("no longer in ARTC channel room-42"),
-        "{status}"
     );
     let polls = sim
         .aliyun()
@@ -315,17 +330,15 @@ fn presence_check_notices_a_dropped_stream() {
 
 #[test]
 fn presence_restart_goes_live_again_with_a_fresh_address() {
-    let refused = Refused::default();
-    let (sim, rtmp) = setup(refused.clone());
-    let mut obs = launch_polling_presence(&sim, "v3", true);
-
-    obs.start_stream().expect("go-live");
-    let first = rtmp
-        .wait_for_publish(None, Duration::from_secs(20))
-        .expect("publish");
+    let PresenceRig {
+        sim,
+        rtmp,
+        refused,
+        mut obs,
+        publish: first,
+    } = PresenceRig::go_live("v3", true);
     let old_key = first.fields["auth_key"].clone();
-    refused.lock().unwrap().insert(old_key.clone());
-    assert_eq!(rtmp.drop_publisher(&first.name), 1);
+    revoke(&rtmp, &refused, &first);
 
     obs.wait_for_log(
         "restarting the ingest with a fresh address",
@@ -349,22 +362,4 @@ fn presence_restart_goes_live_again_with_a_fresh_address() {
     assert!(obs.stream_active());
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
-}
-
-/// Calls one of the plugin's obs-websocket vendor requests.
-fn vendor_request(obs: &Obs, request_type: &'static str, data: Value) -> Value {
-    obs.request("CallVendorRequest", |c| {
-        let data = data.clone();
-        async move {
-            c.general()
-                .call_vendor_request::<Value, Value>(obws::requests::general::CallVendorRequest {
-                    vendor_name: "obs-rtc-golive",
-                    request_type,
-                    request_data: &data,
-                })
-                .await
-        }
-    })
-    .unwrap_or_else(|e| panic!("{request_type}: {e:?}"))
-    .response_data
 }

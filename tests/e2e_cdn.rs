@@ -3,14 +3,13 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp, ZegoControl};
+use rtc_golive_simulator::{Simulator, ZegoControl};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 7_654_321;
-const SECRET: &str = "fedcba9876543210fedcba9876543210";
 const STREAM: &str = "cdn-e2e";
 const CDN_A: &str = "rtmp://cdn-a.example.com/live/KEY_A_SECRET";
 const CDN_B: &str = "rtmps://cdn-b.example.com:443/app/KEY_B_SECRET?token=abc";
@@ -38,16 +37,7 @@ fn rig() -> Rig {
         control.set_stream_live(&event.name, live);
         true
     });
-    let sim = Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: vec![rtmp.rtmp_url()],
-        ..SimConfig::default()
-    })
-    .expect("simulator starts");
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     control
         .set(sim.zego())
         .unwrap_or_else(|_| unreachable!("set once"));
@@ -59,19 +49,18 @@ fn rig() -> Rig {
 }
 
 fn settings(rig: &Rig, required: bool) -> Value {
-    json!({
-        "app_id": APP_ID,
-        "server_secret": SECRET,
-        "stream_id": STREAM,
-        "endpoint": rig.sim.base_url(),
-        "prefetch": false,
-        "cdn_urls": [{"value": CDN_A, "selected": false, "hidden": false}, {"value": CDN_B, "selected": false, "hidden": false}],
-        "cdn_required": required,
-    })
+    SettingsBuilder::zego(&rig.sim.base_url(), STREAM)
+        .cold()
+        .with(
+            "cdn_urls",
+            json!([{"value": CDN_A, "selected": false, "hidden": false}, {"value": CDN_B, "selected": false, "hidden": false}]),
+        )
+        .with("cdn_required", required)
+        .build()
 }
 
 fn launch(settings: Value) -> Obs {
-    Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin())
+    Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings).with_plugin())
 }
 
 fn rules(rig: &Rig) -> Vec<String> {
@@ -195,11 +184,14 @@ fn optional_forwards_that_fail_are_a_warning() {
         .wait_for_publish(Some(STREAM), Duration::from_secs(20))
         .expect("publish");
     wait_for_rules(&rig, &[CDN_B], Duration::from_secs(5));
-    obs.wait_for_log(
-        "cdn forward to rtmp://cdn-a.example.com/… not created",
-        Duration::from_secs(5),
-    )
-    .expect("the failed forward is logged, without its key");
+    let go_live = obs.last_go_live();
+    let warnings = go_live["warnings"].to_string();
+    assert!(
+        warnings.contains("CDN URL #1 (rtmp://cdn-a.example.com/…) failed"),
+        "the failed forward is a warning: {go_live}"
+    );
+    assert!(!warnings.contains("KEY_A_SECRET"), "{go_live}");
+    assert_eq!(go_live["ok"], true, "{go_live}");
     obs.stop_stream().expect("stop");
     wait_for_rules(&rig, &[], Duration::from_secs(20));
     assert_eq!(obs.quit().code(), Some(0));
@@ -222,9 +214,12 @@ fn required_forwards_that_fail_stop_the_go_live_and_are_cleaned_up() {
         }
         other => panic!("expected a refused start, got {other:?}"),
     }
+    let go_live = obs.last_go_live();
     assert!(
-        obs.log_text().contains("Require every CDN forward"),
-        "the setting is named"
+        go_live["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("Require every CDN forward")),
+        "the setting is named: {go_live}"
     );
     // The forward that was created (#2) is deleted again.
     wait_for_rules(&rig, &[], Duration::from_secs(20));

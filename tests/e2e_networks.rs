@@ -6,47 +6,30 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{
+    sim, AliyunRoom, SettingsBuilder, ALIYUN_KEY_SECRET, ALIYUN_SERVICE, ZEGO_SERVER_SECRET,
+    ZEGO_SERVICE,
+};
 use common::{ForwardProxy, Obs, ObsError, ObsOptions, RtmpOptions, RtmpServer, TestCa};
-use rtc_golive_simulator::{AliyunKey, SimConfig, Simulator, TlsIdentity, ZegoApp};
-use serde_json::{json, Value};
+use rtc_golive_simulator::{Simulator, TlsIdentity};
+use serde_json::Value;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-const APP_ID: u32 = 1_234_567;
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const STREAM: &str = "obs_e2e-networks";
-const KEY_ID: &str = "LTAI5tE2EKEYID0002";
-const KEY_SECRET: &str = "e2e-networks-access-key-secret";
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A ZEGOCLOUD simulator on `listen`, HTTPS when `tls` is given, dispatching `nodes`.
 fn simulator(listen: &str, tls: Option<TlsIdentity>, nodes: Vec<String>) -> Simulator {
-    Simulator::start(SimConfig {
-        listen: listen.to_owned(),
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: nodes,
-        tls,
-        ..SimConfig::default()
-    })
-    .expect("simulator starts")
+    sim().listen(listen).tls(tls).zego(nodes).start()
 }
 
 fn zego_settings(endpoint: &str) -> Value {
-    json!({
-        "app_id": APP_ID,
-        "server_secret": SECRET,
-        "stream_id": STREAM,
-        "endpoint": endpoint,
-        "prefetch": false,
-    })
+    SettingsBuilder::zego(endpoint, STREAM).cold().build()
 }
 
 fn zego(endpoint: &str) -> ObsOptions {
-    ObsOptions::new("zego_rtmp_dispatch", zego_settings(endpoint)).with_plugin()
+    ObsOptions::new(ZEGO_SERVICE, zego_settings(endpoint)).with_plugin()
 }
 
 /// Goes live, waits for nginx's publish, and checks that no secret reached OBS's log.
@@ -55,7 +38,10 @@ fn goes_live(obs: &mut Obs, rtmp: &RtmpServer) {
     rtmp.wait_for_publish(Some(STREAM), PUBLISH_TIMEOUT)
         .expect("nginx receives the stream");
     let log = obs.log_text();
-    assert!(!log.contains(SECRET), "the ServerSecret reached the log");
+    assert!(
+        !log.contains(ZEGO_SERVER_SECRET),
+        "the ServerSecret reached the log"
+    );
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }
@@ -223,9 +209,7 @@ fn ipv6_loopback_https_endpoint_and_node() {
         "{:?}",
         publish.fields
     );
-    assert!(obs
-        .log_text()
-        .contains(&format!("node=[::1]:{}", rtmp.port())));
+    obs.assert_went_live_on(&format!("[::1]:{}", rtmp.port()));
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }
@@ -233,36 +217,23 @@ fn ipv6_loopback_https_endpoint_and_node() {
 #[test]
 fn alibaba_rtmps_node_obs_publishes_to() {
     let ca = TestCa::generate();
-    let rtmp = RtmpServer::start_with(
-        RtmpOptions {
-            tls: Some((ca.server_chain_file(), ca.server_key_file())),
-            ..RtmpOptions::default()
-        },
-        |_| true,
-    );
-    let sim = Simulator::start(SimConfig {
-        aliyun_keys: vec![AliyunKey {
-            access_key_id: KEY_ID.into(),
-            access_key_secret: KEY_SECRET.into(),
-        }],
-        aliyun_rtmp_base: rtmp.rtmps_url(),
-        tls: Some(ca.identity()),
-        ..SimConfig::default()
-    })
-    .expect("simulator starts");
-    let settings = json!({
-        "access_key_id": KEY_ID,
-        "access_key_secret": KEY_SECRET,
-        "endpoint": sim.base_url(),
-        "app_id": "artc-app_1",
-        "channel_id": "room-7",
-        "user_id": "obs-host",
-        "display_name": "rtmps",
-        "prefetch": false,
-        "presence_check": false,
-    });
+    let rtmp = RtmpServer::start_rtmps(&ca);
+    let sim = sim()
+        .aliyun(rtmp.rtmps_url())
+        .tls(Some(ca.identity()))
+        .start();
+    let room = AliyunRoom {
+        app_id: "artc-app_1",
+        channel_id: "room-7",
+        user_id: "obs-host",
+        display_name: "rtmps",
+    };
+    let settings = SettingsBuilder::aliyun(&sim.base_url(), room)
+        .cold()
+        .with("presence_check", false)
+        .build();
     let mut obs = Obs::launch(
-        ObsOptions::new("aliyun_artc_rtmp", settings)
+        ObsOptions::new(ALIYUN_SERVICE, settings)
             .with_plugin()
             .with_env("SSL_CERT_FILE", &ca.ca_file().to_string_lossy())
             // OBS's own RTMPS client trusts /etc/ssl/certs only.
@@ -283,7 +254,7 @@ fn alibaba_rtmps_node_obs_publishes_to() {
         "OBS connected with RTMPS:\n{log}"
     );
     assert!(
-        !log.contains(KEY_SECRET),
+        !log.contains(ALIYUN_KEY_SECRET),
         "the AccessKey secret reached the log"
     );
     obs.stop_stream().expect("stop");
@@ -314,29 +285,29 @@ fn silent_node() -> (socket2::Socket, Vec<TcpStream>, u16) {
     (socket, fillers, addr.port())
 }
 
-#[test]
-fn a_silent_first_node_is_passed_over() {
-    let (_silent, _fillers, silent_port) = silent_node();
+/// OBS live through a simulator dispatching `first` and then a working node (the returned
+/// nginx), checked to be on the working node.
+fn live_behind(first: String) -> (Obs, RtmpServer, Simulator) {
     let rtmp = RtmpServer::start();
-    let sim = simulator(
-        "127.0.0.1:0",
-        None,
-        vec![
-            format!("rtmp://127.0.0.1:{silent_port}/live"),
-            rtmp.rtmp_url(),
-        ],
-    );
-    let mut obs = Obs::launch(zego(&sim.base_url()));
+    let sim = simulator("127.0.0.1:0", None, vec![first, rtmp.rtmp_url()]);
+    let obs = Obs::launch(zego(&sim.base_url()));
     obs.start_stream()
         .expect("go-live succeeds on the second node");
     rtmp.wait_for_publish(Some(STREAM), PUBLISH_TIMEOUT)
         .expect("publish on the node that answers");
+    obs.assert_went_live_on(&format!("127.0.0.1:{}", rtmp.port()));
+    (obs, rtmp, sim)
+}
+
+#[test]
+fn a_silent_first_node_is_passed_over() {
+    let (_silent, _fillers, silent_port) = silent_node();
+    let (mut obs, _rtmp, _sim) = live_behind(format!("rtmp://127.0.0.1:{silent_port}/live"));
     let log = obs.log_text();
     assert!(
         log.contains(&format!("passed over [\"127.0.0.1:{silent_port}\"]")),
         "{log}"
     );
-    assert!(log.contains(&format!("node=127.0.0.1:{}", rtmp.port())));
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }
@@ -346,27 +317,9 @@ fn a_node_that_accepts_tcp_but_never_answers_rtmp_is_skipped() {
     // Accepts (the kernel does, into the backlog) and never reads or writes a byte.
     let mute = TcpListener::bind("127.0.0.1:0").unwrap();
     let mute_port = mute.local_addr().unwrap().port();
-    let rtmp = RtmpServer::start();
-    let sim = simulator(
-        "127.0.0.1:0",
-        None,
-        vec![
-            format!("rtmp://127.0.0.1:{mute_port}/live"),
-            rtmp.rtmp_url(),
-        ],
-    );
-    let mut obs = Obs::launch(zego(&sim.base_url()));
-    obs.start_stream()
-        .expect("go-live succeeds on the second node");
-    rtmp.wait_for_publish(Some(STREAM), PUBLISH_TIMEOUT)
-        .expect("publish on the real RTMP server");
-    let log = obs.log_text();
+    let (mut obs, _rtmp, _sim) = live_behind(format!("rtmp://127.0.0.1:{mute_port}/live"));
     assert!(
-        log.contains(&format!("node=127.0.0.1:{}", rtmp.port())),
-        "{log}"
-    );
-    assert!(
-        !log.contains(&format!(
+        !obs.log_text().contains(&format!(
             "Connecting to RTMP URL rtmp://127.0.0.1:{mute_port}"
         )),
         "OBS was handed the mute node"
@@ -405,13 +358,7 @@ fn when_no_node_answers_rtmp_the_dialog_says_so() {
 #[test]
 fn an_rtmps_node_with_an_untrusted_certificate_is_never_handed_to_obs() {
     let ca = TestCa::generate();
-    let rtmp = RtmpServer::start_with(
-        RtmpOptions {
-            tls: Some((ca.server_chain_file(), ca.server_key_file())),
-            ..RtmpOptions::default()
-        },
-        |_| true,
-    );
+    let rtmp = RtmpServer::start_rtmps(&ca);
     let sim = simulator("127.0.0.1:0", None, vec![rtmp.rtmps_url()]);
     // Neither the plugin nor OBS trusts the test CA.
     let mut obs = Obs::launch(zego(&sim.base_url()));

@@ -3,47 +3,32 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{
+    sim, AliyunRoom, SettingsBuilder, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ALIYUN_SERVICE,
+    ZEGO_SERVER_SECRET, ZEGO_SERVICE,
+};
 use common::{EventKind, Obs, ObsError, ObsOptions, PublishEvent, RtmpServer};
-use rtc_golive_simulator::{AliyunKey, SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::Simulator;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 2_468_024;
-const SECRET: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const STREAM: &str = "reliability";
-const KEY_ID: &str = "LTAI5tRELIABILITY01";
-const KEY_SECRET: &str = "reliability-access-key-secret";
 
 /// The simulator; Alibaba's ingest addresses point at the first node.
 fn simulator(nodes: Vec<String>) -> Simulator {
-    Simulator::start(SimConfig {
-        aliyun_rtmp_base: nodes[0].clone(),
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: nodes,
-        aliyun_keys: vec![AliyunKey {
-            access_key_id: KEY_ID.into(),
-            access_key_secret: KEY_SECRET.into(),
-        }],
-        ..SimConfig::default()
-    })
-    .expect("simulator starts")
+    sim().aliyun(nodes[0].clone()).zego(nodes).start()
 }
 
 fn zego_settings(sim: &Simulator) -> serde_json::Value {
-    json!({
-        "app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM,
-        "endpoint": sim.base_url(), "prefetch": false,
-    })
+    SettingsBuilder::zego(&sim.base_url(), STREAM)
+        .cold()
+        .build()
 }
 
 /// OBS reconnecting after one second instead of its default wait.
 fn launch_fast_reconnect(settings: serde_json::Value) -> Obs {
     Obs::launch(
-        ObsOptions::new("zego_rtmp_dispatch", settings)
+        ObsOptions::new(ZEGO_SERVICE, settings)
             .with_plugin()
             .with_profile_ini("Output", "Reconnect", "true")
             .with_profile_ini("Output", "RetryDelay", "1")
@@ -96,8 +81,7 @@ fn a_node_dying_mid_stream_fails_over_to_the_next_one() {
 fn twenty_start_stop_cycles_then_a_prompt_clean_exit() {
     let rtmp = RtmpServer::start();
     let sim = simulator(vec![rtmp.rtmp_url()]);
-    let mut obs =
-        Obs::launch(ObsOptions::new("zego_rtmp_dispatch", zego_settings(&sim)).with_plugin());
+    let mut obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, zego_settings(&sim)).with_plugin());
     for cycle in 1..=20 {
         obs.start_stream()
             .unwrap_or_else(|e| panic!("cycle {cycle}: {e:?}"));
@@ -123,7 +107,7 @@ fn quitting_while_a_background_dispatch_is_in_flight_is_prompt() {
     sim.zego().set_latency(Duration::from_secs(7));
     let mut settings = zego_settings(&sim);
     settings["prefetch"] = json!(true);
-    let mut obs = Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin());
+    let mut obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings).with_plugin());
     common::wait_until(Duration::from_secs(10), || {
         (!sim.zego().requests().is_empty()).then_some(())
     })
@@ -137,8 +121,7 @@ fn quitting_while_start_streaming_waits_for_the_api_exits_cleanly() {
     let rtmp = RtmpServer::start();
     let sim = simulator(vec![rtmp.rtmp_url()]);
     sim.zego().set_latency(Duration::from_secs(2));
-    let mut obs =
-        Obs::launch(ObsOptions::new("zego_rtmp_dispatch", zego_settings(&sim)).with_plugin());
+    let mut obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, zego_settings(&sim)).with_plugin());
     // Start Streaming blocks OBS's window for the dispatch (2 s); the quit is handled after it.
     obs.request(
         "StartStream",
@@ -158,8 +141,7 @@ fn quitting_while_start_streaming_waits_for_the_api_exits_cleanly() {
 fn no_secret_reaches_obs_output_after_every_path() {
     let rtmp = RtmpServer::start();
     let sim = simulator(vec![rtmp.rtmp_url()]);
-    let mut obs =
-        Obs::launch(ObsOptions::new("zego_rtmp_dispatch", zego_settings(&sim)).with_plugin());
+    let mut obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, zego_settings(&sim)).with_plugin());
 
     // ZEGOCLOUD: success, vendor error, wrong secret, CDN forward with a keyed URL, test connection.
     obs.start_stream().expect("go-live");
@@ -173,7 +155,7 @@ fn no_secret_reaches_obs_output_after_every_path() {
     ));
     let mut wrong = zego_settings(&sim);
     wrong["server_secret"] = json!("00000000000000000000000000000000");
-    obs.set_stream_service("zego_rtmp_dispatch", &wrong)
+    obs.set_stream_service(ZEGO_SERVICE, &wrong)
         .expect("settings");
     assert!(matches!(
         obs.start_stream(),
@@ -181,20 +163,27 @@ fn no_secret_reaches_obs_output_after_every_path() {
     ));
     let mut cdn = zego_settings(&sim);
     cdn["cdn_urls"] = json!([{"value": "rtmp://cdn.example.com/live/CDNSTREAMKEY123"}]);
-    obs.set_stream_service("zego_rtmp_dispatch", &cdn)
+    obs.set_stream_service(ZEGO_SERVICE, &cdn)
         .expect("settings");
     obs.start_stream().expect("go-live with a forward");
     obs.stop_stream().expect("stop");
 
     // Alibaba: success (v2, v3), vendor error, wrong secret.
-    let aliyun = |version: &str, secret: &str| {
-        json!({
-            "access_key_id": KEY_ID, "access_key_secret": secret, "endpoint": sim.base_url(),
-            "app_id": "app", "channel_id": "room", "user_id": "host", "display_name": "Host",
-            "signature_version": version, "prefetch": false, "presence_check": false,
-        })
+    let room = AliyunRoom {
+        app_id: "app",
+        channel_id: "room",
+        user_id: "host",
+        display_name: "Host",
     };
-    obs.set_stream_service("aliyun_artc_rtmp", &aliyun("v3", KEY_SECRET))
+    let aliyun = |version: &str, secret: &str| {
+        SettingsBuilder::aliyun(&sim.base_url(), room)
+            .with("access_key_secret", secret)
+            .with("signature_version", version)
+            .cold()
+            .with("presence_check", false)
+            .build()
+    };
+    obs.set_stream_service(ALIYUN_SERVICE, &aliyun("v3", ALIYUN_KEY_SECRET))
         .expect("settings");
     sim.aliyun()
         .fail_next("CreateRoomRealTimeStreamAddress", "Forbidden.RAM", 403, 1);
@@ -202,13 +191,13 @@ fn no_secret_reaches_obs_output_after_every_path() {
         obs.start_stream(),
         Err(ObsError::StartFailed { .. })
     ));
-    obs.set_stream_service("aliyun_artc_rtmp", &aliyun("v2", "wrong-secret"))
+    obs.set_stream_service(ALIYUN_SERVICE, &aliyun("v2", "wrong-secret"))
         .expect("settings");
     assert!(matches!(
         obs.start_stream(),
         Err(ObsError::StartFailed { .. })
     ));
-    obs.set_stream_service("aliyun_artc_rtmp", &aliyun("v2", KEY_SECRET))
+    obs.set_stream_service(ALIYUN_SERVICE, &aliyun("v2", ALIYUN_KEY_SECRET))
         .expect("settings");
     obs.start_stream().expect("aliyun go-live");
     let publish = common::wait_until(Duration::from_secs(20), || {
@@ -221,30 +210,18 @@ fn no_secret_reaches_obs_output_after_every_path() {
 
     // Test connection through obs-websocket, a success and a failure.
     for settings in [zego_settings(&sim), wrong.clone()] {
-        let data = json!({"serviceType": "zego_rtmp_dispatch", "settings": settings});
-        obs.request("CallVendorRequest", |c| {
-            let data = data.clone();
-            async move {
-                c.general()
-                    .call_vendor_request::<serde_json::Value, serde_json::Value>(
-                        obws::requests::general::CallVendorRequest {
-                            vendor_name: "obs-rtc-golive",
-                            request_type: "TestConnection",
-                            request_data: &data,
-                        },
-                    )
-                    .await
-            }
-        })
-        .expect("TestConnection answers");
+        obs.vendor_request(
+            "TestConnection",
+            json!({"serviceType": ZEGO_SERVICE, "settings": settings}),
+        );
     }
     assert_eq!(obs.quit().code(), Some(0));
 
     let mut secrets: Vec<String> = vec![
-        SECRET.into(),
-        KEY_SECRET.into(),
+        ZEGO_SERVER_SECRET.into(),
+        ALIYUN_KEY_SECRET.into(),
         "CDNSTREAMKEY123".into(),
-        KEY_ID.into(),
+        ALIYUN_KEY_ID.into(),
     ];
     secrets.push(publish.fields["auth_key"].clone());
     for request in sim.zego().requests() {

@@ -24,17 +24,14 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use common::ui_thread::xdotool;
+use common::fixtures::{sim, SettingsBuilder, ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
+use common::ui_thread::{window_names, xdotool};
 use common::util::{artifacts_dir, wait_until};
 use common::{Obs, ObsOptions, RtmpServer};
-use obws::requests::general::CallVendorRequest;
 use rtc_golive_core::config::fields::ZEGO_DEFAULT_ENDPOINT;
-use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::Simulator;
 use serde_json::{json, Value};
 
-const VENDOR: &str = "obs-rtc-golive";
-const APP_ID: u32 = 1_234_567;
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const STREAM_ID: &str = "obs-e2e-window";
 
 /// Upper bound of Tab presses to reach any field of the form from where the focus is.
@@ -88,21 +85,8 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// A ZEGOCLOUD simulator whose one app dispatches to `rtmp`.
-fn simulator(rtmp: &RtmpServer) -> Simulator {
-    Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.to_owned(),
-            test_env: false,
-        }],
-        zego_nodes: vec![rtmp.rtmp_url()],
-        ..SimConfig::default()
-    })
-    .expect("the simulator should start")
-}
-
 fn zego_settings(sim: &Simulator) -> Value {
-    json!({"app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM_ID, "endpoint": sim.base_url()})
+    SettingsBuilder::zego(&sim.base_url(), STREAM_ID).build()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,16 +169,6 @@ fn find_window(display: &str, pattern: &str) -> Option<String> {
             .ok()
             .and_then(|out| out.lines().next().map(str::to_owned))
     })
-}
-
-/// Every window's name, from `xwininfo -root -tree`.
-fn window_names(display: &str) -> String {
-    Command::new("xwininfo")
-        .args(["-root", "-tree"])
-        .env("DISPLAY", display)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
 }
 
 /// The plugin's own text for `key` in `language` (e.g. `en-US`), from its locale file.
@@ -297,28 +271,12 @@ fn screenshots_dir() -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // obs-websocket helpers.
 
-fn vendor_request(obs: &Obs, request_type: &str, data: Value) -> Value {
-    let response = obs
-        .request("CallVendorRequest", |c| {
-            let data = data.clone();
-            async move {
-                c.general()
-                    .call_vendor_request::<Value, Value>(CallVendorRequest {
-                        vendor_name: VENDOR,
-                        request_type,
-                        request_data: &data,
-                    })
-                    .await
-            }
-        })
-        .unwrap_or_else(|e| panic!("{request_type}: {e}"));
-    assert_eq!(response.vendor_name, VENDOR);
-    response.response_data
-}
-
 fn no_secret_in(value: &Value) {
     let text = value.to_string();
-    assert!(!text.contains(SECRET), "a secret leaked: {text}");
+    assert!(
+        !text.contains(ZEGO_SERVER_SECRET),
+        "a secret leaked: {text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,8 +286,8 @@ fn no_secret_in(value: &Value) {
 /// from it, and saves screenshots.
 fn window_in_language(lang: &str, language: &str, file: &str) {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
-    let mut options = ObsOptions::new("zego_rtmp_dispatch", zego_settings(&sim))
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
+    let mut options = ObsOptions::new(ZEGO_SERVICE, zego_settings(&sim))
         .with_plugin()
         .with_lang(lang);
     if lang.starts_with("zh_CN") {
@@ -354,7 +312,7 @@ fn window_in_language(lang: &str, language: &str, file: &str) {
     // The window is seeded from the profile's service: AppID holds its value. The provider
     // list comes right before it. Choosing the other provider shows its fields instead (the
     // list's modified callback); the rebuilt form keeps the focus on the list, so Up goes back.
-    focus_field_holding(&display, &APP_ID.to_string());
+    focus_field_holding(&display, &ZEGO_APP_ID.to_string());
     shift_tab(&display, 1);
     key(&display, "Down");
     thread::sleep(Duration::from_millis(800));
@@ -395,7 +353,7 @@ fn window_in_language(lang: &str, language: &str, file: &str) {
     let (service_type, _) = obs
         .stream_service_settings()
         .expect("GetStreamServiceSettings");
-    assert_eq!(service_type, "zego_rtmp_dispatch");
+    assert_eq!(service_type, ZEGO_SERVICE);
     quit_cleanly(obs, &window);
 }
 
@@ -463,7 +421,7 @@ fn window_opens_from_the_tools_menu_in_chinese() {
 fn apply_in_the_window_switches_the_streaming_service() {
     let _serial = serial();
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut obs = Obs::launch(
         ObsOptions::new(
             "rtmp_custom",
@@ -477,7 +435,7 @@ fn apply_in_the_window_switches_the_streaming_service() {
         Duration::from_secs(10),
     )
     .expect("post-load registration");
-    let status = vendor_request(&obs, "GetStatus", Value::Null);
+    let status = obs.vendor_request("GetStatus", Value::Null);
     assert_eq!(status["activeServiceType"], "rtmp_custom");
     assert_eq!(status["activeServiceIsOurs"], false);
 
@@ -490,15 +448,15 @@ fn apply_in_the_window_switches_the_streaming_service() {
     shift_tab(&display, TABS_STREAM_ID_TO_ENDPOINT);
     replace_focused(&display, STREAM_ID, true);
     shift_tab(&display, TABS_SECRET_TO_STREAM_ID);
-    replace_focused(&display, SECRET, false);
+    replace_focused(&display, ZEGO_SERVER_SECRET, false);
     shift_tab(&display, 1);
-    replace_focused(&display, &APP_ID.to_string(), true);
+    replace_focused(&display, &ZEGO_APP_ID.to_string(), true);
     key(&display, "alt+a");
 
     let applied = wait_until(Duration::from_secs(10), || {
         obs.stream_service_settings()
             .ok()
-            .filter(|(t, _)| t == "zego_rtmp_dispatch")
+            .filter(|(t, _)| t == ZEGO_SERVICE)
     });
     let (service_type, settings) = applied.unwrap_or_else(|| {
         screenshot(
@@ -511,9 +469,9 @@ fn apply_in_the_window_switches_the_streaming_service() {
             obs.stream_service_settings()
         )
     });
-    assert_eq!(service_type, "zego_rtmp_dispatch");
-    assert_eq!(settings["app_id"], json!(APP_ID));
-    assert_eq!(settings["server_secret"], SECRET);
+    assert_eq!(service_type, ZEGO_SERVICE);
+    assert_eq!(settings["app_id"], json!(ZEGO_APP_ID));
+    assert_eq!(settings["server_secret"], ZEGO_SERVER_SECRET);
     assert_eq!(settings["stream_id"], STREAM_ID);
     assert_eq!(settings["endpoint"], sim.base_url());
     obs.wait_for_log(
@@ -522,7 +480,7 @@ fn apply_in_the_window_switches_the_streaming_service() {
     )
     .expect("Apply logs what it did");
     assert!(
-        !obs.log_text().contains(SECRET),
+        !obs.log_text().contains(ZEGO_SERVER_SECRET),
         "the secret must never reach the log"
     );
     screenshot(
@@ -531,8 +489,8 @@ fn apply_in_the_window_switches_the_streaming_service() {
         &screenshots_dir().join("applied-en-US.png"),
     );
 
-    let status = vendor_request(&obs, "GetStatus", Value::Null);
-    assert_eq!(status["activeServiceType"], "zego_rtmp_dispatch");
+    let status = obs.vendor_request("GetStatus", Value::Null);
+    assert_eq!(status["activeServiceType"], ZEGO_SERVICE);
     assert_eq!(status["activeServiceIsOurs"], true);
 
     // Saved to the profile: still there after a restart.
@@ -542,12 +500,12 @@ fn apply_in_the_window_switches_the_streaming_service() {
     let saved = std::fs::read_to_string(obs.config_dir().join("basic/profiles/e2e/service.json"))
         .expect("service.json");
     let saved: Value = serde_json::from_str(&saved).expect("service.json is JSON");
-    assert_eq!(saved["type"], "zego_rtmp_dispatch");
+    assert_eq!(saved["type"], ZEGO_SERVICE);
     obs.relaunch();
     let (service_type, settings) = obs
         .stream_service_settings()
         .expect("GetStreamServiceSettings");
-    assert_eq!(service_type, "zego_rtmp_dispatch");
+    assert_eq!(service_type, ZEGO_SERVICE);
     assert_eq!(settings["stream_id"], STREAM_ID);
 
     // The window is seeded from the profile's service: its Test connection works with the
@@ -576,9 +534,9 @@ fn apply_in_the_window_switches_the_streaming_service() {
 fn test_connection_vendor_request() {
     let _serial = serial();
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let settings = zego_settings(&sim);
-    let obs = Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings.clone()).with_plugin());
+    let obs = Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings.clone()).with_plugin());
     obs.wait_for_log(
         "obs-websocket vendor obs-rtc-golive registered",
         Duration::from_secs(10),
@@ -586,10 +544,10 @@ fn test_connection_vendor_request() {
     .expect("post-load registration");
 
     // Default: OBS's streaming service and its settings.
-    let ok = vendor_request(&obs, "TestConnection", Value::Null);
+    let ok = obs.vendor_request("TestConnection", Value::Null);
     println!("TestConnection: {ok}");
     assert_eq!(ok["ok"], true, "{ok}");
-    assert_eq!(ok["serviceType"], "zego_rtmp_dispatch");
+    assert_eq!(ok["serviceType"], ZEGO_SERVICE);
     assert_eq!(ok["node"], format!("127.0.0.1:{}", rtmp.port()));
     assert!(
         !ok["requestId"].as_str().unwrap_or_default().is_empty(),
@@ -601,10 +559,9 @@ fn test_connection_vendor_request() {
 
     let mut wrong = settings.clone();
     wrong["server_secret"] = json!("ffffffffffffffffffffffffffffffff");
-    let refused = vendor_request(
-        &obs,
+    let refused = obs.vendor_request(
         "TestConnection",
-        json!({"serviceType": "zego_rtmp_dispatch", "settings": wrong}),
+        json!({"serviceType": ZEGO_SERVICE, "settings": wrong}),
     );
     println!("wrong secret: {refused}");
     assert_eq!(refused["ok"], false);
@@ -618,10 +575,9 @@ fn test_connection_vendor_request() {
 
     let mut invalid = settings.clone();
     invalid["stream_id"] = json!("not a valid id");
-    let config = vendor_request(
-        &obs,
+    let config = obs.vendor_request(
         "TestConnection",
-        json!({"serviceType": "zego_rtmp_dispatch", "settings": invalid}),
+        json!({"serviceType": ZEGO_SERVICE, "settings": invalid}),
     );
     println!("invalid stream id: {config}");
     assert_eq!(config["ok"], false);
@@ -632,11 +588,7 @@ fn test_connection_vendor_request() {
         "the error should name the field: {error}"
     );
 
-    let unknown = vendor_request(
-        &obs,
-        "TestConnection",
-        json!({"serviceType": "rtmp_custom"}),
-    );
+    let unknown = obs.vendor_request("TestConnection", json!({"serviceType": "rtmp_custom"}));
     assert_eq!(unknown["ok"], false);
     assert!(
         unknown["error"]
@@ -649,13 +601,13 @@ fn test_connection_vendor_request() {
     // GetStatus after a real go-live.
     obs.start_stream()
         .expect("the configured service should go live");
-    let status = vendor_request(&obs, "GetStatus", Value::Null);
+    let status = obs.vendor_request("GetStatus", Value::Null);
     println!("GetStatus: {status}");
-    assert_eq!(status["activeServiceType"], "zego_rtmp_dispatch");
+    assert_eq!(status["activeServiceType"], ZEGO_SERVICE);
     assert_eq!(status["activeServiceIsOurs"], true);
     assert_eq!(status["hasLastGoLive"], true);
     let last = &status["lastGoLive"];
-    assert_eq!(last["provider"], "zego_rtmp_dispatch");
+    assert_eq!(last["provider"], ZEGO_SERVICE);
     assert_eq!(last["ok"], true);
     assert_eq!(last["node"], format!("127.0.0.1:{}", rtmp.port()));
     assert!(

@@ -4,46 +4,33 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::ui_thread::{
-    find_window, screenshot, ui_round_trip, vendor_request, window_names, window_text,
-    MainThreadSampler,
+    find_window, screenshot, ui_round_trip, window_names, window_text, MainThreadSampler,
 };
 use common::{EventKind, Obs, ObsError, ObsOptions, RtmpServer};
-use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::Simulator;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 3_141_592;
-const SECRET: &str = "fedcba9876543210fedcba9876543210";
 const STREAM: &str = "ui-thread";
 const CDN_URL: &str = "rtmp://cdn.example.com/live/UITHREADCDNKEY";
-/// What the plugin logs once the vendor work of a start is done.
-const GO_LIVE_LINE: &str = "go-live: provider=zegocloud";
-
-fn simulator(rtmp: &RtmpServer) -> Simulator {
-    Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: vec![rtmp.rtmp_url()],
-        ..SimConfig::default()
-    })
-    .expect("simulator starts")
-}
 
 /// A cold start: nothing resolved ahead, so Start Streaming has to call the vendor.
 fn settings(sim: &Simulator) -> Value {
-    json!({
-        "app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM,
-        "endpoint": sim.base_url(), "prefetch": false,
-    })
+    SettingsBuilder::zego(&sim.base_url(), STREAM)
+        .cold()
+        .build()
+}
+
+/// Whether the plugin has finished the vendor work of a start (`GetStatus` has a go-live).
+fn vendor_done(obs: &Obs) -> bool {
+    obs.plugin_status()["hasLastGoLive"] == json!(true)
 }
 
 fn launch(settings: Value) -> Obs {
-    Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin())
+    Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings).with_plugin())
 }
 
 /// Sends StartStream without waiting for the outcome, then waits until the simulator has
@@ -70,7 +57,7 @@ fn start_and_wait_for(obs: &Obs, sim: &Simulator, action: &str) -> usize {
 #[test]
 fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(Duration::from_secs(3));
     let obs = launch(settings(&sim));
     let pid = obs.pid().expect("OBS runs");
@@ -78,7 +65,7 @@ fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
     start_and_wait_for(&obs, &sim, "RTMPDispatchV2");
     let sampler = MainThreadSampler::start(pid);
     let round_trip = ui_round_trip(&obs).expect("the UI thread answers");
-    let vendor_done = obs.log_text().contains(GO_LIVE_LINE);
+    let answered_first = vendor_done(&obs);
     std::thread::sleep(Duration::from_millis(800));
     let samples = sampler.finish();
     println!(
@@ -86,7 +73,7 @@ fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
         samples.len()
     );
     assert!(
-        !vendor_done,
+        !answered_first,
         "the UI thread answered only after the vendor did (round trip {round_trip:?})"
     );
     assert!(!samples.is_empty(), "eu-stack took no sample");
@@ -106,14 +93,14 @@ fn the_ui_thread_answers_during_a_cold_start_with_a_3_s_vendor() {
     // The start still completes once the vendor answers.
     rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
         .expect("publish after the slow dispatch");
-    assert!(obs.log_text().contains(GO_LIVE_LINE));
+    assert!(vendor_done(&obs));
 }
 
 /// Quits OBS while Start Streaming waits for a vendor answering after `latency`; asserts a
 /// clean exit within 3 s and that nothing was published.
 fn quit_during_slow_start(latency: Duration) {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(latency);
     let mut obs = launch(settings(&sim));
     start_and_wait_for(&obs, &sim, "RTMPDispatchV2");
@@ -142,7 +129,7 @@ fn quitting_during_a_slow_start_exits_0_within_3_s() {
 #[test]
 fn cancelling_a_slow_start_publishes_nothing_and_deletes_the_forward() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(Duration::from_secs(2));
     let mut s = settings(&sim);
     s["cdn_urls"] = json!([{ "value": CDN_URL }]);
@@ -158,7 +145,7 @@ fn cancelling_a_slow_start_publishes_nothing_and_deletes_the_forward() {
         stop.is_err(),
         "OBS accepted StopStream while connecting: {stop:?}"
     );
-    let answer = vendor_request(&obs, "CancelStart", json!({"unused": true}));
+    let answer = obs.vendor_request("CancelStart", json!({"unused": true}));
     assert_eq!(answer["ok"], json!(true), "{answer}");
     assert_eq!(answer["cancelled"], json!(1), "{answer}");
 
@@ -195,7 +182,7 @@ fn cancelling_a_slow_start_publishes_nothing_and_deletes_the_forward() {
 #[test]
 fn a_vendor_error_found_off_the_ui_thread_shows_its_code_in_obs_dialog() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(&rtmp);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().set_latency(Duration::from_millis(300));
     sim.zego().fail_next("RTMPDispatchV2", 1002, 1);
     let mut obs = launch(settings(&sim));
@@ -219,12 +206,12 @@ fn a_vendor_error_found_off_the_ui_thread_shows_its_code_in_obs_dialog() {
         .map(|v| v.obs_studio_version.to_string())
         .unwrap_or_else(|_| "unknown".into());
     let artifacts = common::util::artifacts_dir("ui-thread");
-    let log = obs.log_text();
-    let request_id: String = log
-        .split_once("go-live refused on the connect thread: ")
-        .and_then(|(_, refusal)| refusal.split_once("RequestId: "))
-        .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
-        .expect("the refusal names a RequestId");
+    let go_live = obs.last_go_live();
+    let request_id = go_live["requestId"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| panic!("the refusal names a RequestId: {go_live}"))
+        .to_owned();
     let expected = [
         "Failed to connect to server",
         "ZEGOCLOUD refused the request (code 1002)",

@@ -3,48 +3,30 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
 use common::obs::{VIDEO_HEIGHT, VIDEO_WIDTH};
 use common::{Obs, ObsError, ObsOptions, RtmpServer};
-use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::Simulator;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 1_234_567;
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const STREAM: &str = "obs_e2e-stream";
-
-fn simulator(nodes: Vec<String>) -> Simulator {
-    Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: nodes,
-        ..SimConfig::default()
-    })
-    .expect("simulator starts")
-}
 
 /// Service settings pointing at the simulator; cold (no resolving ahead) unless a test says.
 fn settings(sim: &Simulator) -> Value {
-    json!({
-        "app_id": APP_ID,
-        "server_secret": SECRET,
-        "stream_id": STREAM,
-        "endpoint": sim.base_url(),
-        "prefetch": false,
-    })
+    SettingsBuilder::zego(&sim.base_url(), STREAM)
+        .cold()
+        .build()
 }
 
 fn launch(settings: Value) -> Obs {
-    Obs::launch(ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin())
+    Obs::launch(ObsOptions::new(ZEGO_SERVICE, settings).with_plugin())
 }
 
 #[test]
 fn goes_live_on_the_dispatched_node() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut obs = launch(settings(&sim));
 
     let requested = Instant::now();
@@ -79,20 +61,31 @@ fn goes_live_on_the_dispatched_node() {
     rtmp.wait_for_publish_done(Some(STREAM), Duration::from_secs(10))
         .expect("publish ends");
 
+    let go_live = obs.last_go_live();
+    assert_eq!(go_live["provider"], ZEGO_SERVICE, "{go_live}");
+    assert_eq!(go_live["ok"], true, "{go_live}");
+    assert_eq!(
+        go_live["node"],
+        format!("127.0.0.1:{}", rtmp.port()),
+        "{go_live}"
+    );
+    assert!(
+        !go_live["requestId"].as_str().unwrap_or_default().is_empty(),
+        "{go_live}"
+    );
+    assert!(go_live["latencyMs"].is_u64(), "{go_live}");
+
+    // The log as a streamer shares it: the plugin's go-live line, and no secret.
     let log = obs.log_text();
-    let line = log
-        .lines()
-        .find(|l| l.contains("go-live: provider=zegocloud"))
-        .expect("go-live log line");
     assert!(
-        line.contains(&format!("node=127.0.0.1:{}", rtmp.port())),
-        "{line}"
+        log.lines()
+            .any(|l| l.contains("go-live: provider=zegocloud")),
+        "the go-live line is missing from the log"
     );
     assert!(
-        line.contains("RequestId=") && line.contains("latency="),
-        "{line}"
+        !log.contains(ZEGO_SERVER_SECRET),
+        "the ServerSecret reached the log"
     );
-    assert!(!log.contains(SECRET), "the ServerSecret reached the log");
     assert!(
         !log.contains(&d.params["Signature"]),
         "a signature reached the log"
@@ -103,7 +96,7 @@ fn goes_live_on_the_dispatched_node() {
 #[test]
 fn vendor_error_refuses_the_start_with_code_and_action() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     sim.zego().fail_next("RTMPDispatchV2", 1002, 1);
     let mut obs = launch(settings(&sim));
 
@@ -118,13 +111,15 @@ fn vendor_error_refuses_the_start_with_code_and_action() {
         }
         other => panic!("expected a refused start with a Last Error, got {other:?}"),
     }
-    // The dialog text goes on over the next log lines: the action and the RequestId.
-    let log = obs.log_text();
+    // The whole refusal, with what to do and the RequestId.
+    let go_live = obs.last_go_live();
+    let error = go_live["error"].as_str().unwrap_or_default();
     assert!(
-        log.contains("What to do: RTMP dispatch must be enabled for your AppID"),
-        "{log}"
+        error.contains("What to do: RTMP dispatch must be enabled for your AppID"),
+        "{go_live}"
     );
-    assert!(log.contains("RequestId: "), "{log}");
+    assert!(error.contains("RequestId: "), "{go_live}");
+    assert_eq!(go_live["ok"], false, "{go_live}");
     assert_eq!(sim.zego().requests()[0].code, 1002);
     assert!(
         rtmp.wait_for_publish(None, Duration::from_secs(2))
@@ -137,7 +132,7 @@ fn vendor_error_refuses_the_start_with_code_and_action() {
 #[test]
 fn invalid_stream_id_sends_no_request_and_names_the_field() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut s = settings(&sim);
     s["stream_id"] = json!("has space/and slash");
     let mut obs = launch(s);
@@ -165,30 +160,30 @@ fn dead_first_node_is_skipped() {
         .local_addr()
         .unwrap()
         .port();
-    let sim = simulator(vec![
-        format!("rtmp://127.0.0.1:{dead_port}/live"),
-        rtmp.rtmp_url(),
-    ]);
+    let sim = sim()
+        .zego(vec![
+            format!("rtmp://127.0.0.1:{dead_port}/live"),
+            rtmp.rtmp_url(),
+        ])
+        .start();
     let mut obs = launch(settings(&sim));
 
     obs.start_stream()
         .expect("go-live succeeds on the second node");
     rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
         .expect("publish on the live node");
-    assert!(obs
-        .log_text()
-        .contains(&format!("node=127.0.0.1:{}", rtmp.port())));
+    obs.assert_went_live_on(&format!("127.0.0.1:{}", rtmp.port()));
     obs.stop_stream().expect("stop");
     assert_eq!(obs.quit().code(), Some(0));
 }
 
 #[test]
 fn chinese_ui_gets_chinese_errors() {
-    let sim = simulator(vec!["rtmp://127.0.0.1:1/live".into()]);
+    let sim = sim().zego(vec!["rtmp://127.0.0.1:1/live".into()]).start();
     let mut s = settings(&sim);
     s["app_id"] = json!(0);
     let mut obs = Obs::launch(
-        ObsOptions::new("zego_rtmp_dispatch", s)
+        ObsOptions::new(ZEGO_SERVICE, s)
             .with_plugin()
             .with_ui_language("zh-CN"),
     );
@@ -206,7 +201,7 @@ fn chinese_ui_gets_chinese_errors() {
 #[test]
 fn warm_go_live_uses_the_node_resolved_ahead() {
     let rtmp = RtmpServer::start();
-    let sim = simulator(vec![rtmp.rtmp_url()]);
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
     let mut s = settings(&sim);
     s["prefetch"] = json!(true);
     let mut obs = launch(s);

@@ -9,6 +9,9 @@ use rtc_golive_core::messages::{LocaleFile, Translate};
 use rtc_golive_core::report::GoLiveReport;
 use rtc_golive_core::resolve::test_connection;
 use rtc_golive_core::shared::Shared;
+use rtc_golive_test_support::fixtures::{
+    AliyunRoom, SettingsBuilder, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, ZEGO_SERVER_SECRET,
+};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,10 +19,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 7_654_321;
-const ZEGO_SECRET: &str = "f00dfeedcafebeef0123456789abcdef";
-const KEY_ID: &str = "LTAI5tFaultMatrixKey";
-const KEY_SECRET: &str = "faultMatrixSecret0123456789";
 /// The plugin's whole-call deadline (`api_client::DEFAULT_CALL_TIMEOUT`).
 const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 /// A call refused or answered at once must not take longer than this (no retry, no wait).
@@ -155,25 +154,19 @@ fn ok(body: &str) -> Behaviour {
 }
 
 fn zego_settings(endpoint: &str) -> Value {
-    json!({
-        "app_id": APP_ID,
-        "server_secret": ZEGO_SECRET,
-        "stream_id": "fault-matrix",
-        "endpoint": endpoint,
-    })
+    SettingsBuilder::zego(endpoint, "fault-matrix").build()
 }
 
 fn aliyun_settings(endpoint: &str, signature_version: &str) -> Value {
-    json!({
-        "access_key_id": KEY_ID,
-        "access_key_secret": KEY_SECRET,
-        "endpoint": endpoint,
-        "app_id": "artc-app",
-        "channel_id": "room-1",
-        "user_id": "obs-faults",
-        "display_name": "Fault matrix",
-        "signature_version": signature_version,
-    })
+    let room = AliyunRoom {
+        app_id: "artc-app",
+        channel_id: "room-1",
+        user_id: "obs-faults",
+        display_name: "Fault matrix",
+    };
+    SettingsBuilder::aliyun(endpoint, room)
+        .with("signature_version", signature_version)
+        .build()
 }
 
 /// One provider's call against `endpoint`.
@@ -233,7 +226,12 @@ fn check(
             "{case}: {text:?} does not say {part:?}"
         );
     }
-    let secrets = [ZEGO_SECRET, KEY_SECRET, KEY_ID, "auth_key"];
+    let secrets = [
+        ZEGO_SERVER_SECRET,
+        ALIYUN_KEY_SECRET,
+        ALIYUN_KEY_ID,
+        "auth_key",
+    ];
     for secret in secrets
         .iter()
         .copied()
@@ -245,6 +243,33 @@ fn check(
     text
 }
 
+/// One call of a provider against a fresh local server.
+struct Call {
+    server: LocalServer,
+    report: GoLiveReport,
+    elapsed: Duration,
+    /// The signatures of the requests the server read.
+    signatures: Vec<String>,
+}
+
+impl Call {
+    /// Runs `provider` once against a fresh server with `behaviour`, timed.
+    fn run(provider: Provider, behaviour: Behaviour) -> Call {
+        let server = LocalServer::start(behaviour);
+        let shared = Shared::new(None).unwrap();
+        let started = Instant::now();
+        let report = provider.run(&server.url("http"), &shared);
+        let elapsed = started.elapsed();
+        let signatures = server.signatures();
+        Call {
+            server,
+            report,
+            elapsed,
+            signatures,
+        }
+    }
+}
+
 /// Runs `provider` against a fresh server with `behaviour` and checks the report.
 fn case(
     name: &str,
@@ -253,12 +278,12 @@ fn case(
     key: &str,
     expected: &[&str],
 ) -> GoLiveReport {
-    let server = LocalServer::start(behaviour);
-    let shared = Shared::new(None).unwrap();
-    let started = Instant::now();
-    let report = provider.run(&server.url("http"), &shared);
-    let elapsed = started.elapsed();
-    let signatures = server.signatures();
+    let Call {
+        server,
+        report,
+        elapsed,
+        signatures,
+    } = Call::run(provider, behaviour);
     assert_eq!(
         server.requests.lock().unwrap().len(),
         1,
@@ -351,13 +376,8 @@ fn whole_call_deadline_holds_against_silent_and_dripping_servers() {
     .into_iter()
     .map(|(name, provider, behaviour)| {
         thread::spawn(move || {
-            let server = LocalServer::start(behaviour);
-            let shared = Shared::new(None).unwrap();
-            let started = Instant::now();
-            let report = provider.run(&server.url("http"), &shared);
-            let elapsed = started.elapsed();
-            let signatures = server.signatures();
-            (name, provider, report, elapsed, signatures)
+            let call = Call::run(provider, behaviour);
+            (name, provider, call.report, call.elapsed, call.signatures)
         })
     })
     .collect();

@@ -12,8 +12,8 @@ use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::resolve::resolve_zego;
 use rtc_golive_core::retry::RetryPolicy;
 use rtc_golive_core::shared::Shared;
-use rtc_golive_simulator::{HandshakeNode, SimConfig, Simulator, ZegoApp};
-use serde_json::json;
+use rtc_golive_simulator::HandshakeNode;
+use rtc_golive_test_support::fixtures::{sim, SettingsBuilder};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,8 +23,6 @@ const CLIENTS: usize = 500;
 const LIMIT_PER_SECOND: usize = 40;
 /// Fewer than two requests per client on average.
 const MAX_REQUESTS: usize = 2 * CLIENTS;
-const APP_ID: u32 = 1_540_531_164;
-const SECRET: &str = "9193cc662a4c0ec135ec71fb57194b38";
 
 /// The most `times` (sorted) that fall in any window `[t, t + 1 s)`.
 fn busiest_second(times: &[SystemTime]) -> usize {
@@ -57,29 +55,17 @@ fn five_hundred_clients_share_forty_dispatches_per_second() {
     // The RTMP node: every client probes it (RTMP handshake) once it has a dispatch.
     let node = HandshakeNode::start("127.0.0.1:0").unwrap();
     let node_port = node.port();
-    let sim = Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: vec![format!("rtmp://127.0.0.1:{node_port}/live")],
-        zego_dispatch_qps: LIMIT_PER_SECOND as u32,
-        ..SimConfig::default()
-    })
-    .unwrap();
+    let sim = sim()
+        .zego(vec![format!("rtmp://127.0.0.1:{node_port}/live")])
+        .zego_dispatch_qps(LIMIT_PER_SECOND as u32)
+        .start();
     let shared = Shared::new(None).unwrap();
     let start = Arc::new(Barrier::new(CLIENTS));
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|i| {
-            let config = ZegoConfig::from_settings(&json!({
-                "app_id": APP_ID,
-                "server_secret": SECRET,
-                "stream_id": format!("streamer-{i}"),
-                "endpoint": sim.base_url(),
-            }))
-            .unwrap();
+            let settings = SettingsBuilder::zego(&sim.base_url(), &format!("streamer-{i}"));
+            let config = ZegoConfig::from_settings(&settings.build()).unwrap();
             let (shared, start) = (shared.clone(), start.clone());
             thread::Builder::new()
                 .stack_size(256 * 1024)

@@ -20,21 +20,18 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{sim, AliyunRoom, SettingsBuilder, ALIYUN_SERVICE, ZEGO_SERVICE};
+use common::report::{mb, ms, ms2, verdict, Stats};
 use common::ui_thread::{MainThreadSampler, Sample as StackSample};
 use common::{wait_until, EventKind, Obs, ObsOptions, PublishEvent, RtmpServer};
-use rtc_golive_simulator::{AliyunControl, AliyunKey, SimConfig, Simulator, ZegoApp, ZegoControl};
+use rtc_golive_simulator::Simulator;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::fs;
-use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const ZEGO_APP: u32 = 1_000_002;
-const ZEGO_SECRET: &str = "bench-server-secret-0123456789ab";
 const ZEGO_STREAM: &str = "bench-zego";
-const ALIYUN_KEY: &str = "LTAI5tBENCHKEY0001";
-const ALIYUN_SECRET: &str = "bench-access-key-secret";
 const ALIYUN_APP: &str = "bench-app";
 const ALIYUN_CHANNEL: &str = "bench-room";
 const FLOOR_STREAM: &str = "bench-floor";
@@ -138,53 +135,11 @@ struct Lab {
 }
 
 impl Lab {
-    /// Starts nginx-rtmp, wired to the simulator as in the end-to-end tests (an Alibaba publish
-    /// is accepted only with an auth_key the simulator issued), and the simulator.
+    /// Starts nginx-rtmp wired to the simulator (an Alibaba publish is accepted only with an
+    /// auth_key the simulator issued; see [`common::fixtures::SimBuilder::start_with_ingest`]).
     fn start() -> Lab {
         eprintln!("==> starting nginx-rtmp and the API simulator");
-        let zego: Arc<OnceLock<ZegoControl>> = Arc::default();
-        let aliyun: Arc<OnceLock<AliyunControl>> = Arc::default();
-        let (hook_zego, hook_aliyun) = (zego.clone(), aliyun.clone());
-        let rtmp = RtmpServer::start_with_hook(move |event: &PublishEvent| {
-            let live = event.kind == EventKind::Publish;
-            if let Some(zego) = hook_zego.get() {
-                zego.set_stream_live(&event.name, live);
-            }
-            let Some(aliyun) = hook_aliyun.get() else {
-                return true;
-            };
-            match event.fields.get("auth_key") {
-                Some(key) if live => {
-                    let ok = aliyun.check_publish(&event.name, key);
-                    aliyun.set_publishing(&event.name, ok);
-                    ok
-                }
-                _ => {
-                    aliyun.set_publishing(&event.name, false);
-                    true
-                }
-            }
-        });
-        let sim = Simulator::start(SimConfig {
-            zego_apps: vec![ZegoApp {
-                app_id: ZEGO_APP,
-                server_secret: ZEGO_SECRET.into(),
-                test_env: false,
-            }],
-            zego_nodes: vec![rtmp.rtmp_url()],
-            aliyun_keys: vec![AliyunKey {
-                access_key_id: ALIYUN_KEY.into(),
-                access_key_secret: ALIYUN_SECRET.into(),
-            }],
-            aliyun_rtmp_base: rtmp.rtmp_url(),
-            ..SimConfig::default()
-        })
-        .expect("the simulator starts");
-        zego.set(sim.zego())
-            .unwrap_or_else(|_| unreachable!("set once"));
-        aliyun
-            .set(sim.aliyun())
-            .unwrap_or_else(|_| unreachable!("set once"));
+        let (rtmp, sim) = sim().start_with_ingest();
         Lab { rtmp, sim }
     }
 
@@ -270,8 +225,8 @@ impl Scenario {
     fn service_type(self) -> &'static str {
         match self {
             Scenario::Floor => "rtmp_custom",
-            Scenario::ZegoCold | Scenario::ZegoWarm => "zego_rtmp_dispatch",
-            Scenario::AliyunCold | Scenario::AliyunReused => "aliyun_artc_rtmp",
+            Scenario::ZegoCold | Scenario::ZegoWarm => ZEGO_SERVICE,
+            Scenario::AliyunCold | Scenario::AliyunReused => ALIYUN_SERVICE,
         }
     }
 
@@ -282,18 +237,20 @@ impl Scenario {
             Scenario::ZegoCold | Scenario::ZegoWarm => {
                 zego_settings(lab, self == Scenario::ZegoWarm)
             }
-            Scenario::AliyunCold | Scenario::AliyunReused => json!({
-                "access_key_id": ALIYUN_KEY,
-                "access_key_secret": ALIYUN_SECRET,
-                "endpoint": lab.sim.base_url(),
-                "app_id": ALIYUN_APP,
-                "channel_id": ALIYUN_CHANNEL,
-                "user_id": self.aliyun_user(0),
-                "display_name": "OBS bench",
-                "prefetch": false,
-                // Its polls start after the publish; off, so the request log is the go-live's.
-                "presence_check": false,
-            }),
+            Scenario::AliyunCold | Scenario::AliyunReused => {
+                let user_id = self.aliyun_user(0);
+                let room = AliyunRoom {
+                    app_id: ALIYUN_APP,
+                    channel_id: ALIYUN_CHANNEL,
+                    user_id: &user_id,
+                    display_name: "OBS bench",
+                };
+                SettingsBuilder::aliyun(&lab.sim.base_url(), room)
+                    .cold()
+                    // Its polls start after the publish; off, so the request log is the go-live's.
+                    .with("presence_check", false)
+                    .build()
+            }
         }
     }
 
@@ -319,13 +276,9 @@ impl Scenario {
 
 /// ZEGOCLOUD settings against the simulator.
 fn zego_settings(lab: &Lab, prefetch: bool) -> Value {
-    json!({
-        "app_id": ZEGO_APP,
-        "server_secret": ZEGO_SECRET,
-        "stream_id": ZEGO_STREAM,
-        "endpoint": lab.sim.base_url(),
-        "prefetch": prefetch,
-    })
+    SettingsBuilder::zego(&lab.sim.base_url(), ZEGO_STREAM)
+        .with("prefetch", prefetch)
+        .build()
 }
 
 /// Options for a benchmark OBS: log stamps in UTC (see [`stamp_to_wall`]), artifacts in
@@ -686,7 +639,7 @@ impl Footprint {
                     Install::Without | Install::Idle => {
                         ("rtmp_custom", Scenario::Floor.settings(lab))
                     }
-                    Install::Active => ("zego_rtmp_dispatch", zego_settings(lab, true)),
+                    Install::Active => (ZEGO_SERVICE, zego_settings(lab, true)),
                 };
                 let plugin = install != Install::Without;
                 let mut obs = Obs::launch(obs_options(
@@ -768,63 +721,26 @@ fn profiled_init_module(log: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(millis / 1000.0))
 }
 
-/// Order statistics of a set of durations.
-#[derive(Clone, Copy)]
-struct Stats {
-    min: Duration,
-    median: Duration,
-    /// Nearest-rank 90th percentile.
-    p90: Duration,
-    max: Duration,
-}
-
-impl Stats {
-    /// The statistics of `values`. Panics if there are none.
-    fn of(values: impl IntoIterator<Item = Duration>) -> Stats {
-        let mut sorted: Vec<Duration> = values.into_iter().collect();
-        sorted.sort_unstable();
-        let n = sorted.len();
-        assert!(n > 0, "no samples");
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2
-        };
-        Stats {
-            min: sorted[0],
-            median,
-            p90: sorted[(n * 9).div_ceil(10) - 1],
-            max: sorted[n - 1],
-        }
-    }
-}
-
-/// Milliseconds with one decimal.
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-/// Milliseconds with two decimals, for the short times.
-fn ms2(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
-}
-
-/// Megabytes (10^6 bytes) with one decimal.
-fn mb(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / 1e6)
-}
-
-fn verdict(pass: bool) -> &'static str {
-    if pass {
-        "PASS"
-    } else {
-        "**MISS**"
-    }
-}
-
 /// The markdown report.
 fn report(rows: &[Row], footprint: Option<&Footprint>, took: Duration) -> String {
     let mut out = String::new();
+    go_live_section(&mut out, rows);
+    ui_thread_section(&mut out, rows);
+    main_thread_section(&mut out, rows);
+    match footprint {
+        Some(footprint) => footprint_section(&mut out, footprint),
+        None => out.push_str(
+            "\n## Plugin footprint\n\nNot measured in this run: the plugin is installed \
+             system-wide (the project's package in this OBS's root filesystem), so OBS cannot \
+             be launched without it. `build-scripts/bench.sh` with the host's OBS measures it.\n",
+        ),
+    }
+    method_section(&mut out, footprint.is_some(), took);
+    out
+}
+
+/// The report's section on go-live times, one row per scenario and latency after the floor's.
+fn go_live_section(out: &mut String, rows: &[Row]) {
     let _ = writeln!(
         out,
         "## Go-live: `StartStream` request to publish at the RTMP server\n\n\
@@ -853,23 +769,7 @@ fn report(rows: &[Row], footprint: Option<&Footprint>, took: Duration) -> String
     for row in rows {
         let (stats, floor) = (row.go_live(), row.floor().median);
         let ratio = stats.median.as_secs_f64() / floor.as_secs_f64();
-        let (target, result) = if row.scenario.without_api_call() {
-            (
-                format!("≤ {WARM_RATIO_TARGET:.2} × floor, no API call"),
-                verdict(ratio <= WARM_RATIO_TARGET && row.calls_in_start() == 0),
-            )
-        } else {
-            let bound = floor + row.latency + COLD_MARGIN_TARGET;
-            (
-                format!(
-                    "≤ floor + {} + {} = {} ms",
-                    row.latency.as_millis(),
-                    COLD_MARGIN_TARGET.as_millis(),
-                    ms(bound)
-                ),
-                verdict(stats.median <= bound),
-            )
-        };
+        let (target, result) = go_live_target(row, ratio);
         let _ = writeln!(
             out,
             "| {} | {} ms | {} | {} | {} | {} | {} | {ratio:.3} | {} | {} | {target} | {result} |",
@@ -884,7 +784,31 @@ fn report(rows: &[Row], footprint: Option<&Footprint>, took: Duration) -> String
             row.calls_until_publish(),
         );
     }
+}
 
+/// A go-live row's target and result: the warm ratio with no API call, or the cold bound.
+fn go_live_target(row: &Row, ratio: f64) -> (String, &'static str) {
+    if row.scenario.without_api_call() {
+        (
+            format!("≤ {WARM_RATIO_TARGET:.2} × floor, no API call"),
+            verdict(ratio <= WARM_RATIO_TARGET && row.calls_in_start() == 0),
+        )
+    } else {
+        let bound = row.floor().median + row.latency + COLD_MARGIN_TARGET;
+        (
+            format!(
+                "≤ floor + {} + {} = {} ms",
+                row.latency.as_millis(),
+                COLD_MARGIN_TARGET.as_millis(),
+                ms(bound)
+            ),
+            verdict(row.go_live().median <= bound),
+        )
+    }
+}
+
+/// The report's section on the plugin's own `initialize` time on OBS's UI thread.
+fn ui_thread_section(out: &mut String, rows: &[Row]) {
     let _ = writeln!(
         out,
         "\n## OBS's UI thread inside the plugin during Start Streaming\n\n\
@@ -914,7 +838,10 @@ fn report(rows: &[Row], footprint: Option<&Footprint>, took: Duration) -> String
             ms2(stats.max),
         );
     }
+}
 
+/// The report's section on OBS's main thread as `eu-stack` sampled it.
+fn main_thread_section(out: &mut String, rows: &[Row]) {
     let _ = writeln!(
         out,
         "\n## OBS's main (UI) thread seen from outside during Start Streaming\n\n\
@@ -945,16 +872,12 @@ fn report(rows: &[Row], footprint: Option<&Footprint>, took: Duration) -> String
             verdict(taken > 0 && longest < OUTPUT_START_TARGET),
         );
     }
+}
 
-    match footprint {
-        Some(footprint) => footprint_section(&mut out, footprint),
-        None => out.push_str(
-            "\n## Plugin footprint\n\nNot measured in this run: the plugin is installed \
-             system-wide (the project's package in this OBS's root filesystem), so OBS cannot \
-             be launched without it. `build-scripts/bench.sh` with the host's OBS measures it.\n",
-        ),
-    }
-    let floor = if footprint.is_some() {
+/// The report's section on how it was measured; `footprint` says whether the floor ran
+/// without the plugin installed.
+fn method_section(out: &mut String, footprint: bool, took: Duration) {
+    let floor = if footprint {
         "without the plugin installed"
     } else {
         "with the plugin's package installed and its services unused"
@@ -995,12 +918,10 @@ fn report(rows: &[Row], footprint: Option<&Footprint>, took: Duration) -> String
         MEMORY_TARGET_BYTES / 1_000_000,
         took.as_secs(),
     );
-    out
 }
 
 /// The report's section on load time, memory and the `.so` size.
 fn footprint_section(out: &mut String, footprint: &Footprint) {
-    let load = Stats::of(footprint.load.iter().copied());
     let [without, idle, active] = footprint.resident;
     let _ = writeln!(
         out,
@@ -1014,31 +935,17 @@ fn footprint_section(out: &mut String, footprint: &Footprint) {
         mb(without),
     );
     out.push_str("| Measure | Value | Target | Result |\n|---|--:|---|---|\n");
-    let _ = writeln!(
+    load_row(
         out,
-        "| Load: the plugin's `loaded in N us` | {} ms ({}–{}) | ≤ {} ms | {} |",
-        ms2(load.median),
-        ms2(load.min),
-        ms2(load.max),
-        LOAD_TARGET.as_millis(),
-        verdict(load.median <= LOAD_TARGET),
+        "the plugin's `loaded in N us`",
+        Some(Stats::of(footprint.load.iter().copied())),
     );
-    if footprint.init_module.is_empty() {
-        out.push_str(
-            "| Load: OBS profiler `obs_init_module(obs-rtc-golive.so)` | not logged | — | — |\n",
-        );
-    } else {
-        let init = Stats::of(footprint.init_module.iter().copied());
-        let _ = writeln!(
-            out,
-            "| Load: OBS profiler `obs_init_module(obs-rtc-golive.so)` | {} ms ({}–{}) | ≤ {} ms | {} |",
-            ms2(init.median),
-            ms2(init.min),
-            ms2(init.max),
-            LOAD_TARGET.as_millis(),
-            verdict(init.median <= LOAD_TARGET),
-        );
-    }
+    load_row(
+        out,
+        "OBS profiler `obs_init_module(obs-rtc-golive.so)`",
+        (!footprint.init_module.is_empty())
+            .then(|| Stats::of(footprint.init_module.iter().copied())),
+    );
     for (label, with) in [
         ("installed, Custom service selected (idle)", idle),
         (
@@ -1046,20 +953,42 @@ fn footprint_section(out: &mut String, footprint: &Footprint) {
             active,
         ),
     ] {
-        let delta = i128::from(with) - i128::from(without);
-        let _ = writeln!(
-            out,
-            "| Resident memory, plugin {label} | {:+.1} MB ({} MB) | ≤ +{} MB | {} |",
-            delta as f64 / 1e6,
-            mb(with),
-            MEMORY_TARGET_BYTES / 1_000_000,
-            verdict(delta <= i128::from(MEMORY_TARGET_BYTES)),
-        );
+        memory_row(out, label, with, without);
     }
     let _ = writeln!(
         out,
         "| Release `.so` size (`cargo build --release --lib`) | {} MB ({} bytes) | — | — |",
         mb(footprint.so_bytes),
         footprint.so_bytes,
+    );
+}
+
+/// A footprint row for one load time measure, `None` when OBS did not log it.
+fn load_row(out: &mut String, measure: &str, load: Option<Stats>) {
+    let Some(load) = load else {
+        let _ = writeln!(out, "| Load: {measure} | not logged | — | — |");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "| Load: {measure} | {} ms ({}–{}) | ≤ {} ms | {} |",
+        ms2(load.median),
+        ms2(load.min),
+        ms2(load.max),
+        LOAD_TARGET.as_millis(),
+        verdict(load.median <= LOAD_TARGET),
+    );
+}
+
+/// A footprint row for OBS's resident memory `with` the plugin `label`, against `without` it.
+fn memory_row(out: &mut String, label: &str, with: u64, without: u64) {
+    let delta = i128::from(with) - i128::from(without);
+    let _ = writeln!(
+        out,
+        "| Resident memory, plugin {label} | {:+.1} MB ({} MB) | ≤ +{} MB | {} |",
+        delta as f64 / 1e6,
+        mb(with),
+        MEMORY_TARGET_BYTES / 1_000_000,
+        verdict(delta <= i128::from(MEMORY_TARGET_BYTES)),
     );
 }

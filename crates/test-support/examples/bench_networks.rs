@@ -15,18 +15,16 @@
 
 use rtc_golive_test_support as common;
 
-use common::{wait_until, EventKind, Obs, ObsOptions, RtmpOptions, RtmpServer, TestCa};
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
+use common::report::{ms, ms2, verdict, Stats};
+use common::{wait_until, EventKind, Obs, ObsOptions, RtmpServer, TestCa};
 use rtc_golive_core::node_probe::{self, Depth, DEFAULT_PROBE_TIMEOUT, STAGGER};
 use rtc_golive_core::rtmp_target::RtmpTarget;
-use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
-use serde_json::json;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 1_000_003;
-const SECRET: &str = "bench-networks-secret-0123456789";
 const STREAM: &str = "bench-networks";
 /// Probes per probe variant.
 const PROBES: usize = 40;
@@ -59,13 +57,7 @@ fn main() {
 fn run() -> String {
     let started = Instant::now();
     let ca = TestCa::generate();
-    let rtmp = RtmpServer::start_with(
-        RtmpOptions {
-            tls: Some((ca.server_chain_file(), ca.server_key_file())),
-            ..RtmpOptions::default()
-        },
-        |_| true,
-    );
+    let rtmp = RtmpServer::start_rtmps(&ca);
     let silent = SilentNode::start();
     let mute = TcpListener::bind("127.0.0.1:0").expect("a TCP-only node");
     let mute_url = format!(
@@ -199,24 +191,11 @@ fn race_costs(out: &mut String, silent: &SilentNode, rtmp: &RtmpServer) {
 /// first node.
 fn go_live_costs(out: &mut String, rtmp: &RtmpServer, silent: &SilentNode, mute_url: &str) {
     eprintln!("==> go-live in OBS ({RUNS} runs per node list)");
-    let sim = Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: vec![rtmp.rtmp_url()],
-        ..SimConfig::default()
-    })
-    .expect("the simulator starts");
-    let settings = json!({
-        "app_id": APP_ID,
-        "server_secret": SECRET,
-        "stream_id": STREAM,
-        "endpoint": sim.base_url(),
-        "prefetch": false,
-    });
-    let mut options = ObsOptions::new("zego_rtmp_dispatch", settings).with_plugin();
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
+    let settings = SettingsBuilder::zego(&sim.base_url(), STREAM)
+        .cold()
+        .build();
+    let mut options = ObsOptions::new(ZEGO_SERVICE, settings).with_plugin();
     options.artifacts_name = "bench-networks".to_owned();
     let mut obs = Obs::launch(options);
     let lists: [(&str, Vec<String>); 3] = [
@@ -266,11 +245,7 @@ fn go_live_costs(out: &mut String, rtmp: &RtmpServer, silent: &SilentNode, mute_
         "\nTarget: a silent first node adds at most {} ms: {} ms, {}.",
         SILENT_OVERHEAD_TARGET.as_millis(),
         ms(overhead),
-        if overhead <= SILENT_OVERHEAD_TARGET {
-            "PASS"
-        } else {
-            "**MISS**"
-        }
+        verdict(overhead <= SILENT_OVERHEAD_TARGET)
     );
 }
 
@@ -306,43 +281,4 @@ fn go_live(obs: &Obs, rtmp: &RtmpServer) -> Duration {
     })
     .expect("the publish ends");
     took
-}
-
-/// Order statistics of a set of durations.
-#[derive(Clone, Copy)]
-struct Stats {
-    median: Duration,
-    /// Nearest-rank 90th percentile.
-    p90: Duration,
-    max: Duration,
-}
-
-impl Stats {
-    /// The statistics of `values`. Panics if there are none.
-    fn of(values: impl IntoIterator<Item = Duration>) -> Stats {
-        let mut sorted: Vec<Duration> = values.into_iter().collect();
-        sorted.sort_unstable();
-        let n = sorted.len();
-        assert!(n > 0, "no samples");
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2
-        };
-        Stats {
-            median,
-            p90: sorted[(n * 9).div_ceil(10) - 1],
-            max: sorted[n - 1],
-        }
-    }
-}
-
-/// Milliseconds with one decimal.
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-/// Milliseconds with two decimals, for the short times.
-fn ms2(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
 }

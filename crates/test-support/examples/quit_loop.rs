@@ -11,15 +11,14 @@
 
 use rtc_golive_test_support as common;
 
+use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};
 use common::{wait_until, Obs, ObsOptions, RtmpServer};
-use rtc_golive_simulator::{SimConfig, Simulator, ZegoApp};
+use rtc_golive_simulator::Simulator;
 use serde_json::json;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const APP_ID: u32 = 2_718_281;
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const STREAM: &str = "quit-loop";
 /// The bound a quit must meet.
 const QUIT_BOUND: Duration = Duration::from_secs(3);
@@ -122,20 +121,10 @@ fn main() {
 
 fn run(rounds: usize, only: &str) -> String {
     let rtmp = RtmpServer::start();
-    let sim = Simulator::start(SimConfig {
-        zego_apps: vec![ZegoApp {
-            app_id: APP_ID,
-            server_secret: SECRET.into(),
-            test_env: false,
-        }],
-        zego_nodes: vec![rtmp.rtmp_url()],
-        ..SimConfig::default()
-    })
-    .expect("the simulator starts");
-    let settings = json!({
-        "app_id": APP_ID, "server_secret": SECRET, "stream_id": STREAM,
-        "endpoint": sim.base_url(), "prefetch": false,
-    });
+    let sim = sim().zego(vec![rtmp.rtmp_url()]).start();
+    let settings = SettingsBuilder::zego(&sim.base_url(), STREAM)
+        .cold()
+        .build();
     let custom = json!({"server": rtmp.rtmp_url(), "key": STREAM});
     let mut out = String::from(
         "| Moment of the quit | Rounds | Exit 0 within 3 s | Exit 0, slower | Other exit | Median | Max |\n\
@@ -196,7 +185,7 @@ fn run(rounds: usize, only: &str) -> String {
 /// A fresh OBS, brought to `moment`, then quit.
 fn one_round(sim: &Simulator, settings: &serde_json::Value, moment: Moment, round: usize) -> Quit {
     let mut options = if moment.with_plugin() {
-        ObsOptions::new("zego_rtmp_dispatch", settings.clone()).with_plugin()
+        ObsOptions::new(ZEGO_SERVICE, settings.clone()).with_plugin()
     } else {
         ObsOptions::new("rtmp_custom", settings.clone())
     };

@@ -17,8 +17,10 @@
 //! blocks and runs its own tokio runtime.
 
 pub mod display;
+pub mod fixtures;
 pub mod obs;
 pub mod proxy;
+pub mod report;
 pub mod rtmp;
 pub mod tls;
 pub mod ui_thread;

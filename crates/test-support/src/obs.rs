@@ -11,6 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use obws::requests::general::CallVendorRequest;
 use obws::requests::EventSubscription;
 use obws::responses::streaming::StreamStatus;
 use serde_json::{json, Value};
@@ -33,6 +34,8 @@ pub const FPS: u32 = 30;
 pub const VIDEO_BITRATE_KBPS: u32 = 300;
 /// The plugin's module name: its directory under `~/.config/obs-studio/plugins/` and its `.so`.
 pub const PLUGIN_MODULE: &str = "obs-rtc-golive";
+/// The plugin's obs-websocket vendor name (its `GetStatus`, `TestConnection`, `CancelStart`).
+pub const PLUGIN_VENDOR: &str = "obs-rtc-golive";
 
 /// Name of the profile and of the scene collection the harness writes.
 const PROFILE: &str = "e2e";
@@ -313,6 +316,54 @@ impl Obs {
             .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, call(client)).await })
             .map_err(|_| ObsError::Timeout(what))?
             .map_err(ObsError::Request)
+    }
+
+    /// `CallVendorRequest` to the plugin's vendor ([`PLUGIN_VENDOR`]): its response data.
+    /// Panics when OBS does not answer or another vendor does.
+    pub fn vendor_request(&self, request_type: &str, data: Value) -> Value {
+        let response = self
+            .request("CallVendorRequest", |c| {
+                let data = data.clone();
+                async move {
+                    c.general()
+                        .call_vendor_request::<Value, Value>(CallVendorRequest {
+                            vendor_name: PLUGIN_VENDOR,
+                            request_type,
+                            request_data: &data,
+                        })
+                        .await
+                }
+            })
+            .unwrap_or_else(|e| panic!("{request_type}: {e}"));
+        assert_eq!(response.vendor_name, PLUGIN_VENDOR);
+        response.response_data
+    }
+
+    /// The plugin's `GetStatus` vendor request: OBS's streaming service, the plugin's version,
+    /// its last go-live (`lastGoLive`: provider, ok, node, requestId, latencyMs, error,
+    /// warnings) and its last alert (`lastAlert`).
+    pub fn plugin_status(&self) -> Value {
+        self.vendor_request("GetStatus", Value::Null)
+    }
+
+    /// `lastGoLive` of [`Obs::plugin_status`]: the plugin's last go-live (provider, ok, node,
+    /// requestId, latencyMs, error, warnings). Panics when it has none.
+    pub fn last_go_live(&self) -> Value {
+        let mut status = self.plugin_status();
+        match status.get_mut("lastGoLive").map(Value::take) {
+            Some(go_live) if go_live.is_object() => go_live,
+            _ => panic!("GetStatus has no last go-live: {status}"),
+        }
+    }
+
+    /// Asserts that the plugin's last go-live succeeded on `node` (`host:port`), as `GetStatus`
+    /// tells it.
+    pub fn assert_went_live_on(&self, node: &str) {
+        let go_live = self.last_go_live();
+        assert!(
+            go_live["ok"] == json!(true) && go_live["node"] == json!(node),
+            "the last go-live was not on {node}: {go_live}"
+        );
     }
 
     /// `SetStreamServiceSettings`. Note: with the type already in use, obs-websocket MERGES

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use super::tls::TestCa;
+
 use super::util::{
     artifacts_dir, current_test_name, die_with_parent, free_port, stop_child, tail_of_file,
     wait_timeout, wait_until, TempDir,
@@ -122,6 +124,16 @@ impl RtmpServer {
     /// way, with [`PublishEvent::accepted`].
     pub fn start_with_hook(hook: impl Fn(&PublishEvent) -> bool + Send + 'static) -> RtmpServer {
         RtmpServer::start_with(RtmpOptions::default(), hook)
+    }
+
+    /// Like [`RtmpServer::start`], with an RTMPS front serving `ca`'s server certificate
+    /// ([`TestCa::server_chain_file`], [`TestCa::server_key_file`]).
+    pub fn start_rtmps(ca: &TestCa) -> RtmpServer {
+        let options = RtmpOptions {
+            tls: Some((ca.server_chain_file(), ca.server_key_file())),
+            ..RtmpOptions::default()
+        };
+        RtmpServer::start_with(options, |_: &PublishEvent| true)
     }
 
     /// Like [`RtmpServer::start_with_hook`], also listening as `options` say.

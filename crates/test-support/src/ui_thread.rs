@@ -14,16 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use obws::requests::general::CallVendorRequest;
-use serde_json::Value;
-
 use super::obs::{Obs, ObsError};
 use super::util::wait_until;
 
 /// The only scene of the harness's scene collection.
 const SCENE: &str = "Scene";
-/// The plugin's obs-websocket vendor name.
-const VENDOR: &str = "obs-rtc-golive";
 
 /// Time for a request that OBS answers on its UI thread (see the module documentation).
 pub fn ui_round_trip(obs: &Obs) -> Result<Duration, ObsError> {
@@ -32,24 +27,6 @@ pub fn ui_round_trip(obs: &Obs) -> Result<Duration, ObsError> {
         c.scenes().set_current_program_scene(SCENE).await
     })?;
     Ok(started.elapsed())
-}
-
-/// `CallVendorRequest` to the plugin; its response data.
-pub fn vendor_request(obs: &Obs, request_type: &'static str, data: Value) -> Value {
-    obs.request("CallVendorRequest", |c| {
-        let data = data.clone();
-        async move {
-            c.general()
-                .call_vendor_request::<Value, Value>(CallVendorRequest {
-                    vendor_name: VENDOR,
-                    request_type,
-                    request_data: &data,
-                })
-                .await
-        }
-    })
-    .unwrap_or_else(|e| panic!("{request_type}: {e}"))
-    .response_data
 }
 
 /// One backtrace of the main thread.
