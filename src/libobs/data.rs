@@ -40,6 +40,7 @@ impl Data {
         }
     }
 
+    /// The pointer, for the raw layer's calls that copy from the object.
     pub(super) fn as_ptr(&self) -> *mut obs_data_t {
         self.0.as_ptr()
     }
