@@ -2,7 +2,7 @@
 //! inside [`guard`] and forwards to the instance.
 
 use super::connect::server_for_connect;
-use super::{remember_ui_thread, report_refusal, ServiceData, ServiceState, PLACEHOLDER_KEY};
+use super::{remember_ui_thread, report_refusal, ServiceData, PLACEHOLDER_KEY};
 use crate::guard::guard;
 use crate::libobs::c_string;
 use crate::libobs::data::{json_or_empty, DataView};
@@ -168,62 +168,55 @@ unsafe extern "C" fn on_output_stop(data: *mut c_void, _calldata: *mut calldata_
     })
 }
 
-/// Reads one of the target's strings; the pointer stays valid until the next `initialize`.
-///
-/// # Safety
-/// `data` must be a live instance.
-unsafe fn read_target(
-    data: *mut c_void,
-    pick: fn(&ServiceState) -> *const c_char,
-) -> *const c_char {
-    // SAFETY: per the caller.
-    match unsafe { instance(data) } {
-        Some(service) => pick(&service.lock()),
+/// The key for the connect thread (the pointer stays valid until the next `initialize`).
+fn read_key(service: Option<&ServiceData>) -> *const c_char {
+    service.map_or(ptr::null(), |service| service.lock().key.as_ptr())
+}
+
+/// The server for the connect thread (see [`server_for_connect`]).
+fn read_server(service: Option<&ServiceData>) -> *const c_char {
+    service.map_or(ptr::null(), server_for_connect)
+}
+
+/// The protocol of the target handed out.
+fn read_protocol(service: Option<&ServiceData>) -> *const c_char {
+    match service.map(|service| service.lock().rtmps) {
+        Some(true) => c"RTMPS".as_ptr(),
+        Some(false) => c"RTMP".as_ptr(),
         None => ptr::null(),
     }
 }
 
-/// # Safety
-/// `data` must be a live instance.
-unsafe fn read_server(data: *mut c_void) -> *const c_char {
-    // SAFETY: per the caller.
-    unsafe { instance(data) }.map_or(ptr::null(), server_for_connect)
-}
-
 unsafe extern "C" fn get_url(data: *mut c_void) -> *const c_char {
-    // SAFETY: OBS passes a live instance.
-    guard("get_url", ptr::null(), || unsafe { read_server(data) })
+    guard("get_url", ptr::null(), || {
+        // SAFETY: OBS passes a live instance.
+        read_server(unsafe { instance(data) })
+    })
 }
 
 unsafe extern "C" fn get_key(data: *mut c_void) -> *const c_char {
-    // SAFETY: OBS passes a live instance.
-    guard("get_key", ptr::null(), || unsafe {
-        read_target(data, |s| s.key.as_ptr())
+    guard("get_key", ptr::null(), || {
+        // SAFETY: OBS passes a live instance.
+        read_key(unsafe { instance(data) })
     })
 }
 
 unsafe extern "C" fn get_connect_info(data: *mut c_void, kind: u32) -> *const c_char {
-    guard("get_connect_info", ptr::null(), || match kind {
+    guard("get_connect_info", ptr::null(), || {
         // SAFETY: OBS passes a live instance.
-        CONNECT_INFO_SERVER_URL => unsafe { read_server(data) },
-        // SAFETY: OBS passes a live instance.
-        CONNECT_INFO_STREAM_KEY => unsafe { read_target(data, |s| s.key.as_ptr()) },
-        _ => ptr::null(),
+        let service = unsafe { instance(data) };
+        match kind {
+            CONNECT_INFO_SERVER_URL => read_server(service),
+            CONNECT_INFO_STREAM_KEY => read_key(service),
+            _ => ptr::null(),
+        }
     })
 }
 
 unsafe extern "C" fn get_protocol(data: *mut c_void) -> *const c_char {
     guard("get_protocol", c"RTMP".as_ptr(), || {
         // SAFETY: OBS passes a live instance.
-        unsafe {
-            read_target(data, |s| {
-                if s.rtmps {
-                    c"RTMPS".as_ptr()
-                } else {
-                    c"RTMP".as_ptr()
-                }
-            })
-        }
+        read_protocol(unsafe { instance(data) })
     })
 }
 
