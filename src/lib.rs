@@ -3,24 +3,34 @@
 //! This crate is the plugin OBS loads, and only its OBS layer: the only code that touches
 //! libobs, and the only `unsafe` in the project. What it does is in `rtc-golive-core`.
 //!
-//! Every callback is a thin adapter over the safe core and runs inside [`guard::guard`], so a
-//! panic never unwinds into OBS.
+//! [`libobs`] owns every libobs pointer and holds the `unsafe`; the rest is safe code over it,
+//! apart from each callback's cast of the pointers OBS passes. Every callback only casts,
+//! runs inside [`guard::guard`] (so a panic never unwinds into OBS) and forwards.
 
-pub mod ffi;
-mod frontend;
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+// `guard` catches panics at every callback; with `panic = "abort"` it would catch nothing and
+// a panic would take OBS down with the user's stream.
+#[cfg(panic = "abort")]
+compile_error!("obs-rtc-golive must be built with panic = \"unwind\": `guard` relies on it");
+
 mod guard;
+mod libobs;
 mod locale;
 mod module;
 mod service;
 mod settings;
+mod streaming_service;
 mod websocket;
+mod window;
 
-use obs_wrapper::obs_sys::{bfree, obs_module_get_config_path};
+pub use libobs::ffi;
+
 use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::shared::Shared;
-use std::ffi::CStr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// What the module's services share, created on first use and dropped at unload so the HTTP
@@ -38,7 +48,7 @@ fn shared() -> Option<Shared> {
     let mut slot = SHARED.lock_recovered();
     if slot.is_none() {
         match Shared::new(config_dir().as_deref()) {
-            Ok(shared) => *slot = Some(shared.with_alerts(Arc::new(frontend::WindowAlerts))),
+            Ok(shared) => *slot = Some(shared.with_alerts(Arc::new(window::WindowAlerts))),
             Err(e) => log::error!("cannot create the HTTP client: {e}"),
         }
     }
@@ -72,27 +82,10 @@ fn shutdown_shared() {
 
 /// The plugin's own config directory (`.../plugin_config/obs-rtc-golive/`).
 fn config_dir() -> Option<PathBuf> {
-    let path = config_file("")?;
+    let path = libobs::module::config_path("")?;
     if let Err(e) = std::fs::create_dir_all(&path) {
         log::warn!("cannot create {}: {e}", path.display());
         return None;
     }
     Some(path)
-}
-
-/// A path in the plugin's own config directory.
-fn config_file(name: &str) -> Option<PathBuf> {
-    let name = settings::c_string(name);
-    // SAFETY: the module pointer is set before any callback runs; `name` is NUL-terminated.
-    let raw = unsafe { obs_module_get_config_path(module::obs_current_module(), name.as_ptr()) };
-    if raw.is_null() {
-        return None;
-    }
-    // SAFETY: libobs returns a NUL-terminated string it allocated with bmalloc.
-    let path = unsafe { CStr::from_ptr(raw) }
-        .to_string_lossy()
-        .into_owned();
-    // SAFETY: copied above; released with bfree exactly once, as libobs requires.
-    unsafe { bfree(raw.cast()) };
-    Some(PathBuf::from(path))
 }

@@ -1,11 +1,15 @@
-//! The module entry points OBS looks for (`obs_module_load`, ...), through obs-wrapper.
+//! The module entry points OBS looks for: `obs_module_load` and the rest through obs-wrapper,
+//! and the locale's `obs_module_set_locale` / `obs_module_free_locale`.
 
 use super::guard::guard;
-use super::{frontend, service, shutdown_shared, websocket};
+use super::libobs::frontend::UiThread;
+use super::{locale, service, shutdown_shared, websocket, window};
 use obs_wrapper::log::Logger;
 use obs_wrapper::module::{LoadContext, Module, ModuleContext};
 use obs_wrapper::string::ObsString;
 use obs_wrapper::{obs_register_module, obs_string};
+use std::ffi::CStr;
+use std::os::raw::c_char;
 use std::sync::{Mutex, PoisonError};
 
 /// OBS's logger, handed the plugin's lines one at a time. OBS 29.0's log file writer
@@ -58,7 +62,7 @@ impl Module for GoLiveModule {
             }
             service::remember_ui_thread();
             service::register_all();
-            frontend::register_source();
+            window::register_source();
             log::info!(
                 "obs-rtc-golive {} loaded in {} us",
                 env!("CARGO_PKG_VERSION"),
@@ -71,7 +75,8 @@ impl Module for GoLiveModule {
     fn post_load(&mut self) {
         // The frontend and obs-websocket exist only once every module is loaded.
         guard("obs_module_post_load", (), || {
-            frontend::register_frontend();
+            // SAFETY: OBS runs post-load on its UI thread, once the frontend is up.
+            window::register_frontend(unsafe { UiThread::assume() });
             websocket::register();
         })
     }
@@ -79,7 +84,7 @@ impl Module for GoLiveModule {
     fn unload(&mut self) {
         guard("obs_module_unload", (), || {
             websocket::unload();
-            frontend::unload();
+            window::unload();
             shutdown_shared();
         })
     }
@@ -98,3 +103,20 @@ impl Module for GoLiveModule {
 }
 
 obs_register_module!(GoLiveModule);
+
+/// Called by OBS with the UI language (e.g. `zh-CN`) before the module loads.
+#[no_mangle]
+pub extern "C" fn obs_module_set_locale(locale: *const c_char) {
+    guard("obs_module_set_locale", (), || {
+        if !locale.is_null() {
+            // SAFETY: OBS passes its own NUL-terminated string, valid for the call.
+            locale::set(unsafe { CStr::from_ptr(locale) });
+        }
+    })
+}
+
+/// Called by OBS when the module is unloaded.
+#[no_mangle]
+pub extern "C" fn obs_module_free_locale() {
+    guard("obs_module_free_locale", (), locale::free)
+}

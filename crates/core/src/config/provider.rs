@@ -64,6 +64,11 @@ impl ServiceSettings {
     pub fn config(&self) -> Result<&ProviderConfig, &ConfigError> {
         self.parsed.as_ref()
     }
+
+    /// The first bad field of `settings` for a `kind` service, found without any network call.
+    pub fn config_error(kind: ServiceKind, settings: &Value) -> Option<ConfigError> {
+        ServiceSettings::parse(kind, settings).parsed.err()
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,11 @@ impl ServiceKind {
     pub const ALL: &'static [ServiceKind] =
         &[ServiceKind::ZegoRtmpDispatch, ServiceKind::AliyunArtcRtmp];
 
+    /// The service of OBS type id `id`, if it is one of ours.
+    pub fn from_id(id: &str) -> Option<ServiceKind> {
+        ServiceKind::ALL.iter().copied().find(|k| k.id() == id)
+    }
+
     /// The OBS service type id.
     pub fn id(self) -> &'static str {
         match self {

@@ -1,0 +1,158 @@
+//! `obs_source_t`: the private source behind the settings window, strong and weak.
+
+use super::c_string;
+use super::data::Data;
+use super::ffi::obs_frontend_open_source_properties;
+use obs_wrapper::obs_sys::{
+    obs_data_t, obs_properties_t, obs_register_source_s, obs_source_create_private,
+    obs_source_get_ref, obs_source_get_settings, obs_source_get_weak_source, obs_source_info,
+    obs_source_release, obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT,
+    obs_source_update_properties, obs_weak_source_get_source, obs_weak_source_release,
+    obs_weak_source_t, OBS_SOURCE_CAP_DISABLED,
+};
+use std::ffi::CStr;
+use std::marker::PhantomData;
+use std::os::raw::{c_char, c_void};
+use std::ptr::{self, NonNull};
+
+/// One strong reference to a source, released on drop.
+pub struct Source(NonNull<obs_source_t>);
+
+// SAFETY: a source reference is a refcounted libobs handle usable from any thread.
+unsafe impl Send for Source {}
+
+impl Source {
+    /// A new private source of the registered type `id` with default settings (none when
+    /// libobs refuses).
+    pub fn create_private(id: &CStr, name: &str) -> Option<Self> {
+        let name = c_string(name);
+        // SAFETY: both strings are NUL-terminated and copied; no settings means the defaults.
+        // The returned reference is ours.
+        let raw = unsafe { obs_source_create_private(id.as_ptr(), name.as_ptr(), ptr::null_mut()) };
+        NonNull::new(raw).map(Source)
+    }
+
+    /// Another strong reference (none once the source is being destroyed).
+    pub fn new_ref(&self) -> Option<Self> {
+        // SAFETY: the source is alive while we hold our reference; libobs returns a new one.
+        NonNull::new(unsafe { obs_source_get_ref(self.0.as_ptr()) }).map(Source)
+    }
+
+    /// The source, lent for as long as this reference lives.
+    pub fn view(&self) -> SourceView<'_> {
+        SourceView {
+            raw: self.0,
+            lent: PhantomData,
+        }
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        // SAFETY: the reference is ours and released once. Releasing the last one on another
+        // thread than the UI's is allowed: libobs defers the destruction to its own queue.
+        unsafe { obs_source_release(self.0.as_ptr()) };
+    }
+}
+
+/// A live source lent for `'a` (by a [`Source`], or as a callback's instance data).
+#[derive(Clone, Copy)]
+pub struct SourceView<'a> {
+    raw: NonNull<obs_source_t>,
+    lent: PhantomData<&'a obs_source_t>,
+}
+
+impl SourceView<'_> {
+    /// Borrows the source behind a callback's pointer (null reads as none).
+    ///
+    /// # Safety
+    /// `raw` must be null or a source that stays alive for `'a`.
+    pub unsafe fn from_raw(raw: *mut obs_source_t) -> Option<Self> {
+        NonNull::new(raw).map(|raw| SourceView {
+            raw,
+            lent: PhantomData,
+        })
+    }
+
+    /// The source's settings (a new reference).
+    pub fn settings(self) -> Option<Data> {
+        // SAFETY: the source is alive; libobs returns a new reference to its settings.
+        unsafe { Data::from_owned(obs_source_get_settings(self.raw.as_ptr())) }
+    }
+
+    /// A weak reference to the source.
+    pub fn weak(self) -> Option<WeakSource> {
+        // SAFETY: the source is alive; libobs returns a new weak reference.
+        NonNull::new(unsafe { obs_source_get_weak_source(self.raw.as_ptr()) }).map(WeakSource)
+    }
+
+    /// Asks an open properties window of the source to rebuild itself (OBS queues the rebuild
+    /// to the UI thread); any thread.
+    pub fn update_properties(self) {
+        // SAFETY: the source is alive.
+        unsafe { obs_source_update_properties(self.raw.as_ptr()) };
+    }
+
+    /// Opens OBS's properties window for the source (frontend API).
+    pub fn open_properties(self, _ui: super::frontend::UiThread) {
+        // SAFETY: on the UI thread (the token); the frontend takes its own reference for the
+        // window it queues.
+        unsafe { obs_frontend_open_source_properties(self.raw.as_ptr()) };
+    }
+}
+
+/// A weak source reference, released on drop.
+pub struct WeakSource(NonNull<obs_weak_source_t>);
+
+// SAFETY: weak references are refcounted libobs handles usable from any thread.
+unsafe impl Send for WeakSource {}
+
+impl WeakSource {
+    /// A strong reference, or none once the source is gone.
+    pub fn upgrade(&self) -> Option<Source> {
+        // SAFETY: the weak reference is ours; libobs returns a new strong reference or null.
+        NonNull::new(unsafe { obs_weak_source_get_source(self.0.as_ptr()) }).map(Source)
+    }
+}
+
+impl Drop for WeakSource {
+    fn drop(&mut self) {
+        // SAFETY: the weak reference is ours and released once.
+        unsafe { obs_weak_source_release(self.0.as_ptr()) };
+    }
+}
+
+/// The callbacks of a hidden input type: not in "Add Source", no audio, no video
+/// (`OBS_SOURCE_CAP_DISABLED`); its only use is a properties window.
+pub struct HiddenInputType {
+    /// The type id.
+    pub id: &'static CStr,
+    /// `get_name`.
+    pub get_name: unsafe extern "C" fn(*mut c_void) -> *const c_char,
+    /// `create`.
+    pub create: unsafe extern "C" fn(*mut obs_data_t, *mut obs_source_t) -> *mut c_void,
+    /// `destroy`.
+    pub destroy: unsafe extern "C" fn(*mut c_void),
+    /// `get_defaults`.
+    pub get_defaults: unsafe extern "C" fn(*mut obs_data_t),
+    /// `get_properties`.
+    pub get_properties: unsafe extern "C" fn(*mut c_void) -> *mut obs_properties_t,
+}
+
+/// Registers the source type (at module load).
+pub fn register_hidden_input(kind: HiddenInputType) {
+    let info = obs_source_info {
+        id: kind.id.as_ptr(),
+        type_: obs_source_type_OBS_SOURCE_TYPE_INPUT,
+        output_flags: OBS_SOURCE_CAP_DISABLED,
+        get_name: Some(kind.get_name),
+        create: Some(kind.create),
+        destroy: Some(kind.destroy),
+        get_defaults: Some(kind.get_defaults),
+        get_properties: Some(kind.get_properties),
+        ..Default::default()
+    };
+    // SAFETY: `info` is fully initialised (obs-sys's libobs 25 layout, a prefix of every later
+    // one); libobs copies `size` bytes and keeps the 'static id and function pointers.
+    unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>() as _) };
+}
