@@ -9,6 +9,9 @@
 //! the [`shared::Shared`] vendor state. The core reaches back only through [`host`]'s traits,
 //! which the OBS layer implements, and leaves what it found in [`status`] for it to read.
 
+// The core is safe Rust: only the plugin crate's OBS layer may use `unsafe`.
+#![forbid(unsafe_code)]
+
 pub mod address_cache;
 pub mod api_client;
 pub mod background;

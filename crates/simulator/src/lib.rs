@@ -17,6 +17,9 @@
 //! closed after its answer (`Connection: close`), so a crowd of clients is never stalled behind
 //! kept-alive connections.
 
+// The simulator needs no `unsafe`.
+#![forbid(unsafe_code)]
+
 pub mod aliyun;
 pub mod rtmp_node;
 mod tls_front;
