@@ -1,7 +1,8 @@
 //! Quits OBS at every moment of a go-live, again and again, and counts clean, prompt exits
-//! (issue "Start Streaming never freezes or crashes OBS", point 5): `cargo run --release
-//! -p rtc-golive-test-support --example quit_loop [ROUNDS [MATCH]]` (default 20 per moment; MATCH keeps only the moments
-//! whose label contains it, e.g. `control`).
+//! (issue "Start Streaming never freezes or crashes OBS", point 5):
+//! `cargo run --release -p rtc-golive-test-support --example quit_loop [ROUNDS [MATCH]]`
+//! (default 20 per moment; MATCH keeps only the moments whose label contains it, e.g.
+//! `control`).
 //!
 //! Moments: while Start Streaming waits for the vendor (API latency 2 s and 8 s), right after
 //! the vendor answered (the output connecting to nginx-rtmp), while live, and right after
