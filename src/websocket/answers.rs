@@ -47,14 +47,12 @@ pub fn get_status(_request: Value) -> Value {
     );
     body.insert("pluginVersion".into(), json!(env!("CARGO_PKG_VERSION")));
     // Only read: a status request must not create the HTTP client.
-    let last = super::super::SHARED
+    let (last, alert) = super::super::SHARED
         .lock_recovered()
         .as_ref()
-        .and_then(|s| s.status.last_go_live());
-    let alert = super::super::SHARED
-        .lock_recovered()
-        .as_ref()
-        .and_then(|s| s.status.last_alert());
+        .map_or((None, None), |s| {
+            (s.status.last_go_live(), s.status.last_alert())
+        });
     if let Some((at, message)) = alert {
         body.insert(
             "lastAlert".into(),

@@ -527,13 +527,7 @@ impl Obs {
         );
         if !status.success() {
             // CI keeps only what a test prints: say here how OBS ended.
-            println!(
-                "harness: OBS exited with {status}\n--- stderr ---\n{}\n--- log ---\n{}",
-                tail_of_file(&self.home().join("obs-stderr.txt"), 30),
-                self.log_path()
-                    .map(|p| tail_of_file(&p, 40))
-                    .unwrap_or_default()
-            );
+            println!("harness: OBS exited with {status}\n{}", self.output_tails());
         }
         status
     }
@@ -702,7 +696,15 @@ impl Obs {
             None => "not running".to_owned(),
         };
         panic!(
-            "OBS did not come up: {reason} (OBS: {status})\n--- stderr ---\n{}\n--- log ---\n{}",
+            "OBS did not come up: {reason} (OBS: {status})\n{}",
+            self.output_tails()
+        )
+    }
+
+    /// The last lines of OBS's stderr and of its log, for a report of how it ended.
+    fn output_tails(&self) -> String {
+        format!(
+            "--- stderr ---\n{}\n--- log ---\n{}",
             tail_of_file(&self.home().join("obs-stderr.txt"), 30),
             self.log_path()
                 .map(|p| tail_of_file(&p, 40))
