@@ -24,6 +24,7 @@ pub mod lock;
 pub mod messages;
 pub mod node_probe;
 pub mod pending;
+pub mod platform_api;
 pub mod prefetch;
 pub mod presence;
 pub mod private_file;
