@@ -18,6 +18,7 @@ mod guard;
 mod libobs;
 mod locale;
 mod module;
+mod pull;
 mod service;
 mod settings;
 mod streaming_service;

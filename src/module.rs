@@ -3,7 +3,7 @@
 
 use super::guard::guard;
 use super::libobs::frontend::UiThread;
-use super::{locale, service, shutdown_shared, websocket, window};
+use super::{locale, pull, service, shutdown_shared, websocket, window};
 use obs_wrapper::log::Logger;
 use obs_wrapper::module::{LoadContext, Module, ModuleContext};
 use obs_wrapper::string::ObsString;
@@ -63,6 +63,7 @@ impl Module for GoLiveModule {
             service::remember_ui_thread();
             service::register_all();
             window::register_source();
+            pull::register();
             log::info!(
                 "obs-rtc-golive {} loaded in {} us",
                 env!("CARGO_PKG_VERSION"),

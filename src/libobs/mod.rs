@@ -12,6 +12,7 @@ pub mod data;
 pub mod ffi;
 pub mod frontend;
 pub mod locale;
+pub mod media_child;
 pub mod module;
 pub mod output;
 pub mod properties;

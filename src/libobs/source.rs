@@ -1,14 +1,18 @@
-//! `obs_source_t`: the private source behind the settings window, strong and weak.
+//! `obs_source_t`: the private source behind the settings window and the pull source's child,
+//! strong and weak, and registering source types.
 
 use super::c_string;
 use super::data::Data;
 use super::ffi::obs_frontend_open_source_properties;
 use obs_wrapper::obs_sys::{
-    obs_data_t, obs_properties_t, obs_register_source_s, obs_source_create_private,
-    obs_source_get_ref, obs_source_get_settings, obs_source_get_weak_source, obs_source_info,
+    gs_effect_t, obs_data_t, obs_icon_type_OBS_ICON_TYPE_MEDIA, obs_properties_t,
+    obs_register_source_s, obs_source_create_private, obs_source_enum_proc_t,
+    obs_source_get_name, obs_source_get_ref, obs_source_get_settings,
+    obs_source_get_weak_source, obs_source_info,
     obs_source_release, obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT,
     obs_source_update_properties, obs_weak_source_get_source, obs_weak_source_release,
-    obs_weak_source_t, OBS_SOURCE_CAP_DISABLED,
+    obs_weak_source_t, OBS_SOURCE_AUDIO, OBS_SOURCE_CAP_DISABLED, OBS_SOURCE_DO_NOT_DUPLICATE,
+    OBS_SOURCE_VIDEO,
 };
 use std::ffi::CStr;
 use std::marker::PhantomData;
@@ -30,6 +34,21 @@ impl Source {
         // The returned reference is ours.
         let raw = unsafe { obs_source_create_private(id.as_ptr(), name.as_ptr(), ptr::null_mut()) };
         NonNull::new(raw).map(Source)
+    }
+
+    /// A new private source of the registered type `id` with `settings` (copied).
+    pub fn create_private_with(id: &CStr, name: &str, settings: &Data) -> Option<Self> {
+        let name = c_string(name);
+        // SAFETY: both strings are NUL-terminated and copied, so are the settings. The returned
+        // reference is ours.
+        let raw =
+            unsafe { obs_source_create_private(id.as_ptr(), name.as_ptr(), settings.as_ptr()) };
+        NonNull::new(raw).map(Source)
+    }
+
+    /// The pointer, for the raw layer's calls on a live source.
+    pub(super) fn as_ptr(&self) -> *mut obs_source_t {
+        self.0.as_ptr()
     }
 
     /// Another strong reference (none once the source is being destroyed).
@@ -78,6 +97,12 @@ impl SourceView<'_> {
     pub fn settings(self) -> Option<Data> {
         // SAFETY: the source is alive; libobs returns a new reference to its settings.
         unsafe { Data::from_owned(obs_source_get_settings(self.raw.as_ptr())) }
+    }
+
+    /// The source's name (empty when it has none).
+    pub fn name(self) -> String {
+        // SAFETY: the source is alive; its name is copied.
+        unsafe { super::copied(obs_source_get_name(self.raw.as_ptr())) }.unwrap_or_default()
     }
 
     /// A weak reference to the source.
@@ -154,5 +179,67 @@ pub fn register_hidden_input(kind: HiddenInputType) {
     };
     // SAFETY: `info` is fully initialised (obs-sys's libobs 25 layout, a prefix of every later
     // one); libobs copies `size` bytes and keeps the 'static id and function pointers.
+    unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>() as _) };
+}
+
+/// The callbacks of a visible input type with video and audio that plays through a child
+/// source (`OBS_SOURCE_VIDEO | OBS_SOURCE_AUDIO`, never duplicated: a copy would dispatch and
+/// play the same stream twice), shown with the Media Source icon.
+pub struct PlayerInputType {
+    /// The type id.
+    pub id: &'static CStr,
+    /// `get_name`.
+    pub get_name: unsafe extern "C" fn(*mut c_void) -> *const c_char,
+    /// `create`.
+    pub create: unsafe extern "C" fn(*mut obs_data_t, *mut obs_source_t) -> *mut c_void,
+    /// `destroy`.
+    pub destroy: unsafe extern "C" fn(*mut c_void),
+    /// `get_width`.
+    pub get_width: unsafe extern "C" fn(*mut c_void) -> u32,
+    /// `get_height`.
+    pub get_height: unsafe extern "C" fn(*mut c_void) -> u32,
+    /// `get_defaults`.
+    pub get_defaults: unsafe extern "C" fn(*mut obs_data_t),
+    /// `get_properties`.
+    pub get_properties: unsafe extern "C" fn(*mut c_void) -> *mut obs_properties_t,
+    /// `update`.
+    pub update: unsafe extern "C" fn(*mut c_void, *mut obs_data_t),
+    /// `activate`.
+    pub activate: unsafe extern "C" fn(*mut c_void),
+    /// `deactivate`.
+    pub deactivate: unsafe extern "C" fn(*mut c_void),
+    /// `video_tick`.
+    pub video_tick: unsafe extern "C" fn(*mut c_void, f32),
+    /// `video_render`.
+    pub video_render: unsafe extern "C" fn(*mut c_void, *mut gs_effect_t),
+    /// `enum_active_sources` (and `enum_all_sources`): the child.
+    pub enum_sources: unsafe extern "C" fn(*mut c_void, obs_source_enum_proc_t, *mut c_void),
+}
+
+/// Registers the source type (at module load).
+pub fn register_player_input(kind: PlayerInputType) {
+    let info = obs_source_info {
+        id: kind.id.as_ptr(),
+        type_: obs_source_type_OBS_SOURCE_TYPE_INPUT,
+        output_flags: OBS_SOURCE_VIDEO | OBS_SOURCE_AUDIO | OBS_SOURCE_DO_NOT_DUPLICATE,
+        get_name: Some(kind.get_name),
+        create: Some(kind.create),
+        destroy: Some(kind.destroy),
+        get_width: Some(kind.get_width),
+        get_height: Some(kind.get_height),
+        get_defaults: Some(kind.get_defaults),
+        get_properties: Some(kind.get_properties),
+        update: Some(kind.update),
+        activate: Some(kind.activate),
+        deactivate: Some(kind.deactivate),
+        video_tick: Some(kind.video_tick),
+        video_render: Some(kind.video_render),
+        enum_active_sources: Some(kind.enum_sources),
+        enum_all_sources: Some(kind.enum_sources),
+        icon_type: obs_icon_type_OBS_ICON_TYPE_MEDIA,
+        ..Default::default()
+    };
+    // SAFETY: as in `register_hidden_input`: a fully initialised prefix of every later layout,
+    // copied by libobs, which keeps the 'static id and function pointers.
     unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>() as _) };
 }

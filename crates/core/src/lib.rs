@@ -29,6 +29,7 @@ pub mod prefetch;
 pub mod presence;
 pub mod private_file;
 pub mod providers;
+pub mod pull;
 pub mod report;
 pub mod resolve;
 pub mod retry;

@@ -75,7 +75,7 @@ impl RetryPolicy {
 }
 
 /// A uniformly random duration in `[0, window)`.
-fn jitter(window: Duration) -> Duration {
+pub fn jitter(window: Duration) -> Duration {
     let mut bytes = [0u8; 8];
     // Without OS randomness every client would wait the same time: fall back to the clock's
     // nanoseconds, which differ between machines.

@@ -269,6 +269,8 @@ struct CdnStream {
 struct StreamLife {
     created: SystemTime,
     closed: bool,
+    /// The RTMP application URL it is published to (`rtmp://host:port/app`), when known.
+    node: Option<String>,
 }
 
 type Params = BTreeMap<String, String>;
@@ -365,26 +367,40 @@ impl ZegoControl {
             .collect()
     }
 
-    /// Marks `stream_id` as being published (`live`) or as stopped, for `DescribeRTCStreamState`.
+    /// Marks `stream_id` as being published (`live`) or as stopped, for `DescribeRTCStreamState`
+    /// and pull dispatch.
     ///
     /// The test harness wires this to the RTMP server's publish events. Going live again after a
     /// close starts a new stream (new `create_time`); marking a never-seen stream as stopped is
     /// ignored, so it keeps answering 41004. Stream ids are global to the simulator, not per app,
     /// because the RTMP server only knows the stream key.
     pub fn set_stream_live(&self, stream_id: &str, live: bool) {
+        self.set_stream_live_at(stream_id, live, None);
+    }
+
+    /// [`Self::set_stream_live`], knowing where the stream is published: `node` is the RTMP
+    /// application URL (`rtmp://host:port/app`, the publisher's `tcUrl`). Pull dispatch then
+    /// answers that node, as ZEGOCLOUD plays a stream from where it is.
+    pub fn set_stream_live_at(&self, stream_id: &str, live: bool, node: Option<&str>) {
         let fresh = || StreamLife {
             created: SystemTime::now(),
             closed: false,
+            node: node.map(str::to_owned),
         };
         let mut state = self.state();
         match (state.streams.get_mut(stream_id), live) {
             (Some(life), true) if life.closed => *life = fresh(),
+            (Some(life), true) => {
+                if node.is_some() {
+                    life.node = node.map(str::to_owned);
+                }
+            }
             (Some(life), false) => life.closed = true,
             (None, true) => {
                 state.streams.insert(stream_id.to_owned(), fresh());
             }
-            // Already live, or stopping a stream never seen.
-            _ => {}
+            // Stopping a stream never seen.
+            (None, false) => {}
         }
     }
 
@@ -537,15 +553,28 @@ fn dispatch(state: &State, app: &ZegoApp, params: &Params) -> Result<(Code, Valu
     if !client_ip.is_empty() && client_ip.parse::<Ipv4Addr>().is_err() {
         return Err(codes::CLIENT_IP_INVALID);
     }
-    if state.nodes.is_empty() {
+    // Pull: only a stream being published can be played, from the node it is published to
+    // when known. For a stream nobody publishes the page documents no code of its own; 1003
+    // ("Playing node is empty") is the documented answer for "nothing to play from".
+    let nodes = if push {
+        state.nodes.clone()
+    } else {
+        match state.streams.get(stream_id) {
+            Some(life) if !life.closed => match &life.node {
+                Some(node) => vec![node.clone()],
+                None => state.nodes.clone(),
+            },
+            _ => Vec::new(),
+        }
+    };
+    if nodes.is_empty() {
         return Err(if push {
             codes::PUSH_NODE_EMPTY
         } else {
             codes::PULL_NODE_EMPTY
         });
     }
-    let urls: Vec<String> = state
-        .nodes
+    let urls: Vec<String> = nodes
         .iter()
         .map(|prefix| format!("{}/{stream_id}", prefix.trim_end_matches('/')))
         .collect();
@@ -857,13 +886,44 @@ mod tests {
     }
 
     #[test]
-    fn pull_dispatch_answers_the_same_shape() {
+    fn pull_dispatch_answers_the_same_shape_for_a_published_stream() {
         let fixture = Fixture::new();
         let mut params = dispatch_params("s1");
         set(&mut params, "Type", "pull");
+        fixture.control.set_stream_live("s1", true);
         let answer = fixture.call(&params);
         assert_eq!(code(&answer), 0);
         assert_eq!(answer["Data"], json!(["rtmp://127.0.0.1:1935/live/s1"]));
+    }
+
+    #[test]
+    fn pull_dispatch_follows_the_stream_to_its_node_and_refuses_an_unpublished_one() {
+        let fixture = Fixture::new();
+        let mut params = dispatch_params("s1");
+        set(&mut params, "Type", "pull");
+        let unpublished = fixture.call(&params);
+        assert_eq!(code(&unpublished), 1003);
+        assert_eq!(unpublished["Message"], "Playing node is empty");
+        fixture
+            .control
+            .set_stream_live_at("s1", true, Some("rtmp://127.0.0.1:2001/live"));
+        set(&mut params, "Sequence", "1617249600002");
+        assert_eq!(
+            fixture.call(&params)["Data"],
+            json!(["rtmp://127.0.0.1:2001/live/s1"])
+        );
+        // Republished elsewhere without an end seen (the first node died).
+        fixture
+            .control
+            .set_stream_live_at("s1", true, Some("rtmp://127.0.0.1:2002/live"));
+        set(&mut params, "Sequence", "1617249600003");
+        assert_eq!(
+            fixture.call(&params)["Data"],
+            json!(["rtmp://127.0.0.1:2002/live/s1"])
+        );
+        fixture.control.set_stream_live("s1", false);
+        set(&mut params, "Sequence", "1617249600004");
+        assert_eq!(code(&fixture.call(&params)), 1003);
     }
 
     #[test]

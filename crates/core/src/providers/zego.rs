@@ -67,6 +67,15 @@ impl ZegoError {
         }
     }
 
+    /// Whether a pull dispatch found nothing to play: code 1003 ("Playing node is empty"), or
+    /// success with no node, which is what a stream nobody publishes gets.
+    pub fn is_not_published(&self) -> bool {
+        matches!(
+            self,
+            ZegoError::Api { code: 1003, .. } | ZegoError::EmptyData { .. }
+        )
+    }
+
     /// Whether ZEGOCLOUD asked us to slow down (retry later with backoff).
     pub fn is_rate_limited(&self) -> bool {
         matches!(
@@ -232,10 +241,31 @@ pub fn dispatch_push(
     config: &ZegoConfig,
     sequence: &SequenceClock,
 ) -> Result<Dispatch, ZegoError> {
+    dispatch(http, config, sequence, "push")
+}
+
+/// Asks ZEGOCLOUD for RTMP playing nodes of the configured stream (`Type=pull`, "for a
+/// third-party player to pull RTMP streams"). A stream nobody publishes has no playing node:
+/// see [`ZegoError::is_not_published`].
+pub fn dispatch_pull(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+) -> Result<Dispatch, ZegoError> {
+    dispatch(http, config, sequence, "pull")
+}
+
+/// RTMPDispatchV2 with `Type` = `kind`.
+fn dispatch(
+    http: &ApiClient,
+    config: &ZegoConfig,
+    sequence: &SequenceClock,
+    kind: &str,
+) -> Result<Dispatch, ZegoError> {
     let mut params = vec![
         ("StreamId", config.stream_id.clone()),
         ("Sequence", sequence.next().to_string()),
-        ("Type", "push".to_string()),
+        ("Type", kind.to_string()),
     ];
     if let Some(ip) = config.client_ip {
         params.push(("ClientIP", ip.to_string()));

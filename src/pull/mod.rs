@@ -1,0 +1,359 @@
+//! The `zego_rtmp_pull` input source, "ZEGOCLOUD room stream": another stream of the room
+//! (a guest, a co-host) in a scene, through ZEGOCLOUD's pull dispatch.
+//!
+//! The source plays while it is active (in the program, or in a scene that goes live) rather
+//! than whenever it is shown: a dispatched node is meant to be used at once, and a preview in
+//! studio mode should not hold a vendor play slot and the bandwidth. OBS's Media Source works
+//! the same way with "close file when inactive". Activation only starts the core's session,
+//! which dispatches, probes and waits on its own thread; OBS calls `activate` on its graphics
+//! thread, which must never wait for the network.
+//!
+//! Picture: the private child `ffmpeg_source` is drawn in `video_render`. Sound: the child's
+//! audio is forwarded (an audio capture callback on the child, `obs_source_output_audio` on
+//! the source), so the source has its own mixer strip, volume meter and monitoring, which a
+//! composite source's `audio_render` would not give it (OBS's meters and monitoring listen to
+//! the audio a source outputs).
+
+mod player;
+mod properties;
+
+use crate::guard::guard;
+use crate::libobs::data::{json_or_empty, DataView};
+use crate::libobs::media_child::{AudioTarget, ChildLink, InRender, MediaChild};
+use crate::libobs::service::Service;
+use crate::libobs::source::{register_player_input, PlayerInputType, SourceView};
+use crate::locale::text_ptr;
+use crate::shared;
+use obs_wrapper::obs_sys::{
+    audio_data, calldata_t, gs_effect_t, obs_data_t, obs_properties_t, obs_source_enum_proc_t,
+    obs_source_t,
+};
+use player::{child_settings, ChildPlayer};
+use rtc_golive_core::config::ServiceKind;
+use rtc_golive_core::lock::LockRecovered;
+use rtc_golive_core::pull::session::PullSession;
+use rtc_golive_core::pull::settings;
+use serde_json::Value;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_void};
+use std::ptr;
+use std::sync::{Arc, Mutex};
+
+/// The source type id.
+pub const SOURCE_ID: &CStr = c"zego_rtmp_pull";
+
+/// One `zego_rtmp_pull` source.
+struct PullSource {
+    player: Arc<ChildPlayer>,
+    audio: AudioTarget,
+    link: Mutex<Option<ChildLink>>,
+    settings: Mutex<Value>,
+    /// The running session while the source is active.
+    session: Mutex<Option<PullSession>>,
+    active: Mutex<bool>,
+}
+
+impl PullSource {
+    fn create(settings: Value, source: SourceView<'_>, audio: AudioTarget) -> Option<Self> {
+        let child = MediaChild::create(&format!("{} (player)", source.name()), &child_settings())?;
+        Some(PullSource {
+            player: Arc::new(ChildPlayer::new(child, source.weak()?)),
+            audio,
+            link: Mutex::new(None),
+            settings: Mutex::new(settings),
+            session: Mutex::new(None),
+            active: Mutex::new(false),
+        })
+    }
+
+    fn activate(&self) {
+        *self.active.lock_recovered() = true;
+        self.start_session();
+    }
+
+    fn deactivate(&self) {
+        *self.active.lock_recovered() = false;
+        // Dropping the session stops it; its thread clears the player.
+        self.session.lock_recovered().take();
+    }
+
+    fn update(&self, settings: Value) {
+        *self.settings.lock_recovered() = settings;
+        if *self.active.lock_recovered() {
+            self.start_session();
+        }
+    }
+
+    /// (Re)starts the session with the current settings.
+    fn start_session(&self) {
+        let Some(shared) = shared() else {
+            return;
+        };
+        let source = self.settings.lock_recovered().clone();
+        let stream_id = source
+            .get("stream_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.player.activated(&stream_id);
+        let player: Arc<ChildPlayer> = self.player.clone();
+        let mut session = self.session.lock_recovered();
+        // The old session stops before the new one plays.
+        session.take();
+        *session = Some(PullSession::start(&shared, player, move || {
+            settings::config(&source, service_settings().as_ref())
+        }));
+    }
+
+    fn video_tick(&self) {
+        if self.player.first_frame_arrived() {
+            if let Some(session) = self.session.lock_recovered().as_ref() {
+                session.first_frame();
+            }
+        }
+    }
+
+    fn ended(&self) {
+        if let Some(session) = self.session.lock_recovered().as_ref() {
+            session.ended();
+        }
+    }
+}
+
+/// The settings of OBS's streaming service when it is the plugin's ZEGOCLOUD service.
+fn service_settings() -> Option<Value> {
+    let service = Service::streaming()?;
+    if service.type_id()? != ServiceKind::ZegoRtmpDispatch.id() {
+        return None;
+    }
+    Some(service.settings()?.view().to_json())
+}
+
+/// Registers the source type (at module load).
+pub fn register() {
+    register_player_input(PlayerInputType {
+        id: SOURCE_ID,
+        get_name,
+        create,
+        destroy,
+        get_width,
+        get_height,
+        get_defaults,
+        get_properties,
+        update,
+        activate,
+        deactivate,
+        video_tick,
+        video_render,
+        enum_sources,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The callbacks: cast, guard, forward.
+
+/// The instance behind a callback's data pointer.
+///
+/// # Safety
+/// `data` must be null or what `create` returned, not yet destroyed.
+unsafe fn instance<'a>(data: *mut c_void) -> Option<&'a PullSource> {
+    // SAFETY: per the caller.
+    unsafe { data.cast::<PullSource>().as_ref() }
+}
+
+unsafe extern "C" fn get_name(_type_data: *mut c_void) -> *const c_char {
+    guard("pull.get_name", c"ZEGOCLOUD room stream".as_ptr(), || {
+        text_ptr(c"Pull.Name", c"ZEGOCLOUD room stream")
+    })
+}
+
+unsafe extern "C" fn create(settings: *mut obs_data_t, source: *mut obs_source_t) -> *mut c_void {
+    guard("pull.create", ptr::null_mut(), || {
+        // SAFETY: OBS passes the new source's settings and the source itself, alive for the
+        // call; the source outlives its instance data, whose destroy ends the audio forwarding.
+        let (settings, view, audio) = unsafe {
+            (
+                json_or_empty(DataView::from_raw(settings)),
+                SourceView::from_raw(source),
+                AudioTarget::from_raw(source),
+            )
+        };
+        let (Some(view), Some(audio)) = (view, audio) else {
+            return ptr::null_mut();
+        };
+        let Some(instance) = PullSource::create(settings, view, audio) else {
+            log::error!("pull: cannot create the media source that plays the stream");
+            return ptr::null_mut();
+        };
+        let data = Box::into_raw(Box::new(instance));
+        // SAFETY: `data` stays valid until `destroy`, which disconnects first.
+        let link = unsafe {
+            (*data).player.child().link(
+                c"media_ended",
+                Some(on_media_ended),
+                Some(on_child_audio),
+                data.cast(),
+            )
+        };
+        // SAFETY: `data` was just made and is ours.
+        *unsafe { &*data }.link.lock_recovered() = Some(link);
+        data.cast()
+    })
+}
+
+unsafe extern "C" fn destroy(data: *mut c_void) {
+    guard("pull.destroy", (), || {
+        if data.is_null() {
+            return;
+        }
+        // SAFETY: OBS destroys each instance once; nothing else holds it once the child's
+        // callbacks are disconnected (the session holds only the player).
+        let instance = unsafe { Box::from_raw(data.cast::<PullSource>()) };
+        if let Some(link) = instance.link.lock_recovered().take() {
+            link.disconnect(instance.player.child());
+        }
+        instance.deactivate();
+    })
+}
+
+unsafe extern "C" fn get_width(data: *mut c_void) -> u32 {
+    guard("pull.get_width", 0, || {
+        // SAFETY: OBS passes a live instance.
+        unsafe { instance(data) }.map_or(0, |s| s.player.size().0)
+    })
+}
+
+unsafe extern "C" fn get_height(data: *mut c_void) -> u32 {
+    guard("pull.get_height", 0, || {
+        // SAFETY: OBS passes a live instance.
+        unsafe { instance(data) }.map_or(0, |s| s.player.size().1)
+    })
+}
+
+unsafe extern "C" fn get_defaults(settings: *mut obs_data_t) {
+    guard("pull.get_defaults", (), || {
+        // SAFETY: OBS passes a valid defaults object for the call.
+        if let Some(settings) = unsafe { DataView::from_raw(settings) } {
+            properties::set_defaults(settings);
+        }
+    })
+}
+
+unsafe extern "C" fn get_properties(data: *mut c_void) -> *mut obs_properties_t {
+    guard("pull.get_properties", ptr::null_mut(), || {
+        // SAFETY: OBS passes a live instance (or null for the type's own properties).
+        let status = unsafe { instance(data) }.map(|s| s.player.status_text());
+        properties::build(status, Some(credentials_modified)).into_raw()
+    })
+}
+
+unsafe extern "C" fn update(data: *mut c_void, settings: *mut obs_data_t) {
+    guard("pull.update", (), || {
+        // SAFETY: OBS passes a live instance and its settings for the call.
+        let (source, settings) = unsafe { (instance(data), DataView::from_raw(settings)) };
+        if let Some(source) = source {
+            source.update(json_or_empty(settings));
+        }
+    })
+}
+
+unsafe extern "C" fn activate(data: *mut c_void) {
+    guard("pull.activate", (), || {
+        // SAFETY: OBS passes a live instance.
+        if let Some(source) = unsafe { instance(data) } {
+            source.activate();
+        }
+    })
+}
+
+unsafe extern "C" fn deactivate(data: *mut c_void) {
+    guard("pull.deactivate", (), || {
+        // SAFETY: OBS passes a live instance.
+        if let Some(source) = unsafe { instance(data) } {
+            source.deactivate();
+        }
+    })
+}
+
+unsafe extern "C" fn video_tick(data: *mut c_void, _seconds: f32) {
+    guard("pull.video_tick", (), || {
+        // SAFETY: OBS passes a live instance.
+        if let Some(source) = unsafe { instance(data) } {
+            source.video_tick();
+        }
+    })
+}
+
+unsafe extern "C" fn video_render(data: *mut c_void, _effect: *mut gs_effect_t) {
+    guard("pull.video_render", (), || {
+        // SAFETY: OBS passes a live instance, and this is its video_render call.
+        let (source, render) = unsafe { (instance(data), InRender::assume()) };
+        if let Some(source) = source {
+            source.player.render(render);
+        }
+    })
+}
+
+unsafe extern "C" fn enum_sources(
+    data: *mut c_void,
+    callback: obs_source_enum_proc_t,
+    param: *mut c_void,
+) {
+    guard("pull.enum_sources", (), || {
+        // SAFETY: OBS passes a live instance; the parent is the source whose instance it is.
+        if let Some(source) = unsafe { instance(data) } {
+            // SAFETY: `callback` and `param` are OBS's, for this parent and this call.
+            unsafe {
+                source
+                    .player
+                    .child()
+                    .enumerate(source.audio.raw(), callback, param)
+            };
+        }
+    })
+}
+
+unsafe extern "C" fn on_media_ended(data: *mut c_void, _calldata: *mut calldata_t) {
+    guard("pull.media_ended", (), || {
+        // SAFETY: connected with a live instance, disconnected in `destroy` before it is freed.
+        if let Some(source) = unsafe { instance(data) } {
+            source.ended();
+        }
+    })
+}
+
+unsafe extern "C" fn on_child_audio(
+    data: *mut c_void,
+    _child: *mut obs_source_t,
+    audio: *const audio_data,
+    _muted: bool,
+) {
+    guard("pull.audio", (), || {
+        // SAFETY: as for `on_media_ended`; `audio` is libobs's, for this call.
+        if let Some(source) = unsafe { instance(data) } {
+            // SAFETY: `audio` is what libobs passed this capture callback.
+            unsafe { source.audio.output(audio) };
+        }
+    })
+}
+
+unsafe extern "C" fn credentials_modified(
+    props: *mut obs_properties_t,
+    _property: *mut obs_wrapper::obs_sys::obs_property_t,
+    settings: *mut obs_data_t,
+) -> bool {
+    guard("pull.credentials_modified", false, || {
+        // SAFETY: OBS passes the window's properties and settings for the call, on the UI
+        // thread.
+        let (props, settings) = unsafe {
+            (
+                crate::libobs::properties::PropertiesView::from_raw(props),
+                DataView::from_raw(settings),
+            )
+        };
+        if let Some(props) = props {
+            properties::show_credentials(props, &json_or_empty(settings));
+        }
+        true
+    })
+}

@@ -1,0 +1,180 @@
+//! The pull source's player: OBS's Media Source as a private child, driven by the core's
+//! session through [`Player`], and what the source shows of it.
+
+use crate::libobs::media_child::{InRender, MediaChild};
+use crate::libobs::properties::InfoKind;
+use crate::libobs::source::WeakSource;
+use crate::locale::ObsLocale;
+use rtc_golive_core::lock::LockRecovered;
+use rtc_golive_core::messages::Message;
+use rtc_golive_core::pull::machine::{FailureKind, Status};
+use rtc_golive_core::pull::session::{Player, SessionStatus};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The child's settings that never change: a network input that closes when inactive, shows
+/// nothing (not a frozen frame) when playback ends, and fails a silent node after 5 s of no
+/// data (`rw_timeout`, in microseconds) instead of waiting on it forever. Reconnecting is the
+/// session's job (it dispatches again, the node may have moved), so the child's own
+/// reconnect waits the longest OBS allows and is cancelled by the next URL.
+pub fn child_settings() -> Value {
+    json!({
+        "is_local_file": false,
+        "input": "",
+        "input_format": "",
+        "hw_decode": true,
+        "restart_on_activate": true,
+        "close_when_inactive": true,
+        "clear_on_media_end": true,
+        "reconnect_delay_sec": 60,
+        "ffmpeg_options": "rw_timeout=5000000",
+    })
+}
+
+/// What the source shows now: its status text and how to show it.
+struct Shown {
+    text: String,
+    kind: InfoKind,
+}
+
+/// The child and the source's view of it, shared by OBS's callbacks and the session's thread.
+pub struct ChildPlayer {
+    child: MediaChild,
+    parent: Mutex<WeakSource>,
+    /// Whether the child's picture may be shown (a node was handed to it).
+    showing: AtomicBool,
+    /// Whether the first frame of the node handed to it is still to come.
+    awaiting_frame: AtomicBool,
+    /// When the source became active, and when the current node was handed to the child.
+    times: Mutex<(Option<Instant>, Option<Instant>)>,
+    shown: Mutex<Shown>,
+    stream_id: Mutex<String>,
+}
+
+impl ChildPlayer {
+    /// The player of the source `parent`, through `child`.
+    pub fn new(child: MediaChild, parent: WeakSource) -> Self {
+        ChildPlayer {
+            child,
+            parent: Mutex::new(parent),
+            showing: AtomicBool::new(false),
+            awaiting_frame: AtomicBool::new(false),
+            times: Mutex::new((None, None)),
+            shown: Mutex::new(Shown {
+                text: Message::new("Pull.Status.Idle").render(&ObsLocale),
+                kind: InfoKind::Normal,
+            }),
+            stream_id: Mutex::new(String::new()),
+        }
+    }
+
+    /// The child source.
+    pub fn child(&self) -> &MediaChild {
+        &self.child
+    }
+
+    /// The source became active for the stream `stream_id` (for the texts; may be empty when
+    /// the settings are unusable).
+    pub fn activated(&self, stream_id: &str) {
+        *self.stream_id.lock_recovered() = stream_id.to_string();
+        *self.times.lock_recovered() = (Some(Instant::now()), None);
+    }
+
+    /// Draws the child when it plays a node (nothing otherwise).
+    pub fn render(&self, render: InRender) {
+        if self.showing.load(Ordering::SeqCst) {
+            self.child.render(render);
+        }
+    }
+
+    /// The child's size while it plays, else 0 x 0.
+    pub fn size(&self) -> (u32, u32) {
+        if self.showing.load(Ordering::SeqCst) {
+            self.child.size()
+        } else {
+            (0, 0)
+        }
+    }
+
+    /// Whether the node's first frame just arrived (true once per node); at every video tick.
+    pub fn first_frame_arrived(&self) -> bool {
+        if !self.awaiting_frame.load(Ordering::SeqCst) || self.child.size().0 == 0 {
+            return false;
+        }
+        if !self.awaiting_frame.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        let (activated, played) = *self.times.lock_recovered();
+        let ms = |t: Option<Instant>| t.map_or(0, |t| t.elapsed().as_millis());
+        log::info!(
+            "pull '{}': first frame {} ms after activation, {} ms after the node was handed to the player",
+            self.source_name(),
+            ms(activated),
+            ms(played)
+        );
+        true
+    }
+
+    /// The status text and its kind, for the properties.
+    pub fn status_text(&self) -> (String, InfoKind) {
+        let shown = self.shown.lock_recovered();
+        (shown.text.clone(), shown.kind)
+    }
+
+    fn source_name(&self) -> String {
+        self.parent
+            .lock_recovered()
+            .upgrade()
+            .map(|s| s.view().name())
+            .unwrap_or_default()
+    }
+}
+
+impl Player for ChildPlayer {
+    fn play(&self, url: &str) {
+        self.times.lock_recovered().1 = Some(Instant::now());
+        // A frame left from an earlier node must not pass for this node's first one.
+        self.child.show_nothing();
+        self.awaiting_frame.store(true, Ordering::SeqCst);
+        self.showing.store(true, Ordering::SeqCst);
+        self.child.update(&json!({ "input": url }));
+    }
+
+    fn clear(&self) {
+        self.showing.store(false, Ordering::SeqCst);
+        self.awaiting_frame.store(false, Ordering::SeqCst);
+        // No input: a later activation of the child must not restart a stale node.
+        self.child.update(&json!({ "input": "" }));
+        self.child.show_nothing();
+    }
+
+    fn status_changed(&self, status: &SessionStatus) {
+        let stream_id = self.stream_id.lock_recovered().clone();
+        let (message, kind) = match status {
+            SessionStatus::Unusable(message) => (message.clone(), InfoKind::Error),
+            SessionStatus::Running(status) => (
+                status.message(&stream_id),
+                match status {
+                    Status::Waiting { failure, .. } if failure.kind == FailureKind::Vendor => {
+                        InfoKind::Error
+                    }
+                    Status::Waiting { .. } => InfoKind::Warning,
+                    _ => InfoKind::Normal,
+                },
+            ),
+        };
+        let text = message.render(&ObsLocale);
+        // Status texts hold codes, hosts, the stream id and RequestIds only: safe to log.
+        log::info!(
+            "pull '{}': {}",
+            self.source_name(),
+            text.replace('\n', " | ")
+        );
+        *self.shown.lock_recovered() = Shown { text, kind };
+        if let Some(parent) = self.parent.lock_recovered().upgrade() {
+            parent.view().update_properties();
+        }
+    }
+}
