@@ -8,9 +8,9 @@ use obs_wrapper::obs_sys::{
     audio_data, audio_format_AUDIO_FORMAT_FLOAT_PLANAR, obs_audio_info, obs_get_audio_info,
     obs_source_add_audio_capture_callback, obs_source_audio, obs_source_audio_capture_t,
     obs_source_enum_proc_t, obs_source_get_height, obs_source_get_signal_handler,
-    obs_source_get_width, obs_source_output_audio, obs_source_output_video, obs_source_remove_audio_capture_callback,
-    obs_source_t, obs_source_update, obs_source_video_render, signal_callback_t,
-    signal_handler_connect, signal_handler_disconnect,
+    obs_source_get_width, obs_source_output_audio, obs_source_output_video,
+    obs_source_remove_audio_capture_callback, obs_source_t, obs_source_update,
+    obs_source_video_render, signal_callback_t, signal_handler_connect, signal_handler_disconnect,
 };
 use serde_json::Value;
 use std::ffi::CStr;
@@ -53,7 +53,12 @@ impl MediaChild {
     /// The size of the child's current frame (0 x 0 when it shows nothing).
     pub fn size(&self) -> (u32, u32) {
         // SAFETY: the child is alive; both calls only read its state.
-        unsafe { (obs_source_get_width(self.raw()), obs_source_get_height(self.raw())) }
+        unsafe {
+            (
+                obs_source_get_width(self.raw()),
+                obs_source_get_height(self.raw()),
+            )
+        }
     }
 
     /// Draws the child. Only in a `video_render` callback (the graphics thread, inside OBS's

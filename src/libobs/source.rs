@@ -6,9 +6,8 @@ use super::data::Data;
 use super::ffi::obs_frontend_open_source_properties;
 use obs_wrapper::obs_sys::{
     gs_effect_t, obs_data_t, obs_icon_type_OBS_ICON_TYPE_MEDIA, obs_properties_t,
-    obs_register_source_s, obs_source_create_private, obs_source_enum_proc_t,
-    obs_source_get_name, obs_source_get_ref, obs_source_get_settings,
-    obs_source_get_weak_source, obs_source_info,
+    obs_register_source_s, obs_source_create_private, obs_source_enum_proc_t, obs_source_get_name,
+    obs_source_get_ref, obs_source_get_settings, obs_source_get_weak_source, obs_source_info,
     obs_source_release, obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT,
     obs_source_update_properties, obs_weak_source_get_source, obs_weak_source_release,
     obs_weak_source_t, OBS_SOURCE_AUDIO, OBS_SOURCE_CAP_DISABLED, OBS_SOURCE_DO_NOT_DUPLICATE,

@@ -114,6 +114,7 @@ impl PullSource {
     }
 
     fn ended(&self) {
+        self.player.ended();
         if let Some(session) = self.session.lock_recovered().as_ref() {
             session.ended();
         }

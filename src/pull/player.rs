@@ -12,13 +12,23 @@ use rtc_golive_core::pull::session::{Player, SessionStatus};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The child's own reconnect delay (`reconnect_delay_sec`, OBS's smallest).
+///
+/// Reconnecting is the session's job (it dispatches again: the node may have moved), but a
+/// network Media Source always starts a reconnect thread of its own when playback ends, which
+/// sleeps this long and then opens its input again (nothing: the session cleared it). A new
+/// URL given to the child while that thread sleeps would make OBS's graphics thread wait for
+/// it to wake (`ffmpeg_source_update` joins it), so [`ChildPlayer::play`] waits it out first,
+/// on the session's thread.
+const CHILD_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// Beyond [`CHILD_RECONNECT_DELAY`]: the thread starts at the child's next tick after the end.
+const CHILD_RECONNECT_MARGIN: Duration = Duration::from_millis(300);
 
 /// The child's settings that never change: a network input that closes when inactive, shows
 /// nothing (not a frozen frame) when playback ends, and fails a silent node after 5 s of no
-/// data (`rw_timeout`, in microseconds) instead of waiting on it forever. Reconnecting is the
-/// session's job (it dispatches again, the node may have moved), so the child's own
-/// reconnect waits the longest OBS allows and is cancelled by the next URL.
+/// data (`rw_timeout`, in microseconds) instead of waiting on it forever.
 pub fn child_settings() -> Value {
     json!({
         "is_local_file": false,
@@ -28,7 +38,7 @@ pub fn child_settings() -> Value {
         "restart_on_activate": true,
         "close_when_inactive": true,
         "clear_on_media_end": true,
-        "reconnect_delay_sec": 60,
+        "reconnect_delay_sec": CHILD_RECONNECT_DELAY.as_secs(),
         "ffmpeg_options": "rw_timeout=5000000",
     })
 }
@@ -51,6 +61,8 @@ pub struct ChildPlayer {
     times: Mutex<(Option<Instant>, Option<Instant>)>,
     shown: Mutex<Shown>,
     stream_id: Mutex<String>,
+    /// When the child last reported the end of playback.
+    ended_at: Mutex<Option<Instant>>,
 }
 
 impl ChildPlayer {
@@ -67,6 +79,7 @@ impl ChildPlayer {
                 kind: InfoKind::Normal,
             }),
             stream_id: Mutex::new(String::new()),
+            ended_at: Mutex::new(None),
         }
     }
 
@@ -80,6 +93,11 @@ impl ChildPlayer {
     pub fn activated(&self, stream_id: &str) {
         *self.stream_id.lock_recovered() = stream_id.to_string();
         *self.times.lock_recovered() = (Some(Instant::now()), None);
+    }
+
+    /// The child reported the end of playback (its own reconnect thread starts).
+    pub fn ended(&self) {
+        *self.ended_at.lock_recovered() = Some(Instant::now());
     }
 
     /// Draws the child when it plays a node (nothing otherwise).
@@ -134,6 +152,11 @@ impl ChildPlayer {
 
 impl Player for ChildPlayer {
     fn play(&self, url: &str) {
+        let ended_at = *self.ended_at.lock_recovered();
+        if let Some(ended_at) = ended_at {
+            let ready = ended_at + CHILD_RECONNECT_DELAY + CHILD_RECONNECT_MARGIN;
+            std::thread::sleep(ready.saturating_duration_since(Instant::now()));
+        }
         self.times.lock_recovered().1 = Some(Instant::now());
         // A frame left from an earlier node must not pass for this node's first one.
         self.child.show_nothing();

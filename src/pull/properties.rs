@@ -14,7 +14,10 @@ use serde_json::Value;
 const KEY_STATUS: &str = "pull_status";
 
 /// The properties: the status (when there is an instance), then the fields.
-pub fn build(status: Option<(String, InfoKind)>, credentials_modified: obs_property_modified_t) -> Properties {
+pub fn build(
+    status: Option<(String, InfoKind)>,
+    credentials_modified: obs_property_modified_t,
+) -> Properties {
     let props = Properties::default();
     let view = props.view();
     if let Some((text, kind)) = status {

@@ -20,6 +20,7 @@ pub mod display;
 pub mod fixtures;
 pub mod obs;
 pub mod proxy;
+pub mod pull;
 pub mod report;
 pub mod rtmp;
 pub mod tls;

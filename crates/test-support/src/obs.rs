@@ -284,6 +284,11 @@ impl Obs {
         self.home.path().join(".config/obs-studio")
     }
 
+    /// The obs-websocket port (for a second client, e.g. one subscribed to high-volume events).
+    pub fn ws_port(&self) -> u16 {
+        self.ws_port
+    }
+
     /// The X display OBS runs on, e.g. `:3` (for `xdotool` or `import -window root`).
     pub fn display(&self) -> &str {
         self.xvfb.display()

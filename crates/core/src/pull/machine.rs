@@ -211,8 +211,7 @@ impl<D: FnMut(Duration) -> Duration> PullMachine<D> {
 
     fn fail(&mut self, failure: Failure) -> (State, Vec<Action>) {
         let rate_limited = failure.kind == FailureKind::RateLimited;
-        let draw = &mut self.draw;
-        let retry_in = self.backoff.next_with(rate_limited, |w| draw(w));
+        let retry_in = self.backoff.next_with(rate_limited, &mut self.draw);
         self.status = Status::Waiting { failure, retry_in };
         (State::Waiting, vec![Action::Clear, Action::Wait(retry_in)])
     }
@@ -269,7 +268,13 @@ mod tests {
         );
         assert!(matches!(
             m.status(),
-            Status::Waiting { failure: Failure { kind: FailureKind::NoData, .. }, .. }
+            Status::Waiting {
+                failure: Failure {
+                    kind: FailureKind::NoData,
+                    ..
+                },
+                ..
+            }
         ));
         assert_eq!(
             m.on(Event::RetryDue),

@@ -107,7 +107,11 @@ mod tests {
 
     #[test]
     fn the_failed_node_is_tried_last() {
-        let mut nodes = vec![("a".to_string(), 1), ("b".to_string(), 2), ("c".to_string(), 3)];
+        let mut nodes = vec![
+            ("a".to_string(), 1),
+            ("b".to_string(), 2),
+            ("c".to_string(), 3),
+        ];
         put_last(&mut nodes, Some("a"));
         let order: Vec<_> = nodes.iter().map(|(u, _)| u.as_str()).collect();
         assert_eq!(order, ["b", "c", "a"]);

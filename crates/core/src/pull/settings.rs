@@ -94,8 +94,14 @@ mod tests {
     fn credentials_come_from_the_service_by_default() {
         let config = config(&json!({"stream_id": "guest"}), Some(&service())).unwrap();
         assert_eq!(config.app_id, 1234);
-        assert_eq!(config.stream_id, "guest", "the source's stream, not the pushed one");
-        assert!(config.cdn_urls.is_empty(), "the service's forwards are not the source's");
+        assert_eq!(
+            config.stream_id, "guest",
+            "the source's stream, not the pushed one"
+        );
+        assert!(
+            config.cdn_urls.is_empty(),
+            "the service's forwards are not the source's"
+        );
         assert_eq!(
             super::config(&json!({"stream_id": "guest"}), None)
                 .unwrap_err()

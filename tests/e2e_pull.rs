@@ -1,0 +1,161 @@
+//! The `zego_rtmp_pull` source in a real OBS: ffmpeg publishes colour bars with a tone to
+//! nginx-rtmp, the source (added over obs-websocket) pull-dispatches on the simulator and plays
+//! the node; its picture (GetSourceScreenshot) and sound (InputVolumeMeters) are checked, and
+//! after the node dies and the stream is republished elsewhere, it comes back on its own.
+
+use rtc_golive_test_support as common;
+
+use common::fixtures::{SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
+use common::pull::{
+    add_pull_source, loudest_level, screenshot, screenshot_png, shows_smpte_bars, wait_for_picture,
+    Picture, Publisher, PullRig, PATTERN_HEIGHT, PATTERN_WIDTH, SCENE,
+};
+use common::{Obs, ObsOptions};
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const STREAM: &str = "guest_e2e-stream";
+const SOURCE: &str = "Guest";
+/// How far a colour bar may drift through H.264 and OBS's colour conversions.
+const TOLERANCE: u8 = 40;
+/// A picture no brighter than this is "nothing" (black, or transparent read as black).
+const BLACK: u8 = 16;
+
+/// OBS with the plugin's ZEGOCLOUD service on the simulator, whose credentials the source uses.
+fn launch(rig: &PullRig) -> Obs {
+    let service = SettingsBuilder::zego(&rig.sim.base_url(), "host_stream")
+        .cold()
+        .build();
+    Obs::launch(ObsOptions::new(ZEGO_SERVICE, service).with_plugin())
+}
+
+fn bars(picture: &Picture) -> bool {
+    shows_smpte_bars(picture, TOLERANCE)
+}
+
+fn nothing(picture: &Picture) -> bool {
+    picture.max_level() <= BLACK
+}
+
+#[test]
+fn plays_a_published_stream_and_comes_back_after_its_node_dies() {
+    let mut rig = PullRig::start();
+    let publisher = Publisher::start(&rig.first, STREAM);
+    let mut obs = launch(&rig);
+
+    let added = Instant::now();
+    add_pull_source(&obs, SOURCE, &json!({ "stream_id": STREAM })).expect("CreateInput");
+    let (picture, took) = wait_for_picture(&obs, SOURCE, Duration::from_secs(30), bars)
+        .unwrap_or_else(|| {
+            panic!(
+                "the colour bars never showed; last picture max level {:?}; log:\n{}",
+                screenshot(&obs, SOURCE, 320, 180).map(|p| p.max_level()),
+                obs.log_text()
+            )
+        });
+    println!("pull: CreateInput -> colour bars in {took:?}");
+    assert!(picture.max_level() > BLACK);
+    let first_frame = obs
+        .wait_for_log("pull 'Guest': first frame", Duration::from_secs(5))
+        .expect("the plugin logs the first frame");
+    println!(
+        "{first_frame} (total since CreateInput {:?})",
+        added.elapsed()
+    );
+
+    // The dispatch was a signed pull for the source's stream, with the service's AppID.
+    let pulls: Vec<_> = rig
+        .sim
+        .zego()
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "RTMPDispatchV2" && r.params["Type"] == "pull")
+        .collect();
+    assert!(!pulls.is_empty(), "no pull dispatch");
+    assert_eq!(pulls[0].params["StreamId"], STREAM);
+    assert_eq!(pulls[0].code, 0);
+
+    // The tone moves the source's own meter.
+    let level = loudest_level(&obs, SOURCE, Duration::from_secs(3));
+    assert!(level > 0.02, "the volume meter stayed at {level}");
+    println!("pull: loudest meter level {level:.3}");
+
+    if std::env::var_os("RTC_GOLIVE_UPDATE_DOCS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("docs/screenshots");
+        let png = screenshot_png(&obs, SCENE, PATTERN_WIDTH, PATTERN_HEIGHT).expect("screenshot");
+        std::fs::write(docs.join("pull-source-scene.png"), png).expect("write the screenshot");
+    }
+
+    // The node dies with the publisher on it: nothing is shown rather than a frozen frame...
+    rig.first.kill();
+    drop(publisher);
+    let died = Instant::now();
+    wait_for_picture(&obs, SOURCE, Duration::from_secs(20), nothing)
+        .expect("the picture went away when the node died");
+    println!("pull: node died -> nothing shown in {:?}", died.elapsed());
+
+    // ...and once the stream is published on another node, it comes back without user action.
+    let _publisher = Publisher::start(&rig.second, STREAM);
+    let republished = Instant::now();
+    let (_, back) = wait_for_picture(&obs, SOURCE, Duration::from_secs(40), bars)
+        .unwrap_or_else(|| panic!("the picture never came back; log:\n{}", obs.log_text()));
+    println!(
+        "pull: republished -> colour bars in {back:?} ({:?} since the node died)",
+        died.elapsed()
+    );
+    assert!(republished.elapsed() >= back);
+    let log = obs.log_text();
+    assert!(
+        log.contains(&format!("from 127.0.0.1:{}", rig.second.port())),
+        "the log names the new node"
+    );
+    assert!(
+        !log.contains(ZEGO_SERVER_SECRET),
+        "the ServerSecret reached the log"
+    );
+    for request in rig.sim.zego().requests() {
+        assert!(
+            !log.contains(&request.params["Signature"]),
+            "a signature reached the log"
+        );
+    }
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+#[test]
+fn an_unpublished_stream_shows_nothing_and_says_why() {
+    let rig = PullRig::start();
+    let mut obs = launch(&rig);
+
+    add_pull_source(&obs, "Nobody", &json!({ "stream_id": "nobody_publishes" }))
+        .expect("CreateInput");
+    let line = obs
+        .wait_for_log(
+            "pull 'Nobody': Stream nobody_publishes is not being published",
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|| panic!("no reason in the log:\n{}", obs.log_text()));
+    assert!(line.contains("code 1003"), "{line}");
+    println!("{line}");
+    let picture = screenshot(&obs, "Nobody", 320, 180).expect("GetSourceScreenshot");
+    assert!(nothing(&picture), "max level {}", picture.max_level());
+
+    // It keeps checking, spaced out: a second refusal comes, but not a storm.
+    let refusals = || {
+        rig.sim
+            .zego()
+            .requests()
+            .iter()
+            .filter(|r| r.params.get("Type").is_some_and(|t| t == "pull") && r.code == 1003)
+            .count()
+    };
+    assert!(
+        common::wait_until(Duration::from_secs(15), || (refusals() >= 2).then_some(())).is_some()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(refusals() < 8, "{} dispatches in about 18 s", refusals());
+    assert!(!obs.log_text().contains(ZEGO_SERVER_SECRET));
+    assert_eq!(obs.quit().code(), Some(0));
+}
