@@ -159,3 +159,183 @@ fn an_unpublished_stream_shows_nothing_and_says_why() {
     assert!(!obs.log_text().contains(ZEGO_SERVER_SECRET));
     assert_eq!(obs.quit().code(), Some(0));
 }
+
+/// The pull source registers `obs_source_info` and forwards audio with `obs-sys`'s bindings
+/// (generated from an older libobs, whose structs are a prefix of the newer ones): every field
+/// it sets, and the audio structs it reads and fills, must sit where the installed headers put
+/// them, on every OBS version the tests run on. A C probe prints the headers' offsets.
+#[test]
+fn source_structs_match_the_installed_headers() {
+    use obs_wrapper::obs_sys::{audio_data, obs_source_audio, obs_source_info};
+    use std::mem::{offset_of, size_of};
+
+    let fields: &[(&str, &str, usize)] = &[
+        ("obs_source_info", "id", offset_of!(obs_source_info, id)),
+        (
+            "obs_source_info",
+            "type",
+            offset_of!(obs_source_info, type_),
+        ),
+        (
+            "obs_source_info",
+            "output_flags",
+            offset_of!(obs_source_info, output_flags),
+        ),
+        (
+            "obs_source_info",
+            "get_name",
+            offset_of!(obs_source_info, get_name),
+        ),
+        (
+            "obs_source_info",
+            "create",
+            offset_of!(obs_source_info, create),
+        ),
+        (
+            "obs_source_info",
+            "destroy",
+            offset_of!(obs_source_info, destroy),
+        ),
+        (
+            "obs_source_info",
+            "get_width",
+            offset_of!(obs_source_info, get_width),
+        ),
+        (
+            "obs_source_info",
+            "get_height",
+            offset_of!(obs_source_info, get_height),
+        ),
+        (
+            "obs_source_info",
+            "get_defaults",
+            offset_of!(obs_source_info, get_defaults),
+        ),
+        (
+            "obs_source_info",
+            "get_properties",
+            offset_of!(obs_source_info, get_properties),
+        ),
+        (
+            "obs_source_info",
+            "update",
+            offset_of!(obs_source_info, update),
+        ),
+        (
+            "obs_source_info",
+            "activate",
+            offset_of!(obs_source_info, activate),
+        ),
+        (
+            "obs_source_info",
+            "deactivate",
+            offset_of!(obs_source_info, deactivate),
+        ),
+        (
+            "obs_source_info",
+            "video_tick",
+            offset_of!(obs_source_info, video_tick),
+        ),
+        (
+            "obs_source_info",
+            "video_render",
+            offset_of!(obs_source_info, video_render),
+        ),
+        (
+            "obs_source_info",
+            "enum_active_sources",
+            offset_of!(obs_source_info, enum_active_sources),
+        ),
+        (
+            "obs_source_info",
+            "enum_all_sources",
+            offset_of!(obs_source_info, enum_all_sources),
+        ),
+        (
+            "obs_source_info",
+            "icon_type",
+            offset_of!(obs_source_info, icon_type),
+        ),
+        ("audio_data", "data", offset_of!(audio_data, data)),
+        ("audio_data", "frames", offset_of!(audio_data, frames)),
+        ("audio_data", "timestamp", offset_of!(audio_data, timestamp)),
+        (
+            "obs_source_audio",
+            "data",
+            offset_of!(obs_source_audio, data),
+        ),
+        (
+            "obs_source_audio",
+            "frames",
+            offset_of!(obs_source_audio, frames),
+        ),
+        (
+            "obs_source_audio",
+            "speakers",
+            offset_of!(obs_source_audio, speakers),
+        ),
+        (
+            "obs_source_audio",
+            "format",
+            offset_of!(obs_source_audio, format),
+        ),
+        (
+            "obs_source_audio",
+            "samples_per_sec",
+            offset_of!(obs_source_audio, samples_per_sec),
+        ),
+        (
+            "obs_source_audio",
+            "timestamp",
+            offset_of!(obs_source_audio, timestamp),
+        ),
+    ];
+    let mut program = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include <obs/obs-module.h>\nint main(void) {\n",
+    );
+    for (name, field, _) in fields {
+        program.push_str(&format!(
+            "printf(\"{name}.{field} %zu\\n\", offsetof(struct {name}, {field}));\n"
+        ));
+    }
+    for name in ["obs_source_info", "audio_data", "obs_source_audio"] {
+        program.push_str(&format!(
+            "printf(\"{name} %zu\\n\", sizeof(struct {name}));\n"
+        ));
+    }
+    program.push_str("return 0;\n}\n");
+    let dir = std::env::temp_dir().join(format!("obs-source-layout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (source, binary) = (dir.join("layout.c"), dir.join("layout"));
+    std::fs::write(&source, program).expect("write the probe");
+    let cc = std::process::Command::new("cc")
+        .arg(&source)
+        .arg("-o")
+        .arg(&binary)
+        .output()
+        .expect("run cc (install gcc and libobs-dev)");
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let out = std::process::Command::new(&binary)
+        .output()
+        .expect("run the probe");
+    let c: std::collections::BTreeMap<String, usize> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.parse().expect("a number")))
+        .collect();
+    for (name, field, rust) in fields {
+        assert_eq!(
+            c[&format!("{name}.{field}")],
+            *rust,
+            "offset of {name}.{field}"
+        );
+    }
+    // Ours is registered with its own size: libobs takes it as an older plugin's prefix.
+    assert!(size_of::<obs_source_info>() <= c["obs_source_info"]);
+    assert_eq!(size_of::<audio_data>(), c["audio_data"]);
+    assert_eq!(size_of::<obs_source_audio>(), c["obs_source_audio"]);
+}
