@@ -48,11 +48,7 @@ impl PullRig {
         let hook = |zego: Arc<OnceLock<ZegoControl>>| {
             move |event: &PublishEvent| {
                 if let Some(zego) = zego.get() {
-                    zego.set_stream_live_at(
-                        &event.name,
-                        event.kind == EventKind::Publish,
-                        event.fields.get("tcurl").map(String::as_str),
-                    );
+                    report_publish(zego, event);
                 }
                 true
             }
@@ -64,6 +60,34 @@ impl PullRig {
             .unwrap_or_else(|_| unreachable!("set once"));
         PullRig { sim, first, second }
     }
+
+    /// Another node wired to the same simulator (to move a stream to after a node died).
+    #[must_use]
+    pub fn start_node(&self) -> RtmpServer {
+        let zego = self.sim.zego();
+        RtmpServer::start_with_hook(move |event: &PublishEvent| {
+            report_publish(&zego, event);
+            true
+        })
+    }
+}
+
+/// Tells the simulator where a stream is published (the publisher's `tcUrl`), or that it ended.
+fn report_publish(zego: &ZegoControl, event: &PublishEvent) {
+    zego.set_stream_live_at(
+        &event.name,
+        event.kind == EventKind::Publish,
+        event.fields.get("tcurl").map(String::as_str),
+    );
+}
+
+/// Removes the input `name` (over obs-websocket's RemoveInput).
+pub fn remove_input(obs: &Obs, name: &str) -> Result<(), ObsError> {
+    obs.request("RemoveInput", |c| async move {
+        c.inputs()
+            .remove(obws::requests::inputs::InputId::Name(name))
+            .await
+    })
 }
 
 /// ffmpeg publishing SMPTE colour bars with a 440 Hz tone (in real time, H.264 + AAC, a key
