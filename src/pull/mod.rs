@@ -73,8 +73,9 @@ impl PullSource {
 
     fn deactivate(&self) {
         *self.active.lock_recovered() = false;
-        // Dropping the session stops it; its thread clears the player.
+        // Dropping the session stops its thread; the picture goes now, not when it notices.
         self.session.lock_recovered().take();
+        self.player.stop();
     }
 
     fn update(&self, settings: Value) {
@@ -95,10 +96,9 @@ impl PullSource {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        self.player.activated(&stream_id);
-        let player: Arc<ChildPlayer> = self.player.clone();
+        let player = Arc::new(self.player.for_session(&stream_id));
         let mut session = self.session.lock_recovered();
-        // The old session stops before the new one plays.
+        // The old session loses the player before the new one can play.
         session.take();
         *session = Some(PullSession::start(&shared, player, move || {
             settings::config(&source, service_settings().as_ref())

@@ -10,7 +10,8 @@ use rtc_golive_core::messages::Message;
 use rtc_golive_core::pull::machine::{FailureKind, Status};
 use rtc_golive_core::pull::session::{Player, SessionStatus};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,9 @@ pub struct ChildPlayer {
     stream_id: Mutex<String>,
     /// When the child last reported the end of playback.
     ended_at: Mutex<Option<Instant>>,
+    /// The session allowed to drive the player; a stopped one may still be finishing a
+    /// dispatch on its thread, and must not touch the child any more.
+    generation: AtomicU64,
 }
 
 impl ChildPlayer {
@@ -80,19 +84,30 @@ impl ChildPlayer {
             }),
             stream_id: Mutex::new(String::new()),
             ended_at: Mutex::new(None),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// The player for a new session (`stream_id` for the texts): sessions before it lose it.
+    pub fn for_session(self: &Arc<Self>, stream_id: &str) -> SessionPlayer {
+        *self.stream_id.lock_recovered() = stream_id.to_string();
+        *self.times.lock_recovered() = (Some(Instant::now()), None);
+        SessionPlayer {
+            player: self.clone(),
+            generation: self.generation.fetch_add(1, Ordering::SeqCst) + 1,
+        }
+    }
+
+    /// The source became inactive: no session drives the player, and it shows nothing at once.
+    pub fn stop(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.clear();
+        self.show(&Message::new("Pull.Status.Idle"), InfoKind::Normal);
     }
 
     /// The child source.
     pub fn child(&self) -> &MediaChild {
         &self.child
-    }
-
-    /// The source became active for the stream `stream_id` (for the texts; may be empty when
-    /// the settings are unusable).
-    pub fn activated(&self, stream_id: &str) {
-        *self.stream_id.lock_recovered() = stream_id.to_string();
-        *self.times.lock_recovered() = (Some(Instant::now()), None);
     }
 
     /// The child reported the end of playback (its own reconnect thread starts).
@@ -150,7 +165,7 @@ impl ChildPlayer {
     }
 }
 
-impl Player for ChildPlayer {
+impl ChildPlayer {
     fn play(&self, url: &str) {
         let ended_at = *self.ended_at.lock_recovered();
         if let Some(ended_at) = ended_at {
@@ -188,6 +203,11 @@ impl Player for ChildPlayer {
                 },
             ),
         };
+        self.show(&message, kind);
+    }
+
+    /// Shows `message` in the properties and the log.
+    fn show(&self, message: &Message, kind: InfoKind) {
         let text = message.render(&ObsLocale);
         // Status texts hold codes, hosts, the stream id and RequestIds only: safe to log.
         log::info!(
@@ -198,6 +218,40 @@ impl Player for ChildPlayer {
         *self.shown.lock_recovered() = Shown { text, kind };
         if let Some(parent) = self.parent.lock_recovered().upgrade() {
             parent.view().update_properties();
+        }
+    }
+}
+
+/// The player as one session sees it: every call is dropped once a newer session (or the
+/// source's deactivation) took the player over.
+pub struct SessionPlayer {
+    player: Arc<ChildPlayer>,
+    generation: u64,
+}
+
+impl SessionPlayer {
+    fn current(&self) -> Option<&ChildPlayer> {
+        (self.player.generation.load(Ordering::SeqCst) == self.generation)
+            .then_some(self.player.as_ref())
+    }
+}
+
+impl Player for SessionPlayer {
+    fn play(&self, url: &str) {
+        if let Some(player) = self.current() {
+            player.play(url);
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(player) = self.current() {
+            player.clear();
+        }
+    }
+
+    fn status_changed(&self, status: &SessionStatus) {
+        if let Some(player) = self.current() {
+            player.status_changed(status);
         }
     }
 }
