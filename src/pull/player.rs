@@ -24,8 +24,12 @@ use std::time::{Duration, Instant};
 /// it to wake (`ffmpeg_source_update` joins it), so [`ChildPlayer::play`] waits it out first,
 /// on the session's thread.
 const CHILD_RECONNECT_DELAY: Duration = Duration::from_secs(1);
-/// Beyond [`CHILD_RECONNECT_DELAY`]: the thread starts at the child's next tick after the end.
-const CHILD_RECONNECT_MARGIN: Duration = Duration::from_millis(300);
+/// Beyond [`CHILD_RECONNECT_DELAY`]: the thread starts at the child's next tick after the end,
+/// and may wake late on a loaded machine. The margin is wide because the update must not meet
+/// the thread waking up: `ffmpeg_source_update` frees the input the waking thread reads before
+/// it joins the thread (seen as a media thread stuck opening the next node, under a load
+/// average of 5 on 2 cores, with a 300 ms margin).
+const CHILD_RECONNECT_MARGIN: Duration = Duration::from_secs(1);
 
 /// The child's settings that never change: a network input that closes when inactive, shows
 /// nothing (not a frozen frame) when playback ends, and fails a silent node after 5 s of no

@@ -11,7 +11,8 @@
 //!   (alternating, each run a fresh input); the plugin's own log line ("first frame N ms after
 //!   activation") is reported too, as it has no screenshot polling in it;
 //! - recovery: the node is killed with the publisher on it and the stream is published on a
-//!   fresh node at once; time until the bars are back.
+//!   fresh node at once; time from the kill until the bars are back (after the picture went
+//!   away: the bars do not move, so a frozen frame would look the same).
 //!
 //! Prints the figures and writes `docs/benchmarks-pull.md`.
 
@@ -104,6 +105,10 @@ fn main() {
         node_publisher.take();
         let died = Instant::now();
         node_publisher = Some(Publisher::start(&next, STREAM));
+        // The bars do not move: the last frame of the dead node must be gone first, or it
+        // would pass for the new node's.
+        wait_for_picture(&obs, "recovering", TIMEOUT, |p| p.max_level() <= 16)
+            .unwrap_or_else(|| panic!("the dead node's picture stayed in run {run}"));
         wait_for_picture(&obs, "recovering", TIMEOUT, bars)
             .unwrap_or_else(|| panic!("no recovery in run {run}; log:\n{}", obs.log_text()));
         recovery.push(died.elapsed());
@@ -186,7 +191,7 @@ fn report(
         "\nThe pull source's extra time over the Media Source is its signed pull dispatch and \
          the RTMP handshake probe of the node, on its own thread. Recovery includes the end of \
          playback being noticed, a backoff wait drawn from [0, 1 s), the child Media Source's \
-         own reconnect thread being waited out (1.3 s, see `src/pull/player.rs`), the dispatch, \
+         own reconnect thread being waited out (2 s from the end of playback, see `src/pull/player.rs`), the dispatch, \
          the probe and the new node's first key frame."
     );
     out
