@@ -8,7 +8,7 @@ use rtc_golive_test_support as common;
 use common::fixtures::{SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
 use common::pull::{
     add_pull_source, loudest_level, screenshot, screenshot_png, shows_smpte_bars, wait_for_picture,
-    Picture, Publisher, PullRig, PATTERN_HEIGHT, PATTERN_WIDTH, SCENE,
+    Picture, Publisher, PullRig, PATTERN_HEIGHT, PATTERN_WIDTH,
 };
 use common::{Obs, ObsOptions};
 use serde_json::json;
@@ -84,8 +84,8 @@ fn plays_a_published_stream_and_comes_back_after_its_node_dies() {
     if std::env::var_os("RTC_GOLIVE_UPDATE_DOCS").is_some() {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
         std::fs::create_dir_all(&docs).expect("docs/screenshots");
-        let png = screenshot_png(&obs, SCENE, PATTERN_WIDTH, PATTERN_HEIGHT).expect("screenshot");
-        std::fs::write(docs.join("pull-source-scene.png"), png).expect("write the screenshot");
+        let png = screenshot_png(&obs, SOURCE, PATTERN_WIDTH, PATTERN_HEIGHT).expect("screenshot");
+        std::fs::write(docs.join("pull-source-guest.png"), png).expect("write the screenshot");
     }
 
     // The node dies with the publisher on it: nothing is shown rather than a frozen frame...
