@@ -162,23 +162,24 @@ impl ChildLink {
     }
 }
 
-/// Where forwarded audio goes: the parent source, lent by a callback.
+/// The parent source, as the child's callbacks use it: where the forwarded audio goes, and the
+/// parent OBS expects in `enum_active_sources`.
 #[derive(Clone, Copy)]
-pub struct AudioTarget(NonNull<obs_source_t>);
+pub struct ParentSource(NonNull<obs_source_t>);
 
 // SAFETY: obs_source_output_audio may be called from any thread; the pointer is only used while
 // the parent's instance (whose destroy removes the capture callback first) is alive.
-unsafe impl Send for AudioTarget {}
+unsafe impl Send for ParentSource {}
 // SAFETY: as above.
-unsafe impl Sync for AudioTarget {}
+unsafe impl Sync for ParentSource {}
 
-impl AudioTarget {
+impl ParentSource {
     /// The parent behind a `create` callback's pointer.
     ///
     /// # Safety
     /// `raw` must be the source being created, and the target used only until its `destroy`.
     pub unsafe fn from_raw(raw: *mut obs_source_t) -> Option<Self> {
-        NonNull::new(raw).map(AudioTarget)
+        NonNull::new(raw).map(ParentSource)
     }
 
     /// The parent's pointer, for the callbacks OBS expects it in (`enum_active_sources`).
@@ -191,7 +192,7 @@ impl AudioTarget {
     ///
     /// # Safety
     /// `audio` must be the data libobs passed the capture callback, for that call.
-    pub unsafe fn output(self, audio: *const audio_data) {
+    pub unsafe fn output_audio(self, audio: *const audio_data) {
         // SAFETY: per the caller, `audio` is valid for the call.
         let Some(audio) = (unsafe { audio.as_ref() }) else {
             return;

@@ -19,7 +19,7 @@ mod properties;
 
 use crate::guard::guard;
 use crate::libobs::data::{json_or_empty, DataView};
-use crate::libobs::media_child::{AudioTarget, ChildLink, InRender, MediaChild};
+use crate::libobs::media_child::{ChildLink, InRender, MediaChild, ParentSource};
 use crate::libobs::service::Service;
 use crate::libobs::source::{register_player_input, PlayerInputType, SourceView};
 use crate::locale::text_ptr;
@@ -45,7 +45,7 @@ pub const SOURCE_ID: &CStr = c"zego_rtmp_pull";
 /// One `zego_rtmp_pull` source.
 struct PullSource {
     player: Arc<ChildPlayer>,
-    audio: AudioTarget,
+    parent: ParentSource,
     link: Mutex<Option<ChildLink>>,
     settings: Mutex<Value>,
     /// The running session while the source is active.
@@ -54,11 +54,14 @@ struct PullSource {
 }
 
 impl PullSource {
-    fn create(settings: Value, source: SourceView<'_>, audio: AudioTarget) -> Option<Self> {
+    fn create(settings: Value, source: SourceView<'_>, parent: ParentSource) -> Option<Self> {
+        // The module's shared state (its HTTP client) is made here, on the thread creating the
+        // source, rather than at the first activation, on the graphics thread.
+        shared();
         let child = MediaChild::create(&format!("{} (player)", source.name()), &child_settings())?;
         Some(PullSource {
             player: Arc::new(ChildPlayer::new(child, source.weak()?)),
-            audio,
+            parent,
             link: Mutex::new(None),
             settings: Mutex::new(settings),
             session: Mutex::new(None),
@@ -72,10 +75,12 @@ impl PullSource {
     }
 
     fn deactivate(&self) {
-        *self.active.lock_recovered() = false;
+        let was_active = std::mem::replace(&mut *self.active.lock_recovered(), false);
         // Dropping the session stops its thread; the picture goes now, not when it notices.
         self.session.lock_recovered().take();
-        self.player.stop();
+        if was_active {
+            self.player.stop();
+        }
     }
 
     fn update(&self, settings: Value) {
@@ -172,17 +177,17 @@ unsafe extern "C" fn create(settings: *mut obs_data_t, source: *mut obs_source_t
     guard("pull.create", ptr::null_mut(), || {
         // SAFETY: OBS passes the new source's settings and the source itself, alive for the
         // call; the source outlives its instance data, whose destroy ends the audio forwarding.
-        let (settings, view, audio) = unsafe {
+        let (settings, view, parent) = unsafe {
             (
                 json_or_empty(DataView::from_raw(settings)),
                 SourceView::from_raw(source),
-                AudioTarget::from_raw(source),
+                ParentSource::from_raw(source),
             )
         };
-        let (Some(view), Some(audio)) = (view, audio) else {
+        let (Some(view), Some(parent)) = (view, parent) else {
             return ptr::null_mut();
         };
-        let Some(instance) = PullSource::create(settings, view, audio) else {
+        let Some(instance) = PullSource::create(settings, view, parent) else {
             log::error!("pull: cannot create the media source that plays the stream");
             return ptr::null_mut();
         };
@@ -308,7 +313,7 @@ unsafe extern "C" fn enum_sources(
                 source
                     .player
                     .child()
-                    .enumerate(source.audio.raw(), callback, param)
+                    .enumerate(source.parent.raw(), callback, param)
             };
         }
     })
@@ -333,7 +338,7 @@ unsafe extern "C" fn on_child_audio(
         // SAFETY: as for `on_media_ended`; `audio` is libobs's, for this call.
         if let Some(source) = unsafe { instance(data) } {
             // SAFETY: `audio` is what libobs passed this capture callback.
-            unsafe { source.audio.output(audio) };
+            unsafe { source.parent.output_audio(audio) };
         }
     })
 }
