@@ -7,8 +7,8 @@ use rtc_golive_test_support as common;
 
 use common::fixtures::{SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};
 use common::pull::{
-    add_pull_source, loudest_level, screenshot, screenshot_png, shows_smpte_bars, wait_for_picture,
-    Picture, Publisher, PullRig, PATTERN_HEIGHT, PATTERN_WIDTH,
+    add_pull_source, loudest_level, screenshot, screenshot_png, set_item_enabled, shows_smpte_bars,
+    wait_for_picture, Picture, Publisher, PullRig, PATTERN_HEIGHT, PATTERN_WIDTH,
 };
 use common::{Obs, ObsOptions};
 use serde_json::json;
@@ -87,6 +87,25 @@ fn plays_a_published_stream_and_comes_back_after_its_node_dies() {
         let png = screenshot_png(&obs, SOURCE, PATTERN_WIDTH, PATTERN_HEIGHT).expect("screenshot");
         std::fs::write(docs.join("pull-source-guest.png"), png).expect("write the screenshot");
     }
+
+    // Hidden from the program, the source is inactive and shows nothing; shown again, it
+    // dispatches again and plays.
+    let dispatches = || {
+        rig.sim
+            .zego()
+            .requests()
+            .iter()
+            .filter(|r| r.params.get("Type").is_some_and(|t| t == "pull"))
+            .count()
+    };
+    let before = dispatches();
+    set_item_enabled(&obs, SOURCE, false).expect("hide the source");
+    wait_for_picture(&obs, SOURCE, Duration::from_secs(10), nothing)
+        .expect("an inactive source shows nothing");
+    set_item_enabled(&obs, SOURCE, true).expect("show the source");
+    wait_for_picture(&obs, SOURCE, Duration::from_secs(30), bars)
+        .expect("the source plays again once active");
+    assert!(dispatches() > before, "reactivation dispatched again");
 
     // The node dies with the publisher on it: nothing is shown rather than a frozen frame...
     rig.first.kill();

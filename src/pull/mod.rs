@@ -116,6 +116,10 @@ impl PullSource {
                 session.first_frame();
             }
         }
+        // A stall the child does not report is an end all the same.
+        if self.player.went_silent() {
+            self.ended();
+        }
     }
 
     fn ended(&self) {
@@ -339,6 +343,7 @@ unsafe extern "C" fn on_child_audio(
         if let Some(source) = unsafe { instance(data) } {
             // SAFETY: `audio` is what libobs passed this capture callback.
             unsafe { source.parent.output_audio(audio) };
+            source.player.audio_arrived();
         }
     })
 }

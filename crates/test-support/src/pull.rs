@@ -81,6 +81,29 @@ fn report_publish(zego: &ZegoControl, event: &PublishEvent) {
     );
 }
 
+/// Shows or hides the scene item of source `name` (SetSceneItemEnabled): hiding it in the
+/// program scene deactivates the source, showing it activates it again.
+pub fn set_item_enabled(obs: &Obs, name: &str, enabled: bool) -> Result<(), ObsError> {
+    use obws::requests::scene_items::{Id, SetEnabled};
+    obs.request("SetSceneItemEnabled", |c| async move {
+        let item_id = c
+            .scene_items()
+            .id(Id {
+                scene: SceneId::Name(SCENE),
+                source: name,
+                search_offset: None,
+            })
+            .await?;
+        c.scene_items()
+            .set_enabled(SetEnabled {
+                scene: SceneId::Name(SCENE),
+                item_id,
+                enabled,
+            })
+            .await
+    })
+}
+
 /// Removes the input `name` (over obs-websocket's RemoveInput).
 pub fn remove_input(obs: &Obs, name: &str) -> Result<(), ObsError> {
     obs.request("RemoveInput", |c| async move {
