@@ -14,9 +14,17 @@ fn keys_used_in(dir: &Path, out: &mut BTreeSet<String>) {
         } else if path.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&path).expect("read source");
             for piece in text.split('"').skip(1).step_by(2) {
-                let is_key = ["Error.", "Warn.", "Zego.", "Aliyun.", "Common.", "Ui."]
-                    .iter()
-                    .any(|p| piece.starts_with(p))
+                let is_key = [
+                    "Error.",
+                    "Warn.",
+                    "Zego.",
+                    "Aliyun.",
+                    "Common.",
+                    "Ui.",
+                    "Platform.",
+                ]
+                .iter()
+                .any(|p| piece.starts_with(p))
                     && piece.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
                 if is_key {
                     out.insert(piece.to_string());
