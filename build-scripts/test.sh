@@ -67,9 +67,10 @@ deb=$(build-scripts/deb.sh | tail -n 1)
 echo "==> $deb ($(du -h "$deb" | cut -f1)) built in $((SECONDS - deb_started)) s"
 
 e2e_all=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_cdn --test e2e_networks
-  --test e2e_reliability --test e2e_ui_thread --test e2e_settings_window --test service_info_layout)
+  --test e2e_reliability --test e2e_ui_thread --test e2e_settings_window --test service_info_layout
+  --test e2e_platform)
 e2e_core=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_reliability
-  --test e2e_ui_thread --test e2e_settings_window --test service_info_layout)
+  --test e2e_ui_thread --test e2e_settings_window --test service_info_layout --test e2e_platform)
 here=$(pwd)
 for version in 32.2.2 30.2.3; do
   pid_var="rootfs_${version//./_}"
