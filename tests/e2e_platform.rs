@@ -359,3 +359,41 @@ fn chinese_ui_gets_a_chinese_refusal() {
     assert_eq!(vendor_calls(&sim), 0);
     assert_eq!(obs.quit().code(), Some(0));
 }
+
+#[test]
+fn warm_go_live_uses_the_ingest_resolved_ahead() {
+    let (rtmp, _sim, broker) = rig();
+    let token = broker.token("frank", &TokenPin::zego(STREAM));
+    let mut s = settings(&broker, &token);
+    s["prefetch"] = json!(true);
+    let mut obs = launch(s);
+    obs.wait_for_log("resolved ahead: node", Duration::from_secs(20))
+        .expect("resolves ahead through the broker");
+    assert!(
+        broker.output().contains("ahead=true"),
+        "{}",
+        broker.log_tail(20)
+    );
+    assert!(
+        broker.metrics().contains("rtc_golive_sessions 0"),
+        "resolving ahead opens no session"
+    );
+
+    obs.start_stream().expect("warm go-live");
+    rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish");
+    assert!(obs.log_text().contains("using the node resolved ahead"));
+    // The start still opens its session.
+    assert!(
+        broker.output().contains("ahead=false"),
+        "{}",
+        broker.log_tail(20)
+    );
+    obs.stop_stream().expect("stop");
+    common::wait_until(Duration::from_secs(5), || {
+        broker.output().contains("stop sub=frank").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the stop reaches the broker:\n{}", broker.log_tail(20)));
+    assert_no_secret_in_obs(&obs, &token);
+    assert_eq!(obs.quit().code(), Some(0));
+}
