@@ -409,3 +409,61 @@ fn warm_go_live_uses_the_ingest_resolved_ahead() {
     assert_no_secret_in_obs(&obs, &token);
     assert_eq!(obs.quit().code(), Some(0));
 }
+
+#[test]
+fn a_reconnect_moves_to_the_next_node_then_asks_the_broker_for_fresh_ones() {
+    let mut first = RtmpServer::start();
+    let mut second = RtmpServer::start();
+    let third = RtmpServer::start();
+    let sim = sim()
+        .zego(vec![first.rtmp_url(), second.rtmp_url()])
+        .start();
+    let broker = Broker::start(BrokerOptions::new().zego(&sim.base_url()));
+    let token = broker.token("gina", &TokenPin::zego(STREAM));
+    // OBS reconnecting after one second instead of its default wait.
+    let mut obs = Obs::launch(
+        ObsOptions::new(PLATFORM_SERVICE, settings(&broker, &token))
+            .with_plugin()
+            .with_profile_ini("Output", "Reconnect", "true")
+            .with_profile_ini("Output", "RetryDelay", "1")
+            .with_profile_ini("Output", "MaxRetries", "20"),
+    );
+
+    obs.start_stream().expect("go-live");
+    first
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("publish on the first node");
+
+    // The first node dies: the next node of the answer, without asking the broker.
+    first.kill();
+    second
+        .wait_for_publish(Some(STREAM), Duration::from_secs(15))
+        .expect("the stream continues on the second node");
+    assert!(!broker.output().contains("fresh=true"));
+
+    // Every node of the answer failed: a fresh resolution for the same session.
+    sim.zego().set_nodes(vec![third.rtmp_url()]);
+    second.kill();
+    third
+        .wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("the stream continues on the node of the fresh answer");
+    let output = broker.output();
+    assert!(
+        output.contains("ahead=true fresh=true"),
+        "{}",
+        broker.log_tail(20)
+    );
+    assert_eq!(
+        output.matches("ahead=false").count(),
+        1,
+        "one session for the whole stream:\n{}",
+        broker.log_tail(20)
+    );
+    assert!(obs.stream_active());
+    obs.stop_stream().expect("stop");
+    common::wait_until(Duration::from_secs(5), || {
+        broker.output().contains("stop sub=gina").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the stop reaches the broker:\n{}", broker.log_tail(20)));
+    assert_eq!(obs.quit().code(), Some(0));
+}
