@@ -7,7 +7,7 @@
 #     runs OBS or reads its headers;
 #   - OBS 30.2.3 (Debian trixie root filesystem, from the .deb): go-live on both providers,
 #     vendor errors, failover and the quit tests, Start Streaming off the UI thread, the settings
-#     window, the header layout.
+#     window, the header layout, going live through the platform's broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
@@ -32,6 +32,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 # never load a stale one.
 echo "==> cargo build (plugin)"
 cargo build --lib
+# e2e_platform runs the real broker binary (target/debug/rtc-golive-broker) on every version.
+echo "==> cargo build (broker)"
+cargo build -p rtc-golive-broker
 echo "==> build and lints: $((SECONDS - started)) s since the start"
 echo "==> the core's tests with libobs hidden (no headers, no library)"
 bash build-scripts/core-without-libobs.sh
