@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::broker::{Broker, BrokerOptions, TokenPin, BROKER_HS256_KEY};
 use common::fixtures::{sim, AliyunRoom};
+use common::ui_thread::{window_names, xdotool};
 use common::{Obs, ObsError, ObsOptions, RtmpServer};
 use hmac::{Hmac, Mac};
 use rtc_golive_simulator::Simulator;
@@ -465,5 +466,87 @@ fn a_reconnect_moves_to_the_next_node_then_asks_the_broker_for_fresh_ones() {
         broker.output().contains("stop sub=gina").then_some(())
     })
     .unwrap_or_else(|| panic!("the stop reaches the broker:\n{}", broker.log_tail(20)));
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+/// Presses `keys` in OBS's X display.
+fn key(display: &str, keys: &str) {
+    xdotool(display, &["key", "--delay", "60", keys]).expect("xdotool key");
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+/// The first visible window whose name matches `pattern`, waiting up to 10 s.
+fn find_window(display: &str, pattern: &str) -> Option<String> {
+    common::wait_until(Duration::from_secs(10), || {
+        xdotool(display, &["search", "--onlyvisible", "--name", pattern])
+            .ok()
+            .and_then(|out| out.lines().next().map(str::to_owned))
+    })
+}
+
+#[test]
+fn the_settings_window_offers_the_platform_and_tests_its_connection() {
+    let (rtmp, _sim, broker) = rig();
+    let token = broker.token("hana", &TokenPin::zego(STREAM));
+    let mut obs = launch(settings(&broker, &token));
+    obs.wait_for_log(
+        "obs-websocket vendor obs-rtc-golive registered",
+        Duration::from_secs(10),
+    )
+    .expect("post-load registration");
+    let display = obs.display().to_owned();
+
+    // Tools -> RTC Go-Live... (the last item of the Tools menu), seeded from the profile's
+    // platform service: its provider is chosen and its URL and token are filled in.
+    let main = find_window(&display, "^OBS ").expect("OBS's main window");
+    let window = (0..3)
+        .find_map(|_| {
+            xdotool(&display, &["windowfocus", "--sync", &main]).ok()?;
+            std::thread::sleep(Duration::from_millis(300));
+            key(&display, "alt+t");
+            std::thread::sleep(Duration::from_millis(400));
+            key(&display, "Up");
+            key(&display, "Return");
+            let found = find_window(&display, "RTC Go-Live");
+            if found.is_none() {
+                key(&display, "Escape");
+            }
+            found
+        })
+        .unwrap_or_else(|| panic!("the window did not open:\n{}", window_names(&display)));
+    let _ = xdotool(&display, &["windowsize", "--sync", &window, "800", "720"]);
+    xdotool(&display, &["windowfocus", "--sync", &window]).expect("focus the window");
+    std::thread::sleep(Duration::from_millis(700));
+
+    // Its own Test connection button: a resolve ahead through the broker.
+    key(&display, "alt+t");
+    let line = obs
+        .wait_for_log(
+            "test connection: provider=platform",
+            Duration::from_secs(15),
+        )
+        .expect("the window's Test connection runs for the platform");
+    assert!(line.contains("ok=true"), "{line}");
+    assert!(
+        line.contains(&format!("node=127.0.0.1:{}", rtmp.port())),
+        "{line}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let shot = common::util::artifacts_dir(&common::util::current_test_name())
+        .join("settings-platform.png");
+    let status = std::process::Command::new("import")
+        .args(["-window", &window, shot.to_str().expect("UTF-8 path")])
+        .env("DISPLAY", &display)
+        .status()
+        .expect("cannot run import (Debian package `imagemagick`)");
+    assert!(status.success(), "import failed");
+    println!("screenshot: {}", shot.display());
+    assert!(
+        broker.metrics().contains("rtc_golive_sessions 0"),
+        "a test opens no session"
+    );
+    key(&display, "Escape");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_no_secret_in_obs(&obs, &token);
     assert_eq!(obs.quit().code(), Some(0));
 }
