@@ -19,6 +19,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long after the last shared slot an instance waits before its fallback slots begin.
 const FALLBACK_GUARD: Duration = Duration::from_secs(1);
+/// A slot reached later than this (a slow answer from Redis, a busy machine) is given up and
+/// another taken: sent late, the request would arrive next to the one of the following slot,
+/// and the vendor counts arrivals.
+pub const LATE_TOLERANCE: Duration = Duration::from_millis(10);
 
 /// GCRA on Redis's clock. KEYS[1]: the limit's TAT (µs). ARGV: interval, tolerance, and a
 /// floor for the TAT (µs since the epoch: the caller's own local slots), all integers.
@@ -90,7 +94,30 @@ impl Limiter {
         }
     }
 
-    /// Takes a slot of `key` at `rate` (which is the whole platform's rate).
+    /// Waits for a slot of `key` at `rate` (the whole platform's rate): `Ok` with the number
+    /// of slots missed on the way (reached too late, see [`LATE_TOLERANCE`]), or the time to
+    /// wait when the queue is full.
+    pub async fn wait_for_slot(&self, key: &str, rate: Rate) -> Result<u32, Duration> {
+        let mut missed = 0;
+        loop {
+            let asked = Instant::now();
+            let wait = match self.take(key, rate).await {
+                Admission::Slot { wait } => wait,
+                Admission::Refused { retry_after } => return Err(retry_after),
+            };
+            // The slot is `wait` after the limiter's clock read it, which is after `asked`:
+            // sleeping `wait` from now is never early, and late by at most the time it took.
+            let slot = Instant::now() + wait;
+            tokio::time::sleep_until(slot.into()).await;
+            let late = asked.elapsed().saturating_sub(wait);
+            if late <= LATE_TOLERANCE {
+                return Ok(missed);
+            }
+            missed += 1;
+        }
+    }
+
+    /// Takes a slot of `key` at `rate` (the whole platform's rate) without waiting for it.
     pub async fn take(&self, key: &str, rate: Rate) -> Admission {
         if let Some(link) = &self.link {
             if let Some(admission) = self.take_shared(link, key, rate).await {
