@@ -25,7 +25,7 @@ use rtc_golive_core::providers::zego::ZegoError;
 use rtc_golive_core::rtmp_target::{redacted_url, RtmpTarget};
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Attempts of one vendor call whose answer was the vendor's own rate limit (each attempt takes
 /// a fresh slot; the limiter keeps to the rate, so this covers jitter on the way there).

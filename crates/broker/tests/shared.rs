@@ -14,6 +14,10 @@ fn options(redis: &RedisServer, sim: &Simulator) -> BrokerOptions {
         .binary(env!("CARGO_BIN_EXE_rtc-golive-broker"))
         .zego(&sim.base_url())
         .redis(&redis.url())
+        // A debug build on a busy 2-core machine delays some requests by tens of ms after
+        // their slot; the checks below count every request the vendor saw, so the spacing
+        // gets more room than the default 4 % (the release storm benchmark runs at 4 %).
+        .set("limits", "margin_percent", "10")
 }
 
 fn wait_for_mode(broker: &Broker, mode: &str, timeout: Duration) {
