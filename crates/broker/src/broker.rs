@@ -25,11 +25,11 @@ use rtc_golive_core::providers::zego::ZegoError;
 use rtc_golive_core::rtmp_target::{redacted_url, RtmpTarget};
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Attempts of one vendor call whose answer was the vendor's own rate limit (each attempt takes
-/// a fresh slot; the limiter keeps to the rate, so this covers clock jitter at the vendor).
-const VENDOR_ATTEMPTS: usize = 3;
+/// a fresh slot; the limiter keeps to the rate, so this covers jitter on the way there).
+const VENDOR_ATTEMPTS: usize = 5;
 /// When a lapsed session's forwards could not be deleted, the next try comes this much later.
 const CLEANUP_RETRY: Duration = Duration::from_secs(30);
 
@@ -136,6 +136,11 @@ impl Broker {
             ));
         }
         Ok(claims)
+    }
+
+    /// Counts a `/v1/golive` refused before [`golive`](Self::golive) (token or body).
+    pub fn golive_refused(&self, error: &ApiError) {
+        self.metrics.golive(code_name(error.code));
     }
 
     /// `POST /v1/golive`.
@@ -584,24 +589,24 @@ impl Broker {
             Limit::ZegoCdn => limits.zego_cdn_per_second,
             Limit::Aliyun => limits.aliyun_per_second,
         };
-        let rate = Rate::queued(per_second, limits.queue_limit);
+        let rate = Rate::queued(per_second, limits.margin_percent, limits.queue_limit);
         let key = format!("{}:{account}", limit.name());
         let call = Arc::new(call);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let wait = match self.limiter.take(&key, rate).await {
-                Admission::Slot { wait } => wait,
-                Admission::Refused { retry_after } => {
+            let slot = {
+                let _waiting = self.metrics.waiting(limit.name());
+                self.limiter.wait_for_slot(&key, rate).await
+            };
+            match slot {
+                Ok(missed) => self.metrics.missed_slots(limit.name(), missed),
+                Err(retry_after) => {
                     return Err(CallError::Refused(ApiError::rate_limited(
                         "the broker's queue for the vendor is full",
                         retry_after,
                     )))
                 }
-            };
-            if !wait.is_zero() {
-                let _waiting = self.metrics.waiting(limit.name());
-                tokio::time::sleep_until((Instant::now() + wait).into()).await;
             }
             let (vendors, call) = (self.vendors.clone(), call.clone());
             let result = tokio::task::spawn_blocking(move || call(&vendors))

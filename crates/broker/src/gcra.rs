@@ -35,9 +35,10 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// `per_second` requests a second, with up to `queue` waiting.
-    pub fn queued(per_second: u32, queue: u32) -> Rate {
-        let interval = Duration::from_secs(1) / per_second.max(1);
+    /// `per_second` requests a second, spaced `margin_percent` wider, with up to `queue`
+    /// waiting.
+    pub fn queued(per_second: u32, margin_percent: u32, queue: u32) -> Rate {
+        let interval = Duration::from_secs(1) * (100 + margin_percent) / 100 / per_second.max(1);
         Rate {
             interval,
             tolerance: interval * queue,
@@ -106,7 +107,7 @@ mod tests {
     fn a_crowd_leaves_one_interval_apart() {
         let mut g = Gcra::default();
         let now = Instant::now();
-        let rate = Rate::queued(40, 100);
+        let rate = Rate::queued(40, 0, 100);
         let waits: Vec<_> = (0..5).map(|_| g.take("k", rate, now)).collect();
         for (i, w) in waits.iter().enumerate() {
             assert_eq!(
@@ -125,10 +126,18 @@ mod tests {
     }
 
     #[test]
+    fn the_margin_widens_the_interval() {
+        assert_eq!(
+            Rate::queued(40, 4, 10).interval,
+            Duration::from_micros(26_000)
+        );
+    }
+
+    #[test]
     fn the_queue_is_bounded() {
         let mut g = Gcra::default();
         let now = Instant::now();
-        let rate = Rate::queued(10, 2);
+        let rate = Rate::queued(10, 0, 2);
         for _ in 0..3 {
             assert!(matches!(g.take("k", rate, now), Admission::Slot { .. }));
         }
@@ -163,7 +172,7 @@ mod tests {
         let now = Instant::now();
         g.hold_until("k", now + Duration::from_secs(2));
         assert_eq!(
-            g.take("k", Rate::queued(40, 1000).share(2), now),
+            g.take("k", Rate::queued(40, 0, 1000).share(2), now),
             Admission::Slot {
                 wait: Duration::from_secs(2)
             }

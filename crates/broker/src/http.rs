@@ -81,8 +81,11 @@ async fn golive(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let claims = broker.authenticate(bearer(&headers)).await?;
-    let request: GoLiveRequest = body(&bytes, Some(GoLiveRequest::default()))?;
+    let checked = match broker.authenticate(bearer(&headers)).await {
+        Ok(claims) => body(&bytes, Some(GoLiveRequest::default())).map(|r| (claims, r)),
+        Err(e) => Err(e),
+    };
+    let (claims, request) = checked.inspect_err(|e| broker.golive_refused(e))?;
     Ok(Json(broker.golive(&claims, &request).await?).into_response())
 }
 

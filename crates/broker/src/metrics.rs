@@ -11,6 +11,7 @@ pub struct Metrics {
     golives: Mutex<BTreeMap<&'static str, u64>>,
     vendor_requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     waiting: Mutex<BTreeMap<&'static str, i64>>,
+    missed: Mutex<BTreeMap<&'static str, u64>>,
     swept: AtomicI64,
 }
 
@@ -65,6 +66,18 @@ impl Metrics {
         Waiting {
             metrics: self,
             limit,
+        }
+    }
+
+    /// Counts slots of `limit` given up because they were reached too late.
+    pub fn missed_slots(&self, limit: &'static str, n: u32) {
+        if n > 0 {
+            *self
+                .missed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(limit)
+                .or_default() += u64::from(n);
         }
     }
 

@@ -7,9 +7,10 @@
 //! requests go to the local fallback without waiting; the watch task brings it back up.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The longest a request waits for Redis before it uses the local fallback.
@@ -18,6 +19,9 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// An instance that has not checked in for this long is no longer counted.
 const INSTANCE_TTL_MS: u64 = 5_000;
+
+/// Clock samples kept; the one with the shortest round trip gives the offset.
+const CLOCK_SAMPLES: usize = 10;
 
 /// The key prefix of everything the broker keeps in Redis.
 pub const PREFIX: &str = "rtc-golive";
@@ -29,6 +33,9 @@ pub struct RedisLink {
     up: AtomicBool,
     instances: AtomicU32,
     instance_id: String,
+    /// Redis's clock minus this host's, in µs (see [`clock_offset_micros`](Self::clock_offset_micros)).
+    clock_offset_us: AtomicI64,
+    clock_samples: Mutex<VecDeque<(u64, i64)>>,
 }
 
 impl std::fmt::Debug for RedisLink {
@@ -49,6 +56,8 @@ impl RedisLink {
             up: AtomicBool::new(false),
             instances: AtomicU32::new(1),
             instance_id,
+            clock_offset_us: AtomicI64::new(0),
+            clock_samples: Mutex::default(),
         }))
     }
 
@@ -60,6 +69,13 @@ impl RedisLink {
     /// The broker instances that checked in recently (at least 1: this one).
     pub fn instances_seen(&self) -> u32 {
         self.instances.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Redis's clock minus this host's, in µs: the limiter's slots are on Redis's clock. Taken
+    /// from the `TIME` sample with the shortest round trip of the last ten (one a second), so
+    /// its error is at most half that round trip.
+    pub fn clock_offset_micros(&self) -> i64 {
+        self.clock_offset_us.load(Ordering::Relaxed)
     }
 
     /// Runs `command` on the connection when the link is up; `None` (and the link marked
@@ -141,6 +157,7 @@ impl RedisLink {
                 }
             }
         };
+        self.sample_clock(conn.clone()).await;
         let now_ms = unix_millis();
         let key = format!("{PREFIX}:instances");
         let mut c = conn;
@@ -166,6 +183,39 @@ impl RedisLink {
             Err(_) => self.mark_down("no answer to the check"),
         }
     }
+}
+
+impl RedisLink {
+    async fn sample_clock(&self, mut conn: ConnectionManager) {
+        let before = unix_micros();
+        let time = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            redis::cmd("TIME").query_async::<(u64, u64)>(&mut conn),
+        )
+        .await;
+        let after = unix_micros();
+        let Ok(Ok((secs, micros))) = time else {
+            return;
+        };
+        let redis_now = (secs * 1_000_000 + micros) as i64;
+        let rtt = after.saturating_sub(before);
+        let offset = redis_now - (before + rtt / 2) as i64;
+        let mut samples = self.clock_samples.lock().unwrap_or_else(|e| e.into_inner());
+        samples.push_back((rtt, offset));
+        if samples.len() > CLOCK_SAMPLES {
+            samples.pop_front();
+        }
+        if let Some(&(_, best)) = samples.iter().min_by_key(|(rtt, _)| *rtt) {
+            self.clock_offset_us.store(best, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch.
+pub fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Milliseconds since the Unix epoch.

@@ -47,8 +47,10 @@ impl std::fmt::Debug for Vendors {
 impl Vendors {
     /// A fresh client with nothing kept.
     pub fn new() -> Result<Self, String> {
+        let http = ApiClient::with_defaults().map_err(|e| e.to_string())?;
+        http.prepare().map_err(|e| e.to_string())?;
         Ok(Vendors {
-            http: ApiClient::with_defaults().map_err(|e| e.to_string())?,
+            http,
             sequence: SequenceClock::new(),
             nodes: Mutex::default(),
             addresses: Mutex::new(AddressCache::load(None)),

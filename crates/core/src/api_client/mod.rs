@@ -113,6 +113,12 @@ impl ApiClient {
         })
     }
 
+    /// Builds the HTTP client now instead of at the first call (reading the certificate
+    /// store), for a server whose first calls must leave on time (the broker).
+    pub fn prepare(&self) -> Result<(), TransportError> {
+        self.http().map(|_| ())
+    }
+
     /// The host of the proxy a request to `url` goes through, if any (never its credentials).
     pub fn proxy_host(&self, url: &url::Url) -> Option<String> {
         let uri: http::Uri = url.as_str().parse().ok()?;
