@@ -7,10 +7,13 @@
 # screenshots; xclip reads what a field holds), elfutils (eu-stack samples the UI thread),
 # tesseract (reads OBS's error dialog off the screen), locales + a CJK font (the zh-CN window),
 # tinyproxy (a real forward proxy) and nginx's stream module (the TLS front that makes nginx-rtmp
-# an RTMPS ingest) for the network tests.
+# an RTMPS ingest) for the network tests; redis-server for the platform broker's shared state
+# (crates/broker's tests and storm benchmark start their own on a loopback port, the platform
+# e2e tests too; nothing uses a system-wide Redis).
 GOLIVE_PACKAGES=(obs-studio libobs-dev libclang-dev clang pkg-config xvfb xauth nginx
   libnginx-mod-rtmp ffmpeg imagemagick xdotool xclip x11-utils elfutils tesseract-ocr
-  tesseract-ocr-eng locales fonts-droid-fallback ca-certificates tinyproxy libnginx-mod-stream)
+  tesseract-ocr-eng locales fonts-droid-fallback ca-certificates tinyproxy libnginx-mod-stream
+  redis-server)
 
 ensure_deps() {
   local missing=()

@@ -7,7 +7,7 @@
 #     runs OBS or reads its headers;
 #   - OBS 30.2.3 (Debian trixie root filesystem, from the .deb): go-live on both providers,
 #     vendor errors, failover and the quit tests, Start Streaming off the UI thread, the settings
-#     window, the header layout, the pull source.
+#     window, the header layout, the pull source, going live through the platform's broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
@@ -32,6 +32,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 # never load a stale one.
 echo "==> cargo build (plugin)"
 cargo build --lib
+# e2e_platform runs the real broker binary (target/debug/rtc-golive-broker) on every version.
+echo "==> cargo build (broker)"
+cargo build -p rtc-golive-broker
 echo "==> build and lints: $((SECONDS - started)) s since the start"
 echo "==> the core's tests with libobs hidden (no headers, no library)"
 bash build-scripts/core-without-libobs.sh
@@ -68,9 +71,10 @@ echo "==> $deb ($(du -h "$deb" | cut -f1)) built in $((SECONDS - deb_started)) s
 
 e2e_all=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_cdn --test e2e_networks
   --test e2e_reliability --test e2e_ui_thread --test e2e_settings_window --test service_info_layout
-  --test e2e_pull)
+  --test e2e_pull --test e2e_platform)
 e2e_core=(--test e2e_baseline --test e2e_zego --test e2e_aliyun --test e2e_reliability
-  --test e2e_ui_thread --test e2e_settings_window --test service_info_layout --test e2e_pull)
+  --test e2e_ui_thread --test e2e_settings_window --test service_info_layout --test e2e_pull
+  --test e2e_platform)
 here=$(pwd)
 for version in 32.2.2 30.2.3; do
   pid_var="rootfs_${version//./_}"

@@ -15,7 +15,14 @@ fn keys_used_in(dir: &Path, out: &mut BTreeSet<String>) {
             let text = std::fs::read_to_string(&path).expect("read source");
             for piece in text.split('"').skip(1).step_by(2) {
                 let is_key = [
-                    "Error.", "Warn.", "Zego.", "Aliyun.", "Common.", "Ui.", "Pull.",
+                    "Error.",
+                    "Warn.",
+                    "Zego.",
+                    "Aliyun.",
+                    "Common.",
+                    "Ui.",
+                    "Platform.",
+                    "Pull.",
                 ]
                 .iter()
                 .any(|p| piece.starts_with(p))

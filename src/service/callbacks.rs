@@ -278,7 +278,7 @@ fn registration_size(running_version: u32) -> usize {
 /// Registers every service with the running libobs.
 pub fn register_all() {
     let size = registration_size(running_version());
-    let infos: [ObsServiceInfo; ServiceKind::ALL.len()] = [info::<0>(), info::<1>()];
+    let infos: [ObsServiceInfo; ServiceKind::ALL.len()] = [info::<0>(), info::<1>(), info::<2>()];
     for (info, kind) in infos.iter().zip(ServiceKind::ALL) {
         // SAFETY: the id string is leaked and the callbacks are 'static functions.
         unsafe { service::register(info, size) };

@@ -1,5 +1,5 @@
 //! The window's settings and how they map to a service's: each provider's values under
-//! `zego.` / `aliyun.` + the service's own key, so Apply copies them 1:1. Plain JSON, no libobs.
+//! `zego.` / `aliyun.` / `platform.` + the service's own key, so Apply copies them 1:1. Plain JSON, no libobs.
 
 use rtc_golive_core::config::fields::Field;
 use rtc_golive_core::config::ServiceKind;
@@ -13,6 +13,7 @@ pub fn prefix(kind: ServiceKind) -> &'static str {
     match kind {
         ServiceKind::ZegoRtmpDispatch => "zego.",
         ServiceKind::AliyunArtcRtmp => "aliyun.",
+        ServiceKind::RtcPlatformGolive => "platform.",
     }
 }
 
@@ -21,6 +22,7 @@ pub fn group_key(kind: ServiceKind) -> &'static str {
     match kind {
         ServiceKind::ZegoRtmpDispatch => "group.zego",
         ServiceKind::AliyunArtcRtmp => "group.aliyun",
+        ServiceKind::RtcPlatformGolive => "group.platform",
     }
 }
 
@@ -29,6 +31,7 @@ pub fn group_label(kind: ServiceKind) -> &'static str {
     match kind {
         ServiceKind::ZegoRtmpDispatch => "Ui.Group.Zego",
         ServiceKind::AliyunArtcRtmp => "Ui.Group.Aliyun",
+        ServiceKind::RtcPlatformGolive => "Platform.Group",
     }
 }
 
@@ -47,6 +50,7 @@ pub fn is_main(kind: ServiceKind, field: &Field) -> bool {
                 | "user_id"
                 | "display_name"
         ),
+        ServiceKind::RtcPlatformGolive => matches!(field.key, "platform_url" | "platform_token"),
     }
 }
 
@@ -137,7 +141,7 @@ mod tests {
     fn every_field_is_shown_once() {
         for &kind in ServiceKind::ALL {
             let main = kind.fields().iter().filter(|f| is_main(kind, f)).count();
-            assert!(main >= 3 && main < kind.fields().len(), "{kind:?}");
+            assert!(main >= 2 && main < kind.fields().len(), "{kind:?}");
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::cdn_forwarding::ForwardFailure;
 use crate::config::ConfigError;
 use crate::messages::Message;
 use crate::providers::aliyun::AliyunError;
+use crate::providers::platform::PlatformError;
 use crate::providers::zego::ZegoError;
 
 /// Why a go-live was refused.
@@ -15,6 +16,8 @@ pub enum GoLiveError {
     Zego(ZegoError),
     /// Alibaba Cloud's call failed.
     Aliyun(AliyunError),
+    /// The platform's broker refused or could not be reached.
+    Platform(PlatformError),
     /// The vendor's nodes all refused a connection.
     NoReachableNode {
         /// `host:port` of each node.
@@ -38,6 +41,7 @@ impl GoLiveError {
             GoLiveError::Config(e) => e.message.clone(),
             GoLiveError::Zego(e) => e.message(),
             GoLiveError::Aliyun(e) => e.message(),
+            GoLiveError::Platform(e) => e.message(),
             GoLiveError::NoReachableNode { hosts, request_id } => {
                 Message::new("Error.NoReachableNode")
                     .text(hosts.join(", "))

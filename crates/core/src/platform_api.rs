@@ -4,9 +4,10 @@
 //!
 //! Every request carries `Authorization: Bearer <token>`; every body is JSON.
 //! - `POST /v1/golive` ([`GoLiveRequest`] → [`GoLiveAnswer`]): resolve the token's ingest. With
-//!   `ahead: false` (Start Streaming, or a failover) it also opens a session: the broker
-//!   creates the token's CDN forwards before it answers, and holds them while heartbeats come.
-//!   With `ahead: true` (resolving ahead) it opens none.
+//!   `ahead: false` (Start Streaming) it also opens a session: the broker creates the token's
+//!   CDN forwards before it answers, and holds them while heartbeats come. With `ahead: true`
+//!   (resolving ahead, and the plugin's failover: `fresh: true` for the session already open,
+//!   whose forwards follow the stream, not the node) it opens none.
 //! - `POST /v1/live` ([`SessionRequest`] → [`LiveAnswer`]): the heartbeat while live.
 //! - `POST /v1/stop` ([`SessionRequest`] → `{}`): the stream ended; idempotent.
 //! - `GET /healthz`, `GET /metrics` (Prometheus text): for the operator, no token.

@@ -110,6 +110,17 @@ fn resolve_once(config: &ProviderConfig, shared: &Shared) -> Option<(Ready, Inst
             plan.obtained_at + zego.node_max_age.saturating_sub(REFRESH_MARGIN),
             Some(zego.node_max_age),
         ),
+        // The broker's nodes age like the vendor's: refreshed before `node_max_age`, or
+        // before the ingest expires when that comes first.
+        ProviderConfig::Platform(platform) => {
+            let left = plan
+                .expires_at
+                .and_then(|t| t.duration_since(SystemTime::now()).ok())
+                .unwrap_or_default();
+            let by_age = plan.obtained_at + platform.node_max_age.saturating_sub(REFRESH_MARGIN);
+            let by_expiry = Instant::now() + left.saturating_sub(ADDRESS_MARGIN);
+            (by_age.min(by_expiry), Some(platform.node_max_age))
+        }
         ProviderConfig::Aliyun(_) => {
             let left = plan
                 .expires_at

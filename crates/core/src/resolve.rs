@@ -3,12 +3,15 @@
 
 use crate::address_cache::{auth_key_expiry, CachedAddress};
 use crate::config::aliyun::AliyunConfig;
+use crate::config::platform::PlatformConfig;
 use crate::config::zego::ZegoConfig;
 use crate::config::{ProviderConfig, ServiceSettings};
 use crate::go_live_error::GoLiveError;
 use crate::lock::LockRecovered;
 use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
+use crate::platform_api::{GoLiveAnswer, GoLiveRequest};
 use crate::providers::aliyun::{self, AliyunError};
+use crate::providers::platform::{self, honouring_retry_after, PlatformError};
 use crate::providers::zego::{self, ZegoError};
 use crate::report::GoLiveReport;
 use crate::retry::RetryPolicy;
@@ -31,7 +34,121 @@ pub fn resolve(
         ProviderConfig::Aliyun(config) => {
             resolve_aliyun(shared, config, policy).map(|(p, key)| (p, Some(key)))
         }
+        ProviderConfig::Platform(config) => {
+            resolve_platform(shared, config, &PLATFORM_AHEAD, policy, None).map(|(p, _)| (p, None))
+        }
     }
+}
+
+/// Resolving ahead through the platform: no session, no CDN forward.
+pub const PLATFORM_AHEAD: GoLiveRequest = GoLiveRequest {
+    ahead: true,
+    fresh: false,
+};
+
+/// Start Streaming through the platform: opens a session (the broker creates the CDN forwards).
+pub const PLATFORM_START: GoLiveRequest = GoLiveRequest {
+    ahead: false,
+    fresh: false,
+};
+
+/// A reconnect after the nodes failed or the ingest expired: a fresh resolution for the
+/// session already open, whose forwards follow the stream, not the node.
+pub const PLATFORM_FAILOVER: GoLiveRequest = GoLiveRequest {
+    ahead: true,
+    fresh: true,
+};
+
+/// What a go-live through the platform holds besides its plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformLease {
+    /// `"zego"` or `"aliyun"`: the vendor the token publishes to.
+    pub provider: String,
+    /// The session to heartbeat and stop (none for resolutions ahead).
+    pub session: Option<String>,
+    /// How often to send the heartbeat while live.
+    pub heartbeat: Duration,
+    /// The broker's non-fatal findings, in English.
+    pub warnings: Vec<String>,
+}
+
+/// The broker's answer, probed from this computer exactly as in direct mode. When `known` (a
+/// plan resolved ahead) has the very nodes of the answer, its probe order is kept and no probe
+/// is repeated.
+pub fn resolve_platform(
+    shared: &Shared,
+    config: &PlatformConfig,
+    request: &GoLiveRequest,
+    policy: RetryPolicy,
+    known: Option<&IngestPlan>,
+) -> Result<(IngestPlan, PlatformLease), GoLiveError> {
+    let answer = honouring_retry_after(
+        policy.budget,
+        || platform::golive(&shared.http, config, request),
+        |d| shared.background.sleep(d),
+    )
+    .map_err(GoLiveError::Platform)?;
+    let obtained_at = Instant::now();
+    let nodes = answer_nodes(&answer)?;
+    let same_nodes = known.filter(|plan| {
+        let mut theirs: Vec<&RtmpTarget> = plan.nodes().collect();
+        let mut ours: Vec<&RtmpTarget> = nodes.iter().collect();
+        theirs.sort_by(|a, b| (&a.server, &a.key).cmp(&(&b.server, &b.key)));
+        ours.sort_by(|a, b| (&a.server, &a.key).cmp(&(&b.server, &b.key)));
+        theirs == ours
+    });
+    let ordered = match same_nodes {
+        Some(plan) => IngestPlan {
+            request_id: answer.request_id.clone(),
+            ..plan.clone()
+        },
+        None => order_by_reachability(nodes, &answer.request_id)?,
+    };
+    let plan = IngestPlan {
+        expires_at: Some(UNIX_EPOCH + Duration::from_secs(answer.valid_until)),
+        obtained_at,
+        ..ordered
+    };
+    log::info!(
+        "platform: {} ingest via {} (RequestId={}, {} node(s), {})",
+        answer.provider,
+        config.url.host(),
+        answer.request_id,
+        plan.alternates.len() + 1,
+        if answer.session.is_some() {
+            "session opened"
+        } else {
+            "no session"
+        }
+    );
+    let lease = PlatformLease {
+        provider: answer.provider,
+        session: answer.session,
+        heartbeat: Duration::from_secs(answer.heartbeat_seconds.max(1)),
+        warnings: answer.warnings,
+    };
+    Ok((plan, lease))
+}
+
+/// The answer's server and alternates as RTMP targets, in the broker's order.
+fn answer_nodes(answer: &GoLiveAnswer) -> Result<Vec<RtmpTarget>, GoLiveError> {
+    std::iter::once((&answer.server, &answer.key))
+        .chain(answer.alternates.iter().map(|t| (&t.server, &t.key)))
+        .map(|(server, key)| {
+            let server = server.trim_end_matches('/');
+            // The split checks scheme, host and app; the key is kept exactly as sent.
+            match RtmpTarget::split(&format!("{server}/{key}")) {
+                Ok(_) if !key.is_empty() => Ok(RtmpTarget {
+                    server: server.to_string(),
+                    key: key.clone(),
+                }),
+                _ => Err(GoLiveError::Platform(PlatformError::BadResponse {
+                    status: 200,
+                    detail: format!("the ingest {server} is not an rtmp:// or rtmps:// URL"),
+                })),
+            }
+        })
+        .collect()
 }
 
 /// Dispatch and probe: the ZEGOCLOUD plan, without side effects at the vendor. Public so that
@@ -136,6 +253,7 @@ pub fn resolve_aliyun(
 /// probe, but no publish and no CDN forward. An Alibaba address made here is kept for reuse.
 pub fn test_connection(settings: &ServiceSettings, shared: &Shared) -> GoLiveReport {
     let started = Instant::now();
+    // Resolving ahead is the platform's dry run too: no session, no CDN forward.
     let result = match settings.config() {
         Ok(config) => resolve(shared, config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan),
         Err(e) => Err(GoLiveError::Config(e.clone())),

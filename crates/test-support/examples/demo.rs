@@ -1,12 +1,18 @@
 //! The demo behind `build-scripts/demo.sh`: a real, headless OBS goes live on the bundled
-//! simulator, first through ZEGOCLOUD's RTMP dispatch, then into an Alibaba ARTC channel, and
-//! the RTMP server's view of each stream is printed as proof.
+//! simulator, first through ZEGOCLOUD's RTMP dispatch, then into an Alibaba ARTC channel, then
+//! through a platform's broker (`rtc-golive-broker`, started on the simulator) with nothing but
+//! a streamer token in OBS, and the RTMP server's view of each stream is printed as proof.
 
 use rtc_golive_test_support as common;
 
+use common::broker::{Broker, BrokerOptions, TokenPin};
 use common::fixtures::{sim, AliyunRoom, SettingsBuilder, ALIYUN_SERVICE, ZEGO_SERVICE};
 use common::{Obs, ObsOptions, RtmpServer};
+use serde_json::json;
 use std::time::{Duration, Instant};
+
+/// The platform service's type id.
+const PLATFORM_SERVICE: &str = "rtc_platform_golive";
 
 fn main() {
     // The harness names artifacts after the running thread.
@@ -49,6 +55,31 @@ fn run() {
         "Alibaba Cloud ARTC (RTMP ingest)",
         "demo-app.demo-room.obs-demo",
     );
+
+    println!("==> starting rtc-golive-broker on the simulator (it holds the vendor secrets)");
+    let broker = Broker::start(BrokerOptions::new().zego(&sim.base_url()));
+    let token = broker.token("demo-streamer", &TokenPin::zego("demo-platform"));
+    println!("    {}", broker.url());
+    println!(
+        "    streamer token minted with `rtc-golive-broker token` ({} characters, not shown)",
+        token.len()
+    );
+    let platform_settings = json!({"platform_url": broker.url(), "platform_token": token});
+    obs.set_stream_service(PLATFORM_SERVICE, &platform_settings)
+        .expect("switch service");
+    go_live(&obs, &rtmp, "RTC room (via your platform)", "demo-platform");
+    let stopped = common::wait_until(Duration::from_secs(5), || {
+        broker
+            .output()
+            .contains("stop sub=demo-streamer")
+            .then_some(())
+    })
+    .is_some();
+    println!(
+        "    broker:      session {} by the plugin's /v1/stop",
+        if stopped { "closed" } else { "NOT closed" }
+    );
+    assert!(stopped, "the broker saw no stop:\n{}", broker.log_tail(20));
 
     let status = obs.quit();
     println!("==> OBS quit cleanly: {status}");

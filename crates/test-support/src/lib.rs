@@ -16,11 +16,13 @@
 //! tests are only meaningful with `--test-threads=1`. Use plain `#[test]` functions: the harness
 //! blocks and runs its own tokio runtime.
 
+pub mod broker;
 pub mod display;
 pub mod fixtures;
 pub mod obs;
 pub mod proxy;
 pub mod pull;
+pub mod redis;
 pub mod report;
 pub mod rtmp;
 pub mod tls;
@@ -30,9 +32,11 @@ pub mod util;
 use std::path::PathBuf;
 
 // What most tests use, at the top.
+pub use broker::{Broker, BrokerOptions, BrokerReply, Minted, TokenPin};
 pub use display::Xvfb;
 pub use obs::{Obs, ObsError, ObsOptions, PluginFiles};
 pub use proxy::ForwardProxy;
+pub use redis::RedisServer;
 pub use rtmp::{EventKind, PublishEvent, RtmpOptions, RtmpServer, StreamInfo};
 pub use tls::TestCa;
 pub use util::wait_until;

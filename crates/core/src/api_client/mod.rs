@@ -39,6 +39,8 @@ pub struct ApiResponse {
     pub status: u16,
     /// The body, at most [`MAX_BODY_BYTES`].
     pub body: Vec<u8>,
+    /// The `Retry-After` header in seconds, when the server sent one in that form.
+    pub retry_after_seconds: Option<u64>,
 }
 
 /// A blocking HTTP client with connection reuse and hard bounds, and the vendors' view of the
@@ -111,6 +113,12 @@ impl ApiClient {
         })
     }
 
+    /// Builds the HTTP client now instead of at the first call (reading the certificate
+    /// store), for a server whose first calls must leave on time (the broker).
+    pub fn prepare(&self) -> Result<(), TransportError> {
+        self.http().map(|_| ())
+    }
+
     /// The host of the proxy a request to `url` goes through, if any (never its credentials).
     pub fn proxy_host(&self, url: &url::Url) -> Option<String> {
         let uri: http::Uri = url.as_str().parse().ok()?;
@@ -166,6 +174,27 @@ impl ApiClient {
         url: &url::Url,
         headers: &[(String, String)],
     ) -> Result<ApiResponse, TransportError> {
+        self.send(url, headers, None)
+    }
+
+    /// Sends `POST url` with extra headers and a JSON `body`, under the same bounds as
+    /// [`get`](Self::get). The headers may carry a bearer token: they never appear in an error.
+    pub fn post_json(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<ApiResponse, TransportError> {
+        self.send(url, headers, Some(body))
+    }
+
+    /// `GET`, or `POST` of a JSON body.
+    fn send(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<ApiResponse, TransportError> {
         let host = url.host_str().unwrap_or_default().to_string();
         if self.cancelled() {
             return Err(TransportError::Cancelled { host });
@@ -179,7 +208,7 @@ impl ApiClient {
             // Timers need the runtime: created inside it.
             let deadline = tokio::time::timeout(
                 self.call_timeout,
-                self.exchange(url, headers, &host, proxy.as_deref(), started),
+                self.exchange(url, headers, body, &host, proxy.as_deref(), started),
             );
             tokio::select! {
                 result = deadline => result.unwrap_or_else(|_| Err(TransportError::Timeout {
@@ -245,11 +274,19 @@ impl ApiClient {
         &self,
         url: &url::Url,
         headers: &[(String, String)],
+        body: Option<Vec<u8>>,
         host: &str,
         proxy: Option<&str>,
         started: Instant,
     ) -> Result<ApiResponse, TransportError> {
-        let mut request = self.http()?.get(url.clone());
+        let mut request = match body {
+            Some(body) => self
+                .http()?
+                .post(url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body),
+            None => self.http()?.get(url.clone()),
+        };
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -263,6 +300,11 @@ impl ApiClient {
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok());
+        let retry_after_seconds = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         if let Some(server) = date {
             *self.last_server_date.lock_recovered() = Some((server, SystemTime::now()));
         }
@@ -279,7 +321,11 @@ impl ApiClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(ApiResponse { status, body })
+        Ok(ApiResponse {
+            status,
+            body,
+            retry_after_seconds,
+        })
     }
 }
 

@@ -48,6 +48,17 @@ impl Endpoint {
         root
     }
 
+    /// `path` under the endpoint's own path (`https://h/broker` + `/v1/golive` gives
+    /// `https://h/broker/v1/golive`), for APIs a platform may serve below a prefix.
+    pub fn join(&self, path: &str) -> Url {
+        let mut url = self.url.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        url.set_query(None);
+        url.set_fragment(None);
+        url
+    }
+
     /// The host name, for logs and messages.
     pub fn host(&self) -> String {
         self.url.host_str().unwrap_or_default().to_string()
@@ -110,6 +121,17 @@ mod tests {
             Err("Error.Config.EndpointScheme")
         );
         assert_eq!(parse("ftp://127.0.0.1"), Err("Error.Config.EndpointScheme"));
+    }
+
+    #[test]
+    fn join_keeps_a_path_prefix() {
+        let join = |raw: &str| parse(raw).unwrap().join("/v1/golive").to_string();
+        assert_eq!(join("https://p.example"), "https://p.example/v1/golive");
+        assert_eq!(join("https://p.example/"), "https://p.example/v1/golive");
+        assert_eq!(
+            join("https://p.example/broker/?x=1"),
+            "https://p.example/broker/v1/golive"
+        );
     }
 
     #[test]

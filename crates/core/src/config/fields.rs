@@ -256,3 +256,35 @@ pub const ALIYUN: &[Field] = &[
         default: Default::Bool(false),
     },
 ];
+
+/// Settings of the `rtc_platform_golive` service.
+pub const PLATFORM: &[Field] = &[
+    Field {
+        key: "platform_url",
+        label: "Platform.Url",
+        tooltip: Some("Platform.Url.Tooltip"),
+        widget: Widget::Text,
+        default: Default::None,
+    },
+    Field {
+        key: "platform_token",
+        label: "Platform.Token",
+        tooltip: Some("Platform.Token.Tooltip"),
+        widget: Widget::Password,
+        default: Default::None,
+    },
+    Field {
+        key: "prefetch",
+        label: "Common.Prefetch",
+        tooltip: Some("Platform.Prefetch.Tooltip"),
+        widget: Widget::Bool,
+        default: Default::Bool(true),
+    },
+    Field {
+        key: "node_max_age",
+        label: "Zego.NodeMaxAge",
+        tooltip: Some("Platform.NodeMaxAge.Tooltip"),
+        widget: Widget::Int { min: 60, max: 7200 },
+        default: Default::Int(600),
+    },
+];

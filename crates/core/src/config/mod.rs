@@ -7,6 +7,7 @@
 pub mod aliyun;
 pub mod endpoint;
 pub mod fields;
+pub mod platform;
 mod provider;
 mod service_kind;
 pub mod zego;

@@ -2,6 +2,7 @@
 //! provider, or the error that refuses every start until they change.
 
 use super::aliyun::AliyunConfig;
+use super::platform::PlatformConfig;
 use super::service_kind::ServiceKind;
 use super::zego::ZegoConfig;
 use super::ConfigError;
@@ -14,6 +15,8 @@ pub enum ProviderConfig {
     Zego(ZegoConfig),
     /// An Alibaba Cloud ARTC service.
     Aliyun(AliyunConfig),
+    /// A go-live through the platform's broker.
+    Platform(PlatformConfig),
 }
 
 impl ProviderConfig {
@@ -22,6 +25,7 @@ impl ProviderConfig {
         match self {
             ProviderConfig::Zego(_) => ServiceKind::ZegoRtmpDispatch,
             ProviderConfig::Aliyun(_) => ServiceKind::AliyunArtcRtmp,
+            ProviderConfig::Platform(_) => ServiceKind::RtcPlatformGolive,
         }
     }
 
@@ -30,6 +34,7 @@ impl ProviderConfig {
         match self {
             ProviderConfig::Zego(c) => c.prefetch,
             ProviderConfig::Aliyun(c) => c.prefetch,
+            ProviderConfig::Platform(c) => c.prefetch,
         }
     }
 }
@@ -50,6 +55,9 @@ impl ServiceSettings {
             }
             ServiceKind::AliyunArtcRtmp => {
                 AliyunConfig::from_settings(settings).map(ProviderConfig::Aliyun)
+            }
+            ServiceKind::RtcPlatformGolive => {
+                PlatformConfig::from_settings(settings).map(ProviderConfig::Platform)
             }
         };
         ServiceSettings { kind, parsed }
@@ -97,10 +105,13 @@ mod tests {
                             "app_id": "app-1", "channel_id": "room_9", "user_id": "obs-host"});
         let bad_aliyun = json!({"access_key_id": "LTAI5tTESTKEY123",
                                 "access_key_secret": "ALISECRET", "app_id": "bad id"});
+        let platform =
+            json!({"platform_url": "http://127.0.0.1:1", "platform_token": "TOKENSECRET"});
         for (kind, settings) in [
             (ServiceKind::ZegoRtmpDispatch, zego),
             (ServiceKind::AliyunArtcRtmp, aliyun),
             (ServiceKind::AliyunArtcRtmp, bad_aliyun),
+            (ServiceKind::RtcPlatformGolive, platform),
         ] {
             let parsed = ServiceSettings::parse(kind, &settings);
             let texts = [

@@ -9,12 +9,17 @@ pub enum ServiceKind {
     ZegoRtmpDispatch,
     /// `aliyun_artc_rtmp`: Alibaba Cloud CreateRoomRealTimeStreamAddress.
     AliyunArtcRtmp,
+    /// `rtc_platform_golive`: the platform's broker, which holds the vendor's secrets.
+    RtcPlatformGolive,
 }
 
 impl ServiceKind {
     /// Every service, in registration order.
-    pub const ALL: &'static [ServiceKind] =
-        &[ServiceKind::ZegoRtmpDispatch, ServiceKind::AliyunArtcRtmp];
+    pub const ALL: &'static [ServiceKind] = &[
+        ServiceKind::ZegoRtmpDispatch,
+        ServiceKind::AliyunArtcRtmp,
+        ServiceKind::RtcPlatformGolive,
+    ];
 
     /// The service of OBS type id `id`, if it is one of ours.
     pub fn from_id(id: &str) -> Option<ServiceKind> {
@@ -26,6 +31,7 @@ impl ServiceKind {
         match self {
             ServiceKind::ZegoRtmpDispatch => "zego_rtmp_dispatch",
             ServiceKind::AliyunArtcRtmp => "aliyun_artc_rtmp",
+            ServiceKind::RtcPlatformGolive => "rtc_platform_golive",
         }
     }
 
@@ -34,6 +40,7 @@ impl ServiceKind {
         match self {
             ServiceKind::ZegoRtmpDispatch => "Zego.ServiceName",
             ServiceKind::AliyunArtcRtmp => "Aliyun.ServiceName",
+            ServiceKind::RtcPlatformGolive => "Platform.ServiceName",
         }
     }
 
@@ -42,6 +49,7 @@ impl ServiceKind {
         match self {
             ServiceKind::ZegoRtmpDispatch => fields::ZEGO,
             ServiceKind::AliyunArtcRtmp => fields::ALIYUN,
+            ServiceKind::RtcPlatformGolive => fields::PLATFORM,
         }
     }
 
@@ -50,6 +58,7 @@ impl ServiceKind {
         match self {
             ServiceKind::ZegoRtmpDispatch => "zegocloud",
             ServiceKind::AliyunArtcRtmp => "aliyun-artc",
+            ServiceKind::RtcPlatformGolive => "platform",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::config::ProviderConfig;
 use crate::go_live_error::GoLiveError;
-use crate::resolve::resolve;
+use crate::resolve::{resolve, resolve_platform, PLATFORM_FAILOVER};
 use crate::retry::RetryPolicy;
 use crate::rtmp_target::{IngestPlan, RtmpTarget};
 use crate::shared::Shared;
@@ -26,8 +26,19 @@ pub struct Refresh {
 }
 
 impl Refresh {
-    /// The vendor call and node probe; OBS quitting cuts it short.
+    /// The vendor call and node probe; OBS quitting cuts it short. Through the platform, a
+    /// fresh resolution for the session already open (`fresh: true`).
     pub fn run(&self) -> Result<IngestPlan, GoLiveError> {
-        resolve(&self.shared, &self.config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan)
+        match &self.config {
+            ProviderConfig::Platform(config) => resolve_platform(
+                &self.shared,
+                config,
+                &PLATFORM_FAILOVER,
+                RetryPolicy::GO_LIVE,
+                None,
+            )
+            .map(|(plan, _)| plan),
+            _ => resolve(&self.shared, &self.config, RetryPolicy::GO_LIVE).map(|(plan, _)| plan),
+        }
     }
 }

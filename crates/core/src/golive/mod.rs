@@ -213,12 +213,16 @@ impl GoLive {
         };
         session.failover_pending = false;
         let is_zego = matches!(session.vendor, Vendor::Zego { .. });
+        let count = session.plan.nodes().count();
+        // Through the platform, every node failing asks the broker for fresh ones.
+        let exhausted =
+            matches!(session.vendor, Vendor::Platform { .. }) && session.current + 1 >= count;
         let expired = session
             .plan
             .expires_at
             .is_some_and(|t| t <= SystemTime::now() + REFRESH_MARGIN)
             || (is_zego && session.plan.obtained_at.elapsed() >= ZEGO_NODE_VALIDITY);
-        if expired {
+        if expired || exhausted {
             let config = match &session.vendor {
                 Vendor::Zego { config, .. } => ProviderConfig::Zego(config.clone()),
                 Vendor::Aliyun {
@@ -228,13 +232,13 @@ impl GoLive {
                     self.shared.addresses.lock_recovered().remove(address_key);
                     ProviderConfig::Aliyun(config.clone())
                 }
+                Vendor::Platform { config, .. } => ProviderConfig::Platform(config.clone()),
             };
             return Failover::Expired(Box::new(Refresh {
                 shared: self.shared.scoped(),
                 config,
             }));
         }
-        let count = session.plan.nodes().count();
         session.current = (session.current + 1) % count;
         match session.plan.nodes().nth(session.current) {
             Some(next) => {

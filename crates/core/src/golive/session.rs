@@ -3,12 +3,15 @@
 
 use crate::background::StopSignal;
 use crate::cdn_forwarding::{self, CdnRule};
-use crate::config::{aliyun::AliyunConfig, zego::ZegoConfig};
+use crate::config::{aliyun::AliyunConfig, platform::PlatformConfig, zego::ZegoConfig};
 use crate::host::StreamControl;
 use crate::lock::LockRecovered;
 use crate::messages::Message;
+use crate::platform_api::ErrorCode;
 use crate::presence;
+use crate::providers::platform;
 use crate::providers::zego::{self, StreamState};
+use crate::resolve::PlatformLease;
 use crate::rtmp_target::IngestPlan;
 use crate::shared::Shared;
 use std::sync::Arc;
@@ -26,6 +29,12 @@ pub(super) enum Vendor {
     Aliyun {
         config: AliyunConfig,
         address_key: String,
+    },
+    /// A stream through the platform's broker and the session it opened (which holds the CDN
+    /// forwards on the broker's side).
+    Platform {
+        config: PlatformConfig,
+        lease: PlatformLease,
     },
 }
 
@@ -95,6 +104,17 @@ impl Session {
                 })
             }
             Vendor::Aliyun { .. } => return,
+            Vendor::Platform { config, lease } => {
+                let Some(session) = lease.session.clone() else {
+                    return;
+                };
+                let (config, every) = (config.clone(), lease.heartbeat);
+                // Scoped: OBS quitting cuts a heartbeat in flight; the stop still goes out.
+                let shared = shared.scoped();
+                background.spawn("platform-heartbeat", move |stop| {
+                    heartbeat(&shared, &config, &session, every, &stop);
+                })
+            }
         };
         self.tasks.push(task);
     }
@@ -106,8 +126,52 @@ pub(super) fn release(shared: &Shared, session: Session) {
     for task in &session.tasks {
         task.stop();
     }
-    if let Vendor::Zego { config, forwards } = session.vendor {
-        delete_forwards(shared, &config, forwards);
+    match session.vendor {
+        Vendor::Zego { config, forwards } => delete_forwards(shared, &config, forwards),
+        Vendor::Platform { config, lease } => {
+            if let Some(session) = lease.session {
+                stop_platform_session(shared, config, session);
+            }
+        }
+        Vendor::Aliyun { .. } => {}
+    }
+}
+
+/// Tells the broker the stream ended, in the background, through the unscoped client: it is
+/// clean-up, joined (bounded) at unload like the CDN deletes. When even that cannot reach the
+/// broker, the session's lease ends its forwards.
+fn stop_platform_session(shared: &Shared, config: PlatformConfig, session: String) {
+    let http = shared.http.clone();
+    shared.background.spawn("platform-stop", move |_| {
+        match platform::stop(&http, &config, &session) {
+            Ok(()) => log::info!("platform: session stopped"),
+            Err(e) => log::warn!(
+                "platform: the stop did not reach the broker ({e}); its lease ends the session"
+            ),
+        }
+    });
+}
+
+/// Sends the heartbeat every `every` until stopped. A broker that no longer knows the session
+/// (its lease lapsed) is reported to the streamer once: its CDN forwards are gone.
+fn heartbeat(
+    shared: &Shared,
+    config: &PlatformConfig,
+    session: &str,
+    every: Duration,
+    stop: &StopSignal,
+) {
+    while stop.sleep(every) {
+        match platform::live(&shared.http, config, session) {
+            Ok(answer) => log::debug!("platform: heartbeat, lease {} s", answer.lease_seconds),
+            Err(_) if stop.is_stopped() => return,
+            Err(e) if e.code() == Some(ErrorCode::SessionUnknown) => {
+                log::warn!("platform: the broker no longer knows the session: {e}");
+                shared.alert(Message::new("Platform.Warn.SessionLost"));
+                return;
+            }
+            Err(e) => log::warn!("platform: heartbeat failed, retrying: {e}"),
+        }
     }
 }
 

@@ -3,12 +3,12 @@
 
 use super::session::{delete_forwards, release, Session, Vendor};
 use crate::api_client::ApiClient;
-use crate::cdn_forwarding::{self, CdnRule};
-use crate::config::ProviderConfig;
+use crate::cdn_forwarding;
+use crate::config::{aliyun::AliyunConfig, ProviderConfig};
 use crate::go_live_error::{cdn_warning, GoLiveError};
 use crate::messages::Message;
 use crate::pending::{Pending, Waited};
-use crate::resolve::resolve;
+use crate::resolve::{resolve, resolve_platform, PLATFORM_START};
 use crate::retry::RetryPolicy;
 use crate::rtmp_target::IngestPlan;
 use crate::shared::{CancelStart, Shared};
@@ -77,21 +77,29 @@ pub(super) struct StartJob {
 }
 
 impl StartJob {
-    /// The session at once when no network work is left: a plan resolved ahead and no CDN
-    /// forward to create.
+    /// The session at once when no network work is left: a plan resolved ahead, and no CDN
+    /// forward to create or platform session to open.
     pub(super) fn take_ready(&mut self) -> Option<Session> {
-        if let ProviderConfig::Zego(config) = &self.config {
-            if !config.cdn_urls.is_empty() {
-                return None;
+        match &self.config {
+            ProviderConfig::Zego(config) if config.cdn_urls.is_empty() => {
+                let (plan, _) = self.prefetched.take()?;
+                let vendor = Vendor::Zego {
+                    config: config.clone(),
+                    forwards: Vec::new(),
+                };
+                Some(Session::new(plan, vendor))
             }
+            ProviderConfig::Aliyun(config) => {
+                let (plan, key) = self.prefetched.take()?;
+                Some(Session::new(plan, aliyun_vendor(config, key)))
+            }
+            ProviderConfig::Zego(_) | ProviderConfig::Platform(_) => None,
         }
-        let (plan, key) = self.prefetched.take()?;
-        Some(Session::new(plan, vendor(&self.config, key, Vec::new())))
     }
 
     /// Runs the vendor work: calls through `scoped` (cut when the start is given up); CDN
-    /// forwards through `base`, so that each one's outcome is known and a forward created for
-    /// a start given up meanwhile is deleted again.
+    /// forwards and the platform's session through `base`, so that their outcome is known and
+    /// what was created for a start given up meanwhile is undone again.
     pub(super) fn run(
         self,
         scoped: &Shared,
@@ -99,12 +107,37 @@ impl StartJob {
         pending: &Pending<Result<Session, GoLiveError>>,
         warnings: &mut Vec<Message>,
     ) -> Result<Session, GoLiveError> {
-        let (plan, key) = match self.prefetched {
+        let config = match &self.config {
+            ProviderConfig::Zego(config) => config,
+            ProviderConfig::Aliyun(config) => {
+                let (plan, key) = match self.prefetched {
+                    Some(ready) => ready,
+                    None => resolve(scoped, &self.config, RetryPolicy::GO_LIVE)?,
+                };
+                return Ok(Session::new(plan, aliyun_vendor(config, key)));
+            }
+            ProviderConfig::Platform(config) => {
+                // A plan resolved ahead saves the node probe when the broker answers the same
+                // nodes; the session itself is always opened now.
+                let known = self.prefetched.as_ref().map(|(plan, _)| plan);
+                let (plan, lease) =
+                    resolve_platform(base, config, &PLATFORM_START, RetryPolicy::GO_LIVE, known)?;
+                warnings.extend(
+                    lease
+                        .warnings
+                        .iter()
+                        .map(|w| Message::new("Platform.Warn.Broker").text(w)),
+                );
+                let vendor = Vendor::Platform {
+                    config: config.clone(),
+                    lease,
+                };
+                return Ok(Session::new(plan, vendor));
+            }
+        };
+        let (plan, _) = match self.prefetched {
             Some(ready) => ready,
             None => resolve(scoped, &self.config, RetryPolicy::GO_LIVE)?,
-        };
-        let ProviderConfig::Zego(config) = &self.config else {
-            return Ok(Session::new(plan, vendor(&self.config, key, Vec::new())));
         };
         if pending.is_cancelled() {
             return Err(GoLiveError::Cancelled);
@@ -127,21 +160,19 @@ impl StartJob {
             }
             warnings.extend(failures.iter().map(cdn_warning));
         }
-        Ok(Session::new(plan, vendor(&self.config, key, forwards)))
+        let vendor = Vendor::Zego {
+            config: config.clone(),
+            forwards,
+        };
+        Ok(Session::new(plan, vendor))
     }
 }
 
-/// The session's vendor part for `config`; an Alibaba plan without a key (never the case for
+/// The session's vendor part for an Alibaba plan; a plan without a key (never the case for
 /// one resolved here) gets its config's.
-fn vendor(config: &ProviderConfig, key: Option<String>, forwards: Vec<CdnRule>) -> Vendor {
-    match config {
-        ProviderConfig::Zego(config) => Vendor::Zego {
-            config: config.clone(),
-            forwards,
-        },
-        ProviderConfig::Aliyun(config) => Vendor::Aliyun {
-            address_key: key.unwrap_or_else(|| config.address_key()),
-            config: config.clone(),
-        },
+fn aliyun_vendor(config: &AliyunConfig, key: Option<String>) -> Vendor {
+    Vendor::Aliyun {
+        address_key: key.unwrap_or_else(|| config.address_key()),
+        config: config.clone(),
     }
 }

@@ -2,4 +2,5 @@
 //! vendor's documented codes to a localized message with the vendor's suggested action.
 
 pub mod aliyun;
+pub mod platform;
 pub mod zego;

@@ -1,0 +1,144 @@
+//! The command line: `serve`, `token` and `revoke`.
+
+use crate::config::BrokerConfig;
+use crate::http::REVOKE_PATH;
+use crate::revocation::{revoked_key, REVOCATION_TTL_SECONDS};
+use crate::token::{self, AliyunPin, ZegoPin};
+use clap::{ArgGroup, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The platform's broker for obs-rtc-golive's platform mode.
+#[derive(Debug, Parser)]
+#[command(name = "rtc-golive-broker", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serves the HTTP API.
+    Serve {
+        /// The broker's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Prints a streamer token on stdout (its jti and expiry go to stderr).
+    #[command(group(ArgGroup::new("pin").required(true).args(["zego_stream_id", "aliyun_channel"])))]
+    Token {
+        /// The broker's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The streamer (the token's `sub`).
+        #[arg(long)]
+        sub: String,
+        /// The ZEGOCLOUD StreamId the streamer publishes.
+        #[arg(long, conflicts_with_all = ["aliyun_channel", "aliyun_user", "aliyun_display_name"])]
+        zego_stream_id: Option<String>,
+        /// A CDN URL the broker forwards the stream to while live (repeatable).
+        #[arg(long, requires = "zego_stream_id")]
+        zego_cdn_url: Vec<String>,
+        /// The Alibaba Cloud ARTC channel.
+        #[arg(long, requires_all = ["aliyun_user", "aliyun_display_name"])]
+        aliyun_channel: Option<String>,
+        /// The user id in the channel.
+        #[arg(long, requires = "aliyun_channel")]
+        aliyun_user: Option<String>,
+        /// The name the channel shows.
+        #[arg(long, requires = "aliyun_channel")]
+        aliyun_display_name: Option<String>,
+        /// How long the token is valid (`30d`, `12h`, ...; at most 366 days).
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+    /// Revokes a token by its jti, for every instance (through Redis, or through the running
+    /// broker's admin API when there is no Redis).
+    Revoke {
+        /// The broker's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The token's jti.
+        #[arg(long)]
+        jti: String,
+    },
+}
+
+/// `token`: the token, checked against the config's vendor sections.
+pub fn token(
+    config: &BrokerConfig,
+    sub: &str,
+    zego: Option<ZegoPin>,
+    aliyun: Option<AliyunPin>,
+    ttl: Duration,
+) -> Result<(String, token::Claims), String> {
+    if let Some(pin) = &zego {
+        let account = config
+            .zego
+            .as_ref()
+            .ok_or("the config has no [zego] section: it cannot serve this token")?;
+        account
+            .config(&pin.stream_id, &pin.cdn_urls)
+            .map_err(|e| format!("the stream cannot be used: {} {}", e.key, e.message.key))?;
+    }
+    if let Some(pin) = &aliyun {
+        let account = config
+            .aliyun
+            .as_ref()
+            .ok_or("the config has no [aliyun] section: it cannot serve this token")?;
+        account
+            .config(&pin.channel, &pin.user_id, &pin.display_name)
+            .map_err(|e| format!("the seat cannot be used: {} {}", e.key, e.message.key))?;
+    }
+    token::mint(&config.tokens, sub, (zego, aliyun), ttl)
+}
+
+/// `revoke`: through Redis when configured, else through the running broker's admin API.
+pub fn revoke(config: &BrokerConfig, jti: &str) -> Result<String, String> {
+    if let Some(url) = &config.redis_url {
+        let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+        let mut conn = client
+            .get_connection_with_timeout(Duration::from_secs(3))
+            .map_err(|e| format!("cannot reach Redis: {e}"))?;
+        redis::cmd("SET")
+            .arg(revoked_key(jti))
+            .arg(1)
+            .arg("EX")
+            .arg(REVOCATION_TTL_SECONDS)
+            .query::<()>(&mut conn)
+            .map_err(|e| format!("Redis refused the revocation: {e}"))?;
+        return Ok(format!("revoked jti={jti} in Redis (every instance)"));
+    }
+    let key = config
+        .admin_key
+        .as_ref()
+        .ok_or("without redis_url, revoke goes through the broker's admin API: set admin_key")?;
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let response = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?
+        .post(format!("{scheme}://{addr}{REVOKE_PATH}"))
+        .bearer_auth(String::from_utf8_lossy(&key.0))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "jti": jti }).to_string())
+        .send()
+        .map_err(|e| format!("cannot reach the broker at {addr}: {e}"))?;
+    let status = response.status();
+    let text = response.text().unwrap_or_default();
+    if status.is_success() {
+        Ok(format!("revoked jti={jti} on the broker at {addr}"))
+    } else {
+        Err(format!("the broker refused ({status}): {text}"))
+    }
+}

@@ -1,0 +1,177 @@
+//! The HTTP API (axum): routes, bearer tokens, JSON bodies and refusals with their status.
+
+use crate::api_error::ApiError;
+use crate::broker::Broker;
+use crate::config::TokenKey;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rtc_golive_core::platform_api::{
+    ErrorCode, GoLiveRequest, SessionRequest, GOLIVE_PATH, LIVE_PATH, STOP_PATH,
+};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`).
+pub const REVOKE_PATH: &str = "/v1/admin/revoke";
+
+/// The body of `POST /v1/admin/revoke`.
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    /// The token id to revoke.
+    pub jti: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// The broker's routes.
+pub fn router(broker: Arc<Broker>) -> Router {
+    Router::new()
+        .route(GOLIVE_PATH, post(golive))
+        .route(LIVE_PATH, post(live))
+        .route(STOP_PATH, post(stop))
+        .route(REVOKE_PATH, post(revoke))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(broker)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A JSON body; an empty one is the type's default where it has one.
+fn body<T: DeserializeOwned>(bytes: &Bytes, empty: Option<T>) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        if let Some(default) = empty {
+            return Ok(default);
+        }
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("the body is not what this endpoint takes: {e}"),
+        )
+    })
+}
+
+async fn golive(
+    State(broker): State<Arc<Broker>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let checked = match broker.authenticate(bearer(&headers)).await {
+        Ok(claims) => body(&bytes, Some(GoLiveRequest::default())).map(|r| (claims, r)),
+        Err(e) => Err(e),
+    };
+    let (claims, request) = checked.inspect_err(|e| broker.golive_refused(e))?;
+    Ok(Json(broker.golive(&claims, &request).await?).into_response())
+}
+
+async fn live(
+    State(broker): State<Arc<Broker>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let claims = broker.authenticate(bearer(&headers)).await?;
+    let request: SessionRequest = body(&bytes, None)?;
+    Ok(Json(broker.live(&claims, &request).await?).into_response())
+}
+
+async fn stop(
+    State(broker): State<Arc<Broker>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let claims = broker.authenticate(bearer(&headers)).await?;
+    let request: SessionRequest = body(&bytes, None)?;
+    broker.stop(&claims, &request).await?;
+    Ok(Json(serde_json::json!({})).into_response())
+}
+
+async fn revoke(
+    State(broker): State<Arc<Broker>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(admin) = &broker.config().admin_key else {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "no admin_key in the broker's config: the admin API is off",
+        ));
+    };
+    let given = bearer(&headers).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TokenMissing,
+            "no Authorization: Bearer admin key",
+        )
+    })?;
+    if !same_key(admin, given) {
+        return Err(ApiError::new(
+            ErrorCode::TokenInvalid,
+            "not the broker's admin key",
+        ));
+    }
+    let request: RevokeRequest = body(&bytes, None)?;
+    if request.jti.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "jti must not be empty",
+        ));
+    }
+    match broker.revoke(request.jti.trim()).await {
+        Ok(()) => Ok(Json(serde_json::json!({"revoked": request.jti.trim()})).into_response()),
+        Err(e) => Err(ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(ErrorCode::Unavailable, e)
+        }),
+    }
+}
+
+/// Compares in time independent of where the keys differ.
+fn same_key(key: &TokenKey, given: &str) -> bool {
+    let given = given.as_bytes();
+    key.0.len() == given.len()
+        && key
+            .0
+            .iter()
+            .zip(given)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+async fn healthz(State(broker): State<Arc<Broker>>) -> Response {
+    Json(broker.health()).into_response()
+}
+
+async fn metrics(State(broker): State<Arc<Broker>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        broker.metrics_text().await,
+    )
+        .into_response()
+}

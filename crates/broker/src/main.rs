@@ -1,0 +1,79 @@
+//! `rtc-golive-broker serve | token | revoke`.
+
+use clap::Parser;
+use rtc_golive_broker::cli::{self, Cli, Command};
+use rtc_golive_broker::config::BrokerConfig;
+use rtc_golive_broker::serve::serve;
+use rtc_golive_broker::token::{AliyunPin, ZegoPin};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rtc-golive-broker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<BrokerConfig, String> {
+    BrokerConfig::load(path).map_err(|e| e.to_string())
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve { config } => {
+            let config = load(&config)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the runtime: {e}"))?
+                .block_on(serve(config))
+        }
+        Command::Token {
+            config,
+            sub,
+            zego_stream_id,
+            zego_cdn_url,
+            aliyun_channel,
+            aliyun_user,
+            aliyun_display_name,
+            ttl,
+        } => {
+            let config = load(&config)?;
+            let zego = zego_stream_id.map(|stream_id| ZegoPin {
+                stream_id,
+                cdn_urls: zego_cdn_url,
+            });
+            let aliyun = match (aliyun_channel, aliyun_user, aliyun_display_name) {
+                (Some(channel), Some(user_id), Some(display_name)) => Some(AliyunPin {
+                    channel,
+                    user_id,
+                    display_name,
+                }),
+                _ => None,
+            };
+            let (token, claims) = cli::token(&config, &sub, zego, aliyun, ttl)?;
+            eprintln!(
+                "token for sub={} jti={} expires {}",
+                claims.sub,
+                claims.jti,
+                humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(claims.exp)
+                )
+            );
+            println!("{token}");
+            Ok(())
+        }
+        Command::Revoke { config, jti } => {
+            let config = load(&config)?;
+            eprintln!("{}", cli::revoke(&config, &jti)?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `rtc-golive-broker serve`: the HTTP(S) server until SIGTERM or Ctrl-C.
+
+use crate::broker::Broker;
+use crate::config::BrokerConfig;
+use crate::http::router;
+use axum_server::tls_rustls::RustlsConfig;
+use std::time::Duration;
+
+/// How long requests in flight may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `config` until the process is told to stop.
+pub async fn serve(config: BrokerConfig) -> Result<(), String> {
+    let listen = config.listen;
+    let tls = config.tls.clone();
+    let redis = config.redis_url.is_some();
+    let providers: Vec<&str> = [
+        config.zego.as_ref().map(|_| "zego"),
+        config.aliyun.as_ref().map(|_| "aliyun"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let broker = Broker::start(config)?;
+    let app = router(broker);
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        log::info!("stopping: finishing the requests in flight");
+        stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+    });
+    log::info!(
+        "listening on {}://{listen} (providers: {}; limiter: {})",
+        if tls.is_some() { "https" } else { "http" },
+        providers.join(", "),
+        if redis {
+            "shared through Redis"
+        } else {
+            "local"
+        }
+    );
+    let served = match tls {
+        Some((cert, key)) => {
+            // The process-wide rustls provider: ring, as everywhere in the workspace.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot load tls_cert {} / tls_key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            axum_server::bind_rustls(listen, tls)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+        None => {
+            axum_server::bind(listen)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+    };
+    served.map_err(|e| format!("cannot serve on {listen}: {e}"))
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be handled");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
