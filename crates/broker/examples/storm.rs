@@ -166,7 +166,7 @@ fn main() -> ExitCode {
         .windows(2)
         .map(|w| offset(&w[1]) - offset(&w[0]))
         .collect();
-    let idle: f64 = gaps.iter().filter(|g| **g > 0.040).sum();
+    let idle: f64 = gaps.iter().filter(|g| **g > 0.040).sum::<f64>().max(0.0);
     println!(
         "vendor requests from {:.2} s to {:.2} s after the start; {:.2} s in gaps over 40 ms",
         all.first().map_or(0.0, offset),
