@@ -119,9 +119,10 @@ fn main() -> ExitCode {
                 .expect("a client thread")
         })
         .collect();
-    start.wait();
+    // Read before the barrier opens: no client can start before the clock does.
     let started = Instant::now();
     let started_at = SystemTime::now();
+    start.wait();
     if let Some(after) = kill_redis_after {
         // Killed from its own thread while the clients wait; kept (dead) until the end.
         let redis = &mut redis;
