@@ -119,9 +119,10 @@ fn main() -> ExitCode {
                 .expect("a client thread")
         })
         .collect();
-    start.wait();
+    // Read before the barrier opens: no client can start before the clock does.
     let started = Instant::now();
     let started_at = SystemTime::now();
+    start.wait();
     if let Some(after) = kill_redis_after {
         // Killed from its own thread while the clients wait; kept (dead) until the end.
         let redis = &mut redis;
@@ -166,7 +167,7 @@ fn main() -> ExitCode {
         .windows(2)
         .map(|w| offset(&w[1]) - offset(&w[0]))
         .collect();
-    let idle: f64 = gaps.iter().filter(|g| **g > 0.040).sum();
+    let idle: f64 = gaps.iter().filter(|g| **g > 0.040).sum::<f64>().max(0.0);
     println!(
         "vendor requests from {:.2} s to {:.2} s after the start; {:.2} s in gaps over 40 ms",
         all.first().map_or(0.0, offset),

@@ -204,23 +204,46 @@ impl Broker {
             Pin::Aliyun(pin) => self.aliyun_golive(pin, request).await?,
         };
         if !request.ahead {
-            let (cdn_urls, warnings) = match pin {
-                Pin::Zego(pin) if !pin.cdn_urls.is_empty() => self.create_forwards(pin).await?,
-                _ => (Vec::new(), Vec::new()),
+            let stream = match pin {
+                Pin::Zego(pin) => format!("zego:{}:{}", self.zego_account()?.app_id, pin.stream_id),
+                Pin::Aliyun(pin) => format!("aliyun:{}:{}", pin.channel, pin.user_id),
             };
-            let session = Session {
-                id: token::new_id(),
-                sub: claims.sub.clone(),
-                jti: claims.jti.clone(),
-                stream_id: match pin {
-                    Pin::Zego(pin) => Some(pin.stream_id.clone()),
-                    Pin::Aliyun(_) => None,
-                },
-                cdn_urls,
-            };
-            answer.session = Some(session.id.clone());
-            answer.warnings = warnings;
-            self.sessions.open(session).await;
+            answer.session = Some(match self.sessions.join(&stream, &claims.sub).await {
+                // A Start Streaming for a stream already live: its forwards exist.
+                Some(open) => {
+                    log::info!(
+                        "sub={} jti={} joins the open session {}",
+                        claims.sub,
+                        claims.jti,
+                        open.id
+                    );
+                    open.id
+                }
+                None => {
+                    let (cdn_urls, warnings) = match pin {
+                        Pin::Zego(pin) if !pin.cdn_urls.is_empty() => {
+                            self.create_forwards(pin).await?
+                        }
+                        _ => (Vec::new(), Vec::new()),
+                    };
+                    let session = Session {
+                        id: token::new_id(),
+                        sub: claims.sub.clone(),
+                        jti: claims.jti.clone(),
+                        stream,
+                        stream_id: match pin {
+                            Pin::Zego(pin) => Some(pin.stream_id.clone()),
+                            Pin::Aliyun(_) => None,
+                        },
+                        cdn_urls,
+                        closing: false,
+                    };
+                    answer.warnings = warnings;
+                    let id = session.id.clone();
+                    self.sessions.open(session).await;
+                    id
+                }
+            });
         }
         Ok(answer)
     }
@@ -474,7 +497,7 @@ impl Broker {
         claims: &Claims,
         request: &SessionRequest,
     ) -> Result<LiveAnswer, ApiError> {
-        match self.sessions.renew(&request.session, &claims.jti).await {
+        match self.sessions.renew(&request.session, &claims.sub).await {
             Ok(()) => Ok(LiveAnswer {
                 lease_seconds: self.sessions.lease().as_secs(),
             }),
@@ -486,7 +509,7 @@ impl Broker {
     pub async fn stop(&self, claims: &Claims, request: &SessionRequest) -> Result<(), ApiError> {
         let session = self
             .sessions
-            .close(&request.session, &claims.jti)
+            .close(&request.session, &claims.sub)
             .await
             .map_err(session_error)?;
         if let Some(session) = session {

@@ -124,7 +124,10 @@ pub fn revoke(config: &BrokerConfig, jti: &str) -> Result<String, String> {
     } else {
         "http"
     };
+    // The plugin's TLS trust: the system's store (SSL_CERT_FILE / SSL_CERT_DIR honoured) plus
+    // the bundled roots.
     let response = reqwest::blocking::Client::builder()
+        .use_preconfigured_tls((*rtc_golive_core::tls::client_config()).clone())
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?

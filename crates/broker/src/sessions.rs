@@ -6,6 +6,10 @@
 //! the sorted set is the claim: only the instance whose `ZREM` removed it cleans the session up,
 //! so a session closed and swept at once is cleaned up once. Without Redis (or while it is
 //! away) sessions live in this instance's memory.
+//!
+//! A stream has at most one session: a second Start Streaming for a stream already live (a
+//! reconnect, a failover) joins the open session instead of creating its forwards again, so the
+//! lapse of an abandoned duplicate can never delete the forwards of the stream still live.
 
 use crate::redis_link::{unix_millis, RedisLink, PREFIX};
 use redis::AsyncCommands;
@@ -14,19 +18,36 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The sorted set of lease deadlines (ms since the epoch) by session id.
-const LEASES_KEY: &str = "rtc-golive:leases";
 /// Sessions claimed per sweep at most; the rest wait for the next.
 const SWEEP_BATCH: isize = 50;
+/// How long a session's value outlives its lease in Redis, so that a sweep that claims it late
+/// still finds what to delete (the sweep removes it).
+const KEEP_AFTER_LEASE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Renews a lease unless it lapsed. KEYS[1]: the leases; ARGV: id, now, new deadline (ms).
+/// Renews a lease unless it lapsed. KEYS[1]: the leases, KEYS[2]: the session, KEYS[3]: its
+/// stream's index. ARGV: id, now, new deadline (ms), seconds to keep the values.
 const RENEW_SCRIPT: &str = r"
 local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not deadline or tonumber(deadline) < tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
 return 1
+";
+
+/// Removes a session and its lease; returns 1 for the caller that removed the lease (the
+/// claim). KEYS[1]: the leases, KEYS[2]: the session, KEYS[3]: its stream's index. ARGV: id.
+const CLAIM_SCRIPT: &str = r"
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+  redis.call('DEL', KEYS[3])
+end
+return removed
 ";
 
 /// One streamer's live session.
@@ -34,14 +55,19 @@ return 1
 pub struct Session {
     /// The session id the plugin heartbeats with.
     pub id: String,
-    /// The streamer.
+    /// The streamer: only their tokens may renew or stop it.
     pub sub: String,
-    /// The token that opened it.
+    /// The token that opened it (for the logs).
     pub jti: String,
+    /// What the session is for: `zego:<AppId>:<StreamId>` or `aliyun:<seat>`.
+    pub stream: String,
     /// The ZEGOCLOUD stream whose forwards the session holds.
     pub stream_id: Option<String>,
     /// The CDN forwards created for it, exactly as created (usually embedding a CDN key).
     pub cdn_urls: Vec<String>,
+    /// Closed, its forwards still to delete (a clean-up to try again): never joined.
+    #[serde(default)]
+    pub closing: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -50,18 +76,18 @@ impl std::fmt::Debug for Session {
             .field("id", &self.id)
             .field("sub", &self.sub)
             .field("jti", &self.jti)
-            .field("stream_id", &self.stream_id)
+            .field("stream", &self.stream)
             .field("cdn_urls", &self.cdn_urls.len())
             .finish()
     }
 }
 
-/// Why a heartbeat was not accepted.
+/// Why a heartbeat or stop was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RenewError {
     /// No such session, or its lease lapsed.
     Unknown,
-    /// The session belongs to another token.
+    /// The session belongs to another streamer.
     NotYours,
 }
 
@@ -70,6 +96,7 @@ pub enum RenewError {
 pub struct Sessions {
     link: Option<Arc<RedisLink>>,
     renew: redis::Script,
+    claim: redis::Script,
     local: Mutex<HashMap<String, (Session, Instant)>>,
     lease: Duration,
 }
@@ -78,12 +105,21 @@ fn session_key(id: &str) -> String {
     format!("{PREFIX}:session:{id}")
 }
 
+fn stream_key(stream: &str) -> String {
+    format!("{PREFIX}:stream-session:{stream}")
+}
+
+fn leases_key() -> String {
+    format!("{PREFIX}:leases")
+}
+
 impl Sessions {
     /// Sessions with `lease`, shared through `link` or in memory.
     pub fn new(link: Option<Arc<RedisLink>>, lease: Duration) -> Self {
         Sessions {
             link,
             renew: redis::Script::new(RENEW_SCRIPT),
+            claim: redis::Script::new(CLAIM_SCRIPT),
             local: Mutex::default(),
             lease,
         }
@@ -94,21 +130,61 @@ impl Sessions {
         self.lease
     }
 
+    fn keep_seconds(&self) -> u64 {
+        (self.lease + KEEP_AFTER_LEASE).as_secs()
+    }
+
+    /// The open session of `stream` for `sub`, renewed, when there is one: a Start Streaming
+    /// for a stream already live joins it.
+    pub async fn join(&self, stream: &str, sub: &str) -> Option<Session> {
+        let local = {
+            let map = self.local_map();
+            map.values()
+                .find(|(s, deadline)| {
+                    s.stream == stream && !s.closing && *deadline >= Instant::now()
+                })
+                .map(|(s, _)| s.clone())
+        };
+        let found = match local {
+            Some(session) => Some(session),
+            None => {
+                let link = self.link.as_ref()?;
+                let index = stream_key(stream);
+                let id: Option<String> = link
+                    .run("find the stream's session", |mut conn| async move {
+                        conn.get(index).await
+                    })
+                    .await
+                    .flatten();
+                self.read(link, &id?).await
+            }
+        }?;
+        if found.sub != sub || found.closing {
+            return None;
+        }
+        self.renew(&found.id, sub).await.ok()?;
+        Some(found)
+    }
+
     /// Opens `session` with a full lease.
     pub async fn open(&self, session: Session) {
         if let Some(link) = &self.link {
             let json = serde_json::to_string(&session).expect("a session serializes");
             let deadline = unix_millis() + self.lease.as_millis() as u64;
-            let (key, id) = (session_key(&session.id), session.id.clone());
-            // The value outlives its lease by a day, so a sweep that claims it late still
-            // finds what to delete; the sweep removes it.
-            let keep = self.lease.as_secs() + 24 * 60 * 60;
+            let (key, index, id) = (
+                session_key(&session.id),
+                stream_key(&session.stream),
+                session.id.clone(),
+            );
+            let keep = self.keep_seconds();
             let stored = link
                 .run("open session", |mut conn| async move {
                     redis::pipe()
                         .set_ex(key, json, keep)
                         .ignore()
-                        .zadd(LEASES_KEY, id, deadline)
+                        .set_ex(index, &id, keep)
+                        .ignore()
+                        .zadd(leases_key(), &id, deadline)
                         .ignore()
                         .query_async::<()>(&mut conn)
                         .await
@@ -123,12 +199,22 @@ impl Sessions {
             .insert(session.id.clone(), (session, deadline));
     }
 
-    /// Renews `id`'s lease for the token `jti`.
-    pub async fn renew(&self, id: &str, jti: &str) -> Result<(), RenewError> {
+    async fn read(&self, link: &RedisLink, id: &str) -> Option<Session> {
+        let key = session_key(id);
+        link.run("read session", |mut conn| async move {
+            conn.get::<_, Option<String>>(key).await
+        })
+        .await
+        .flatten()
+        .and_then(|s| serde_json::from_str(&s).ok())
+    }
+
+    /// Renews `id`'s lease for the streamer `sub`.
+    pub async fn renew(&self, id: &str, sub: &str) -> Result<(), RenewError> {
         {
             let mut local = self.local_map();
             if let Some((session, deadline)) = local.get_mut(id) {
-                if session.jti != jti {
+                if session.sub != sub {
                     return Err(RenewError::NotYours);
                 }
                 if *deadline < Instant::now() {
@@ -156,19 +242,23 @@ impl Sessions {
         let session: Session = stored
             .and_then(|s| serde_json::from_str(&s).ok())
             .ok_or(RenewError::Unknown)?;
-        if session.jti != jti {
+        if session.sub != sub {
             return Err(RenewError::NotYours);
         }
         let now = unix_millis();
         let deadline = now + self.lease.as_millis() as u64;
-        let id = id.to_string();
+        let keep = self.keep_seconds();
+        let (key, index, id) = (session_key(id), stream_key(&session.stream), id.to_string());
         let renewed: Option<i64> = link
             .run("renew lease", |mut conn| async move {
                 self.renew
-                    .key(LEASES_KEY)
+                    .key(leases_key())
+                    .key(key)
+                    .key(index)
                     .arg(id)
                     .arg(now)
                     .arg(deadline)
+                    .arg(keep)
                     .invoke_async(&mut conn)
                     .await
             })
@@ -180,12 +270,12 @@ impl Sessions {
     }
 
     /// Claims `id` for closing: the session to clean up, or `None` when it is already closed
-    /// or another instance claimed it. A session of another token is not closed.
-    pub async fn close(&self, id: &str, jti: &str) -> Result<Option<Session>, RenewError> {
+    /// or another instance claimed it. Another streamer's session is not closed.
+    pub async fn close(&self, id: &str, sub: &str) -> Result<Option<Session>, RenewError> {
         {
             let mut local = self.local_map();
             if let Some((session, _)) = local.get(id) {
-                if session.jti != jti {
+                if session.sub != sub {
                     return Err(RenewError::NotYours);
                 }
                 return Ok(local.remove(id).map(|(s, _)| s));
@@ -194,35 +284,32 @@ impl Sessions {
         let Some(link) = &self.link else {
             return Ok(None);
         };
-        let key = session_key(id);
-        let stored = link
-            .run("read session", |mut conn| async move {
-                conn.get::<_, Option<String>>(key).await
-            })
-            .await
-            .flatten()
-            .and_then(|s| serde_json::from_str::<Session>(&s).ok());
-        let Some(session) = stored else {
+        let Some(session) = self.read(link, id).await else {
             return Ok(None);
         };
-        if session.jti != jti {
+        if session.sub != sub {
             return Err(RenewError::NotYours);
         }
         Ok(self.claim(link, session).await)
     }
 
-    /// Removes `session` from the leases; it is this instance's to clean up when that removed it.
+    /// Removes `session` with its lease; it is this instance's to clean up when that removed
+    /// the lease.
     async fn claim(&self, link: &RedisLink, session: Session) -> Option<Session> {
-        let (id, key) = (session.id.clone(), session_key(&session.id));
+        let (key, index, id) = (
+            session_key(&session.id),
+            stream_key(&session.stream),
+            session.id.clone(),
+        );
         let removed: i64 = link
             .run("claim session", |mut conn| async move {
-                let (removed,): (i64,) = redis::pipe()
-                    .zrem(LEASES_KEY, &id)
-                    .del(&key)
-                    .ignore()
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(removed)
+                self.claim
+                    .key(leases_key())
+                    .key(key)
+                    .key(index)
+                    .arg(id)
+                    .invoke_async(&mut conn)
+                    .await
             })
             .await?;
         (removed == 1).then_some(session)
@@ -248,27 +335,18 @@ impl Sessions {
         let due = unix_millis();
         let ids: Vec<String> = link
             .run("find lapsed leases", |mut conn| async move {
-                conn.zrangebyscore_limit(LEASES_KEY, 0, due, 0, SWEEP_BATCH)
+                conn.zrangebyscore_limit(leases_key(), 0, due, 0, SWEEP_BATCH)
                     .await
             })
             .await
             .unwrap_or_default();
         for id in ids {
-            let key = session_key(&id);
-            let stored = link
-                .run("read session", |mut conn| async move {
-                    conn.get::<_, Option<String>>(key).await
-                })
-                .await
-                .flatten()
-                .and_then(|s| serde_json::from_str::<Session>(&s).ok());
-            match stored {
+            match self.read(link, &id).await {
                 Some(session) => lapsed.extend(self.claim(link, session).await),
                 None => {
                     // A lease without its session: nothing to clean up but the lease.
-                    let id = id.clone();
                     link.run("drop lease", |mut conn| async move {
-                        conn.zrem::<_, _, ()>(LEASES_KEY, id).await
+                        conn.zrem::<_, _, ()>(leases_key(), id).await
                     })
                     .await;
                 }
@@ -278,18 +356,19 @@ impl Sessions {
     }
 
     /// Puts back a session whose clean-up failed, to be claimed again after `retry`.
-    pub async fn retry_later(&self, session: Session, retry: Duration) {
+    pub async fn retry_later(&self, mut session: Session, retry: Duration) {
+        session.closing = true;
         if let Some(link) = &self.link {
             let json = serde_json::to_string(&session).expect("a session serializes");
             let deadline = unix_millis() + retry.as_millis() as u64;
             let (key, id) = (session_key(&session.id), session.id.clone());
-            let keep = retry.as_secs() + 24 * 60 * 60;
+            let keep = (retry + KEEP_AFTER_LEASE).as_secs();
             let stored = link
                 .run("requeue session", |mut conn| async move {
                     redis::pipe()
                         .set_ex(key, json, keep)
                         .ignore()
-                        .zadd(LEASES_KEY, id, deadline)
+                        .zadd(leases_key(), id, deadline)
                         .ignore()
                         .query_async::<()>(&mut conn)
                         .await
@@ -311,7 +390,7 @@ impl Sessions {
         };
         let shared: Option<u64> = link
             .run("count sessions", |mut conn| async move {
-                conn.zcard(LEASES_KEY).await
+                conn.zcard(leases_key()).await
             })
             .await;
         local + shared.unwrap_or(0)

@@ -137,8 +137,34 @@ fn the_session_holds_its_cdn_forwards_until_stop() {
     assert_eq!(start.body["warnings"], json!([]));
     let session = start.body["session"].as_str().unwrap().to_owned();
 
+    // A reconnect's Start Streaming while live joins the session: no second set of forwards,
+    // and no duplicate session whose lapse would delete the live stream's forwards.
+    let again = broker.golive(Some(&token), &json!({"fresh": true}));
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.body["session"], session.as_str());
+    let creates = sim
+        .zego()
+        .requests()
+        .iter()
+        .filter(|r| r.action == "CreatCDNTransferRule")
+        .count();
+    assert_eq!(creates, cdn.len());
+
     assert_eq!(broker.stop(&token, &session).status, 200);
     assert!(sim.zego().cdn_rules("carol-main").is_empty());
+    let next = broker.golive(Some(&token), &json!({}));
+    assert_ne!(
+        next.body["session"],
+        session.as_str(),
+        "a stopped session is not joined"
+    );
+    assert_eq!(sim.zego().cdn_rules("carol-main"), cdn);
+    assert_eq!(
+        broker
+            .stop(&token, next.body["session"].as_str().unwrap())
+            .status,
+        200
+    );
     assert!(
         !broker.output().contains("CDNKEY1"),
         "a CDN key reached the log"

@@ -402,11 +402,22 @@ impl Broker {
     /// Runs the binary with `args` (after the subcommand's `--config`), returning its exit
     /// status success, stdout and stderr.
     pub fn cli(&self, subcommand: &str, args: &[String]) -> (bool, String, String) {
+        self.cli_with_env(subcommand, args, &[])
+    }
+
+    /// [`cli`](Self::cli) with extra environment variables (e.g. `SSL_CERT_FILE`).
+    pub fn cli_with_env(
+        &self,
+        subcommand: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> (bool, String, String) {
         let output = Command::new(&self.binary)
             .arg(subcommand)
             .arg("--config")
             .arg(&self.config)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.binary.display()));

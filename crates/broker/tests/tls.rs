@@ -1,0 +1,76 @@
+//! HTTPS with `tls_cert` / `tls_key`: the API answers over TLS with the configured certificate
+//! (checked against its CA, not accepted blindly), plain HTTP gets no answer there, and the
+//! `revoke` command reaches the admin API over HTTPS with the system's trust.
+
+use rtc_golive_test_support::fixtures::sim;
+use rtc_golive_test_support::{Broker, BrokerOptions, TestCa, TokenPin};
+use serde_json::json;
+use std::time::Duration;
+
+#[test]
+fn the_api_is_served_over_https() {
+    let ca = TestCa::generate();
+    let sim = sim()
+        .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
+        .start();
+    let broker = Broker::start(
+        BrokerOptions::new()
+            .binary(env!("CARGO_BIN_EXE_rtc-golive-broker"))
+            .zego(&sim.base_url())
+            .tls(&ca.server_chain_file(), &ca.server_key_file()),
+    );
+    assert!(broker.url().starts_with("https://127.0.0.1:"));
+
+    let pem = std::fs::read(ca.ca_file()).unwrap();
+    let trusting = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let health = trusting
+        .get(format!("https://localhost:{}/healthz", broker.port()))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&health.text().unwrap()).unwrap()["limiter"],
+        "local"
+    );
+
+    let minted = broker.mint("alice", &TokenPin::zego("alice-main"), None);
+    let golive = trusting
+        .post(format!("https://localhost:{}/v1/golive", broker.port()))
+        .bearer_auth(&minted.token)
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(golive.status(), 200);
+
+    let untrusting = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(true)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    assert!(untrusting
+        .get(format!("https://localhost:{}/healthz", broker.port()))
+        .send()
+        .is_err());
+    let plain = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{}/healthz", broker.port()))
+        .send();
+    assert!(plain.map_or(true, |r| r.status() != 200));
+
+    let ca_file = ca.ca_file();
+    let (ok, _, stderr) = broker.cli_with_env(
+        "revoke",
+        &["--jti".to_owned(), minted.jti.clone()],
+        &[("SSL_CERT_FILE", ca_file.to_str().unwrap())],
+    );
+    assert!(ok, "{stderr}");
+    let refused = broker.golive(Some(&minted.token), &json!({}));
+    assert_eq!(refused.code(), "token_revoked");
+}
