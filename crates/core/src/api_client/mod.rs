@@ -221,6 +221,15 @@ impl ApiClient {
         })
     }
 
+    /// This client, sharing its connections and cancellation, with calls bounded by `timeout`
+    /// instead (a call the server answers only once its queue reaches it).
+    pub fn with_call_timeout(&self, timeout: Duration) -> ApiClient {
+        ApiClient {
+            call_timeout: timeout,
+            ..self.clone()
+        }
+    }
+
     /// A client sharing this one's connections whose calls can be cut on their own
     /// ([`cancel_scope`](Self::cancel_scope)), and which OBS quitting cuts at once
     /// ([`abandon_scoped`](Self::abandon_scoped)): for work whose result may stop mattering

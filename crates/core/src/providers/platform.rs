@@ -148,13 +148,23 @@ fn vendor_message(vendor_code: &str, broker_text: &str) -> Message {
     }
 }
 
+/// How long a `/v1/golive` may take. The broker holds a go-live in its queue until the vendor's
+/// rate limit has room (a rush of a platform's streamers), rather than bouncing it; its default
+/// queue (1000 requests at about 37 a second) drains within this.
+pub const GOLIVE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// `POST /v1/golive`: the token's ingest, and with `ahead: false` a session.
 pub fn golive(
     http: &ApiClient,
     config: &PlatformConfig,
     request: &GoLiveRequest,
 ) -> Result<GoLiveAnswer, PlatformError> {
-    post(http, config, GOLIVE_PATH, request)
+    post(
+        &http.with_call_timeout(GOLIVE_TIMEOUT),
+        config,
+        GOLIVE_PATH,
+        request,
+    )
 }
 
 /// `POST /v1/live`: the heartbeat of `session` while live.
