@@ -28,13 +28,12 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-# The end-to-end tests install the plugin .so into a throwaway OBS; build it first so they
-# never load a stale one.
-echo "==> cargo build (plugin)"
-cargo build --lib
-# e2e_platform runs the real broker binary (target/debug/rtc-golive-broker) on every version.
-echo "==> cargo build (broker)"
-cargo build -p rtc-golive-broker
+# The end-to-end tests install the plugin .so into a throwaway OBS, and e2e_platform runs the
+# real broker binary (target/debug/rtc-golive-broker) on every version: build both first so
+# they are never stale. The selection is the host block's own, so cargo test below reuses
+# every artifact (another selection unifies other features and compiles much of it again).
+echo "==> cargo build (plugin, broker, host test binaries)"
+cargo build --workspace --lib --bins --tests
 echo "==> build and lints: $((SECONDS - started)) s since the start"
 echo "==> the core's tests with libobs hidden (no headers, no library)"
 bash build-scripts/core-without-libobs.sh
