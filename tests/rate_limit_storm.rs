@@ -14,6 +14,7 @@ use rtc_golive_core::retry::RetryPolicy;
 use rtc_golive_core::shared::Shared;
 use rtc_golive_simulator::HandshakeNode;
 use rtc_golive_test_support::fixtures::{sim, SettingsBuilder};
+use rtc_golive_test_support::report::busiest_second;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,19 +24,6 @@ const CLIENTS: usize = 500;
 const LIMIT_PER_SECOND: usize = 40;
 /// Fewer than two requests per client on average.
 const MAX_REQUESTS: usize = 2 * CLIENTS;
-
-/// The most `times` (sorted) that fall in any window `[t, t + 1 s)`.
-fn busiest_second(times: &[SystemTime]) -> usize {
-    let mut busiest = 0;
-    let mut end = 0;
-    for (start, &t) in times.iter().enumerate() {
-        while end < times.len() && times[end] < t + Duration::from_secs(1) {
-            end += 1;
-        }
-        busiest = busiest.max(end - start);
-    }
-    busiest
-}
 
 #[test]
 fn busiest_second_counts_a_sliding_window() {

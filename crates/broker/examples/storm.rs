@@ -18,6 +18,7 @@ use rtc_golive_broker::config::{TokenKey, TokenSettings};
 use rtc_golive_broker::token::{mint, ZegoPin};
 use rtc_golive_test_support::broker::{BROKER_AUDIENCE, BROKER_HS256_KEY};
 use rtc_golive_test_support::fixtures::sim;
+use rtc_golive_test_support::report::busiest_second;
 use rtc_golive_test_support::{Broker, BrokerOptions, RedisServer};
 use serde_json::json;
 use std::process::ExitCode;
@@ -31,19 +32,6 @@ const LIMIT_PER_SECOND: usize = 40;
 const TARGET: Duration = Duration::from_secs(14);
 /// Vendor requests per go-live at most.
 const MAX_REQUESTS_PER_GOLIVE: f64 = 1.05;
-
-/// The most `times` (sorted) in any window `[t, t + 1 s)`.
-fn busiest_second(times: &[SystemTime]) -> usize {
-    let mut busiest = 0;
-    let mut end = 0;
-    for (start, &t) in times.iter().enumerate() {
-        while end < times.len() && times[end] < t + Duration::from_secs(1) {
-            end += 1;
-        }
-        busiest = busiest.max(end - start);
-    }
-    busiest
-}
 
 fn arg(name: &str) -> Option<u64> {
     let args: Vec<String> = std::env::args().collect();

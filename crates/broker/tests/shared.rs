@@ -43,15 +43,7 @@ fn busiest_second(sim: &Simulator, action: &str) -> usize {
         .map(|r| r.at)
         .collect();
     at.sort();
-    let mut busiest = 0;
-    let mut start = 0;
-    for end in 0..at.len() {
-        while at[end].duration_since(at[start]).unwrap() >= Duration::from_secs(1) {
-            start += 1;
-        }
-        busiest = busiest.max(end - start + 1);
-    }
-    busiest
+    rtc_golive_test_support::report::busiest_second(&at)
 }
 
 /// `n` go-lives of distinct streamers, alternating between `brokers`, all at once; returns the

@@ -2,7 +2,21 @@
 //! write their markdown reports: order statistics of measured times, and how numbers and
 //! verdicts are printed.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+/// The most of `times` (sorted) that fall in any window `[t, t + 1 s)`: the busiest second as a
+/// vendor counts it (a sliding window, not calendar seconds).
+pub fn busiest_second(times: &[SystemTime]) -> usize {
+    let mut busiest = 0;
+    let mut end = 0;
+    for (start, &t) in times.iter().enumerate() {
+        while end < times.len() && times[end] < t + Duration::from_secs(1) {
+            end += 1;
+        }
+        busiest = busiest.max(end - start);
+    }
+    busiest
+}
 
 /// Order statistics of a set of durations.
 #[derive(Clone, Copy, Debug)]
