@@ -1,15 +1,14 @@
-//! A private `ffmpeg_source` (OBS's own Media Source) that a parent source plays through: its
-//! picture drawn in the parent's `video_render`, its audio forwarded to the parent, its end
-//! signal reported to the parent.
+//! A private `ffmpeg_source` (OBS's Media Source) that a parent source plays through: its
+//! picture drawn in the parent's `video_render`, its end signal and its audio routed to the
+//! parent's callbacks for as long as the child lives.
 
 use super::data::Data;
 use super::source::Source;
 use obs_wrapper::obs_sys::{
     audio_data, audio_format_AUDIO_FORMAT_FLOAT_PLANAR, obs_audio_info, obs_get_audio_info,
     obs_source_add_audio_capture_callback, obs_source_audio, obs_source_audio_capture_t,
-    obs_source_enum_proc_t, obs_source_get_height, obs_source_get_signal_handler,
-    obs_source_get_width, obs_source_output_audio, obs_source_output_video,
-    obs_source_remove_audio_capture_callback, obs_source_t, obs_source_update,
+    obs_source_get_height, obs_source_get_signal_handler, obs_source_get_width,
+    obs_source_output_audio, obs_source_remove_audio_capture_callback, obs_source_t,
     obs_source_video_render, signal_callback_t, signal_handler_connect, signal_handler_disconnect,
 };
 use serde_json::Value;
@@ -20,43 +19,65 @@ use std::ptr::NonNull;
 /// OBS's Media Source type.
 const FFMPEG_SOURCE: &CStr = c"ffmpeg_source";
 
-/// The child, one strong reference.
-pub struct MediaChild(Source);
+/// The child's signal reporting the end (or failure) of playback.
+const MEDIA_ENDED: &CStr = c"media_ended";
 
-// SAFETY: every method is a libobs call that may be made from any thread (updates are applied
-// at the child's next tick, output and size calls take the child's own locks), except `render`,
-// which requires the render token.
+/// Where a child's end signal and audio go: two callbacks and their data.
+#[derive(Clone, Copy)]
+pub struct ChildCallbacks {
+    /// Called with `data` when playback ends or fails (`media_ended`), on a media thread.
+    pub ended: signal_callback_t,
+    /// Called with `data` for every block of the child's audio, on a media thread.
+    pub audio: obs_source_audio_capture_t,
+    /// The callbacks' data.
+    pub data: *mut c_void,
+}
+
+/// A playing child: one strong reference, and the callbacks connected to it. Dropping it
+/// disconnects the callbacks, then releases the child.
+pub struct MediaChild {
+    callbacks: ChildCallbacks,
+    source: Source,
+}
+
+// SAFETY: `size` and the drop (disconnect and release) are libobs calls allowed from any
+// thread, taking the child's own locks; `render` requires the render token. The callbacks'
+// data pointer is only handed back to libobs.
+unsafe impl Send for MediaChild {}
+// SAFETY: as above: every `&self` method may be called from any thread.
 unsafe impl Sync for MediaChild {}
 
 impl MediaChild {
-    /// A new private Media Source named `name` with `settings`.
-    pub fn create(name: &str, settings: &Value) -> Option<Self> {
+    /// A new private Media Source named `name` with `settings` (OBS opens the input at once),
+    /// its end signal and audio routed to `callbacks`.
+    ///
+    /// # Safety
+    /// `callbacks.data` must stay valid for both callbacks until the child is dropped or
+    /// [`MediaChild::detach`]ed.
+    pub unsafe fn create(name: &str, settings: &Value, callbacks: ChildCallbacks) -> Option<Self> {
         let settings = Data::from_json(settings)?;
-        Source::create_private_with(FFMPEG_SOURCE, name, &settings).map(MediaChild)
-    }
-
-    /// Applies `settings` over the child's (OBS applies them at its next video tick). Any
-    /// thread.
-    pub fn update(&self, settings: &Value) {
-        if let Some(settings) = Data::from_json(settings) {
-            // SAFETY: the child is alive (our reference); libobs copies the values.
-            unsafe { obs_source_update(self.raw(), settings.as_ptr()) };
+        let source = Source::create_private_with(FFMPEG_SOURCE, name, &settings)?;
+        // SAFETY: the child is alive, so is its signal handler; libobs copies the name and
+        // keeps the callbacks and data, valid per the caller until `disconnect`.
+        unsafe {
+            signal_handler_connect(
+                obs_source_get_signal_handler(source.as_ptr()),
+                MEDIA_ENDED.as_ptr(),
+                callbacks.ended,
+                callbacks.data,
+            );
+            obs_source_add_audio_capture_callback(source.as_ptr(), callbacks.audio, callbacks.data);
         }
+        Some(MediaChild { callbacks, source })
     }
 
-    /// Drops the child's current frame, so it shows nothing until its next one. Any thread.
-    pub fn show_nothing(&self) {
-        // SAFETY: the child is alive; a null frame is libobs's documented "no frame".
-        unsafe { obs_source_output_video(self.raw(), std::ptr::null()) };
-    }
-
-    /// The size of the child's current frame (0 x 0 when it shows nothing).
+    /// The size of the child's current frame (0 x 0 before its first one).
     pub fn size(&self) -> (u32, u32) {
         // SAFETY: the child is alive; both calls only read its state.
         unsafe {
             (
-                obs_source_get_width(self.raw()),
-                obs_source_get_height(self.raw()),
+                obs_source_get_width(self.source.as_ptr()),
+                obs_source_get_height(self.source.as_ptr()),
             )
         }
     }
@@ -65,58 +86,42 @@ impl MediaChild {
     /// render context), which `_render` stands for.
     pub fn render(&self, _render: InRender) {
         // SAFETY: the child is alive and this runs inside the parent's video_render.
-        unsafe { obs_source_video_render(self.raw()) };
+        unsafe { obs_source_video_render(self.source.as_ptr()) };
     }
 
-    /// Hands the child to an `enum_active_sources` / `enum_all_sources` callback.
-    ///
-    /// # Safety
-    /// `callback` and `param` must be the ones OBS passed for `parent`, in that call.
-    pub unsafe fn enumerate(
-        &self,
-        parent: *mut obs_source_t,
-        callback: obs_source_enum_proc_t,
-        param: *mut c_void,
-    ) {
-        if let Some(callback) = callback {
-            // SAFETY: per the caller; the child is alive.
-            unsafe { callback(parent, self.raw(), param) };
-        }
+    /// Disconnects the callbacks now and returns the reference, to be released elsewhere
+    /// (releasing may wait for the child's threads).
+    pub fn detach(self) -> Source {
+        let child = std::mem::ManuallyDrop::new(self);
+        child.disconnect();
+        // SAFETY: `child` is never dropped, so the reference moves out exactly once.
+        unsafe { std::ptr::read(&child.source) }
     }
 
-    /// Connects `callback` to the child's signal `name` and forwards the child's audio to
-    /// `capture` with `data`, until [`ChildLink::disconnect`].
-    ///
-    /// # Safety
-    /// `data` must stay valid for both callbacks until `disconnect` has returned.
-    pub unsafe fn link(
-        &self,
-        name: &'static CStr,
-        callback: signal_callback_t,
-        capture: obs_source_audio_capture_t,
-        data: *mut c_void,
-    ) -> ChildLink {
-        // SAFETY: the child is alive, so is its signal handler; libobs copies the name and
-        // keeps callback + data, valid per the caller.
+    /// Removes both connections. When it returns, neither callback runs any more: libobs
+    /// takes the same locks to remove them as to call them.
+    fn disconnect(&self) {
+        // SAFETY: the child is alive; each pair is the one connected in `create`.
         unsafe {
-            signal_handler_connect(
-                obs_source_get_signal_handler(self.raw()),
-                name.as_ptr(),
-                callback,
-                data,
+            signal_handler_disconnect(
+                obs_source_get_signal_handler(self.source.as_ptr()),
+                MEDIA_ENDED.as_ptr(),
+                self.callbacks.ended,
+                self.callbacks.data,
             );
-            obs_source_add_audio_capture_callback(self.raw(), capture, data);
-        }
-        ChildLink {
-            name,
-            callback,
-            capture,
-            data,
+            obs_source_remove_audio_capture_callback(
+                self.source.as_ptr(),
+                self.callbacks.audio,
+                self.callbacks.data,
+            );
         }
     }
+}
 
-    fn raw(&self) -> *mut obs_source_t {
-        self.0.as_ptr()
+impl Drop for MediaChild {
+    fn drop(&mut self) {
+        // The callbacks go first: the child may still play while its release waits.
+        self.disconnect();
     }
 }
 
@@ -134,41 +139,12 @@ impl InRender {
     }
 }
 
-/// The connections [`MediaChild::link`] made.
-pub struct ChildLink {
-    name: &'static CStr,
-    callback: signal_callback_t,
-    capture: obs_source_audio_capture_t,
-    data: *mut c_void,
-}
-
-// SAFETY: the data pointer is only handed back to libobs, which may be done from any thread.
-unsafe impl Send for ChildLink {}
-
-impl ChildLink {
-    /// Removes both connections. When it returns, neither callback runs any more: libobs takes
-    /// the same locks to remove them as to call them.
-    pub fn disconnect(self, child: &MediaChild) {
-        // SAFETY: the child is alive; each pair is the one connected with this data.
-        unsafe {
-            signal_handler_disconnect(
-                obs_source_get_signal_handler(child.raw()),
-                self.name.as_ptr(),
-                self.callback,
-                self.data,
-            );
-            obs_source_remove_audio_capture_callback(child.raw(), self.capture, self.data);
-        }
-    }
-}
-
-/// The parent source, as the child's callbacks use it: where the forwarded audio goes, and the
-/// parent OBS expects in `enum_active_sources`.
+/// The parent source, as the child's audio callback uses it: where the forwarded audio goes.
 #[derive(Clone, Copy)]
 pub struct ParentSource(NonNull<obs_source_t>);
 
 // SAFETY: obs_source_output_audio may be called from any thread; the pointer is only used while
-// the parent's instance (whose destroy removes the capture callback first) is alive.
+// the parent's instance (whose destroy drops every child first) is alive.
 unsafe impl Send for ParentSource {}
 // SAFETY: as above.
 unsafe impl Sync for ParentSource {}
@@ -180,11 +156,6 @@ impl ParentSource {
     /// `raw` must be the source being created, and the target used only until its `destroy`.
     pub unsafe fn from_raw(raw: *mut obs_source_t) -> Option<Self> {
         NonNull::new(raw).map(ParentSource)
-    }
-
-    /// The parent's pointer, for the callbacks OBS expects it in (`enum_active_sources`).
-    pub fn raw(self) -> *mut obs_source_t {
-        self.0.as_ptr()
     }
 
     /// Outputs the audio an audio capture callback received (planar float at OBS's rate and

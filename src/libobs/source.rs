@@ -6,12 +6,11 @@ use super::data::Data;
 use super::ffi::obs_frontend_open_source_properties;
 use obs_wrapper::obs_sys::{
     gs_effect_t, obs_data_t, obs_icon_type_OBS_ICON_TYPE_MEDIA, obs_properties_t,
-    obs_register_source_s, obs_source_create_private, obs_source_enum_proc_t, obs_source_get_name,
-    obs_source_get_ref, obs_source_get_settings, obs_source_get_weak_source, obs_source_info,
-    obs_source_release, obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT,
-    obs_source_update_properties, obs_weak_source_get_source, obs_weak_source_release,
-    obs_weak_source_t, OBS_SOURCE_AUDIO, OBS_SOURCE_CAP_DISABLED, OBS_SOURCE_DO_NOT_DUPLICATE,
-    OBS_SOURCE_VIDEO,
+    obs_register_source_s, obs_source_create_private, obs_source_get_name, obs_source_get_ref,
+    obs_source_get_settings, obs_source_get_weak_source, obs_source_info, obs_source_release,
+    obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT, obs_source_update_properties,
+    obs_weak_source_get_source, obs_weak_source_release, obs_weak_source_t, OBS_SOURCE_AUDIO,
+    OBS_SOURCE_CAP_DISABLED, OBS_SOURCE_DO_NOT_DUPLICATE, OBS_SOURCE_VIDEO,
 };
 use std::ffi::CStr;
 use std::marker::PhantomData;
@@ -68,7 +67,8 @@ impl Source {
 impl Drop for Source {
     fn drop(&mut self) {
         // SAFETY: the reference is ours and released once. Releasing the last one on another
-        // thread than the UI's is allowed: libobs defers the destruction to its own queue.
+        // thread than the UI's is allowed: OBS 30 and later destroy the source on their own
+        // queue, OBS 29.0 on the releasing thread.
         unsafe { obs_source_release(self.0.as_ptr()) };
     }
 }
@@ -211,8 +211,6 @@ pub struct PlayerInputType {
     pub video_tick: unsafe extern "C" fn(*mut c_void, f32),
     /// `video_render`.
     pub video_render: unsafe extern "C" fn(*mut c_void, *mut gs_effect_t),
-    /// `enum_active_sources` (and `enum_all_sources`): the child.
-    pub enum_sources: unsafe extern "C" fn(*mut c_void, obs_source_enum_proc_t, *mut c_void),
 }
 
 /// Registers the source type (at module load).
@@ -233,8 +231,6 @@ pub fn register_player_input(kind: PlayerInputType) {
         deactivate: Some(kind.deactivate),
         video_tick: Some(kind.video_tick),
         video_render: Some(kind.video_render),
-        enum_active_sources: Some(kind.enum_sources),
-        enum_all_sources: Some(kind.enum_sources),
         icon_type: obs_icon_type_OBS_ICON_TYPE_MEDIA,
         ..Default::default()
     };

@@ -8,7 +8,8 @@
 //! which dispatches, probes and waits on its own thread; OBS calls `activate` on its graphics
 //! thread, which must never wait for the network.
 //!
-//! Picture: the private child `ffmpeg_source` is drawn in `video_render`. Sound: the child's
+//! Picture: the private child `ffmpeg_source` (one per node, see [`player`]) is drawn in
+//! `video_render`. Sound: the child's
 //! audio is forwarded (an audio capture callback on the child, `obs_source_output_audio` on
 //! the source), so the source has its own mixer strip, volume meter and monitoring, which a
 //! composite source's `audio_render` would not give it (OBS's meters and monitoring listen to
@@ -19,16 +20,13 @@ mod properties;
 
 use crate::guard::guard;
 use crate::libobs::data::{json_or_empty, DataView};
-use crate::libobs::media_child::{ChildLink, InRender, MediaChild, ParentSource};
+use crate::libobs::media_child::{InRender, ParentSource};
 use crate::libobs::service::Service;
 use crate::libobs::source::{register_player_input, PlayerInputType, SourceView};
 use crate::locale::text_ptr;
 use crate::shared;
-use obs_wrapper::obs_sys::{
-    audio_data, calldata_t, gs_effect_t, obs_data_t, obs_properties_t, obs_source_enum_proc_t,
-    obs_source_t,
-};
-use player::{child_settings, ChildPlayer};
+use obs_wrapper::obs_sys::{gs_effect_t, obs_data_t, obs_properties_t, obs_source_t};
+use player::ChildPlayer;
 use rtc_golive_core::config::ServiceKind;
 use rtc_golive_core::lock::LockRecovered;
 use rtc_golive_core::pull::session::PullSession;
@@ -45,8 +43,6 @@ pub const SOURCE_ID: &CStr = c"zego_rtmp_pull";
 /// One `zego_rtmp_pull` source.
 struct PullSource {
     player: Arc<ChildPlayer>,
-    parent: ParentSource,
-    link: Mutex<Option<ChildLink>>,
     settings: Mutex<Value>,
     /// The running session while the source is active.
     session: Mutex<Option<PullSession>>,
@@ -58,11 +54,8 @@ impl PullSource {
         // The module's shared state (its HTTP client) is made here, on the thread creating the
         // source, rather than at the first activation, on the graphics thread.
         shared();
-        let child = MediaChild::create(&format!("{} (player)", source.name()), &child_settings())?;
         Some(PullSource {
-            player: Arc::new(ChildPlayer::new(child, source.weak()?)),
-            parent,
-            link: Mutex::new(None),
+            player: ChildPlayer::new(parent, source.weak()?),
             settings: Mutex::new(settings),
             session: Mutex::new(None),
             active: Mutex::new(false),
@@ -116,16 +109,13 @@ impl PullSource {
                 session.first_frame();
             }
         }
+        let ended = self.player.take_ended();
         // A stall the child does not report is an end all the same.
-        if self.player.went_silent() {
-            self.ended();
-        }
-    }
-
-    fn ended(&self) {
-        self.player.ended();
-        if let Some(session) = self.session.lock_recovered().as_ref() {
-            session.ended();
+        let stalled = self.player.went_silent();
+        if ended || stalled {
+            if let Some(session) = self.session.lock_recovered().as_ref() {
+                session.ended();
+            }
         }
     }
 }
@@ -155,7 +145,6 @@ pub fn register() {
         deactivate,
         video_tick,
         video_render,
-        enum_sources,
     });
 }
 
@@ -191,23 +180,10 @@ unsafe extern "C" fn create(settings: *mut obs_data_t, source: *mut obs_source_t
         let (Some(view), Some(parent)) = (view, parent) else {
             return ptr::null_mut();
         };
-        let Some(instance) = PullSource::create(settings, view, parent) else {
-            log::error!("pull: cannot create the media source that plays the stream");
-            return ptr::null_mut();
-        };
-        let data = Box::into_raw(Box::new(instance));
-        // SAFETY: `data` stays valid until `destroy`, which disconnects first.
-        let link = unsafe {
-            (*data).player.child().link(
-                c"media_ended",
-                Some(on_media_ended),
-                Some(on_child_audio),
-                data.cast(),
-            )
-        };
-        // SAFETY: `data` was just made and is ours.
-        *unsafe { &*data }.link.lock_recovered() = Some(link);
-        data.cast()
+        match PullSource::create(settings, view, parent) {
+            Some(instance) => Box::into_raw(Box::new(instance)).cast(),
+            None => ptr::null_mut(),
+        }
     })
 }
 
@@ -216,13 +192,12 @@ unsafe extern "C" fn destroy(data: *mut c_void) {
         if data.is_null() {
             return;
         }
-        // SAFETY: OBS destroys each instance once; nothing else holds it once the child's
-        // callbacks are disconnected (the session holds only the player).
+        // SAFETY: OBS destroys each instance once; nothing else holds it (the session and the
+        // children's callbacks hold only the player).
         let instance = unsafe { Box::from_raw(data.cast::<PullSource>()) };
-        if let Some(link) = instance.link.lock_recovered().take() {
-            link.disconnect(instance.player.child());
-        }
         instance.deactivate();
+        // The children forward audio to this source: they go before it does.
+        instance.player.close();
     })
 }
 
@@ -300,50 +275,6 @@ unsafe extern "C" fn video_render(data: *mut c_void, _effect: *mut gs_effect_t) 
         let (source, render) = unsafe { (instance(data), InRender::assume()) };
         if let Some(source) = source {
             source.player.render(render);
-        }
-    })
-}
-
-unsafe extern "C" fn enum_sources(
-    data: *mut c_void,
-    callback: obs_source_enum_proc_t,
-    param: *mut c_void,
-) {
-    guard("pull.enum_sources", (), || {
-        // SAFETY: OBS passes a live instance; the parent is the source whose instance it is.
-        if let Some(source) = unsafe { instance(data) } {
-            // SAFETY: `callback` and `param` are OBS's, for this parent and this call.
-            unsafe {
-                source
-                    .player
-                    .child()
-                    .enumerate(source.parent.raw(), callback, param)
-            };
-        }
-    })
-}
-
-unsafe extern "C" fn on_media_ended(data: *mut c_void, _calldata: *mut calldata_t) {
-    guard("pull.media_ended", (), || {
-        // SAFETY: connected with a live instance, disconnected in `destroy` before it is freed.
-        if let Some(source) = unsafe { instance(data) } {
-            source.ended();
-        }
-    })
-}
-
-unsafe extern "C" fn on_child_audio(
-    data: *mut c_void,
-    _child: *mut obs_source_t,
-    audio: *const audio_data,
-    _muted: bool,
-) {
-    guard("pull.audio", (), || {
-        // SAFETY: as for `on_media_ended`; `audio` is libobs's, for this call.
-        if let Some(source) = unsafe { instance(data) } {
-            // SAFETY: `audio` is what libobs passed this capture callback.
-            unsafe { source.parent.output_audio(audio) };
-            source.player.audio_arrived();
         }
     })
 }
