@@ -104,6 +104,7 @@ impl PullSource {
     }
 
     fn video_tick(&self) {
+        self.player.refresh_size();
         if self.player.first_frame_arrived() {
             if let Some(session) = self.session.lock_recovered().as_ref() {
                 session.first_frame();

@@ -20,7 +20,7 @@ use rtc_golive_core::pull::machine::{FailureKind, Status};
 use rtc_golive_core::pull::session::{Player, SessionStatus};
 use serde_json::{json, Value};
 use std::os::raw::c_void;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,6 +127,11 @@ pub struct ChildPlayer {
     stream_id: Mutex<String>,
     /// When the child's audio last arrived for the node it plays (none before the first).
     last_audio: Mutex<Option<Instant>>,
+    /// The child's size as of the last video tick (width in the high half), for OBS's size
+    /// queries: those hold the source's filter lock, and asking the child then would take the
+    /// child's while its media thread, forwarding audio, holds the child's and waits for the
+    /// source's.
+    size: AtomicU64,
 }
 
 impl ChildPlayer {
@@ -150,6 +155,7 @@ impl ChildPlayer {
             }),
             stream_id: Mutex::new(String::new()),
             last_audio: Mutex::new(None),
+            size: AtomicU64::new(0),
         })
     }
 
@@ -206,16 +212,27 @@ impl ChildPlayer {
         }
     }
 
-    /// The child's size while one plays, else 0 x 0.
+    /// The child's size as of the last video tick (0 x 0 when none plays). Never asks the
+    /// child (see the field).
     pub fn size(&self) -> (u32, u32) {
-        self.slot
+        let size = self.size.load(Ordering::SeqCst);
+        ((size >> 32) as u32, size as u32)
+    }
+
+    /// Takes the size of the child now playing (0 x 0 when none plays); at every video tick.
+    pub fn refresh_size(&self) {
+        let (width, height) = self
+            .slot
             .lock_recovered()
             .child
             .as_ref()
-            .map_or((0, 0), MediaChild::size)
+            .map_or((0, 0), MediaChild::size);
+        self.size
+            .store(u64::from(width) << 32 | u64::from(height), Ordering::SeqCst);
     }
 
-    /// Whether the node's first frame just arrived (true once per node); at every video tick.
+    /// Whether the node's first frame just arrived (true once per node); at every video tick,
+    /// after [`ChildPlayer::refresh_size`].
     pub fn first_frame_arrived(&self) -> bool {
         if !self.awaiting_frame.load(Ordering::SeqCst) || self.size().0 == 0 {
             return false;
@@ -274,6 +291,7 @@ impl ChildPlayer {
 
     /// Nothing of the node played before counts any more.
     fn forget_node(&self) {
+        self.size.store(0, Ordering::SeqCst);
         self.ended.store(false, Ordering::SeqCst);
         self.awaiting_frame.store(false, Ordering::SeqCst);
         *self.last_audio.lock_recovered() = None;
