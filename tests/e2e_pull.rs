@@ -1,7 +1,8 @@
 //! The `zego_rtmp_pull` source in a real OBS: ffmpeg publishes colour bars with a tone to
 //! nginx-rtmp, the source (added over obs-websocket) pull-dispatches on the simulator and plays
 //! the node; its picture (GetSourceScreenshot) and sound (InputVolumeMeters) are checked, and
-//! after the node dies and the stream is republished elsewhere, it comes back on its own.
+//! after the node dies and the stream is republished elsewhere, it comes back on its own. In
+//! platform mode the real broker makes the pull dispatch for the streamer's token.
 
 use rtc_golive_test_support as common;
 
@@ -10,7 +11,8 @@ use common::pull::{
     add_pull_source, loudest_level, screenshot, screenshot_png, set_item_enabled, shows_smpte_bars,
     wait_for_picture, Picture, Publisher, PullRig, PATTERN_HEIGHT, PATTERN_WIDTH,
 };
-use common::{Obs, ObsOptions};
+use common::{Broker, BrokerOptions, Obs, ObsOptions, TokenPin};
+use rtc_golive_simulator::RecordedRequest;
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -178,6 +180,111 @@ fn an_unpublished_stream_shows_nothing_and_says_why() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(refusals() < 8, "{} dispatches in about 18 s", refusals());
     assert!(!obs.log_text().contains(ZEGO_SERVER_SECRET));
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
+/// The platform service's type id.
+const PLATFORM_SERVICE: &str = "rtc_platform_golive";
+/// A stream the platform token may not play.
+const OTHER: &str = "not_for_this_token";
+/// A stream the platform token may play that nobody publishes.
+const UNPUBLISHED: &str = "allowed_but_unpublished";
+
+/// OBS streaming through the platform: its service holds only the broker's URL and `token`.
+fn launch_on_platform(broker: &Broker, token: &str) -> Obs {
+    let service = json!({"platform_url": broker.url(), "platform_token": token, "prefetch": false});
+    Obs::launch(ObsOptions::new(PLATFORM_SERVICE, service).with_plugin())
+}
+
+/// The pull dispatches the simulator received for `stream`.
+fn pull_dispatches(rig: &PullRig, stream: &str) -> Vec<RecordedRequest> {
+    rig.sim
+        .zego()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.action == "RTMPDispatchV2"
+                && r.params.get("Type").is_some_and(|t| t == "pull")
+                && r.params.get("StreamId").is_some_and(|s| s == stream)
+        })
+        .collect()
+}
+
+#[test]
+fn plays_through_the_platform_with_the_service_s_token() {
+    let rig = PullRig::start();
+    let _publisher = Publisher::start(&rig.first, STREAM);
+    let broker = Broker::start(BrokerOptions::new().zego(&rig.sim.base_url()));
+    let token = broker.token(
+        "host",
+        &TokenPin::zego_playing("host_stream", &[STREAM, UNPUBLISHED]),
+    );
+    let mut obs = launch_on_platform(&broker, &token);
+
+    // A stream the token may play: the broker dispatches, the source shows the picture.
+    add_pull_source(&obs, SOURCE, &json!({ "stream_id": STREAM })).expect("CreateInput");
+    wait_for_picture(&obs, SOURCE, Duration::from_secs(30), bars).unwrap_or_else(|| {
+        panic!(
+            "the colour bars never showed; OBS log:\n{}\nbroker log:\n{}",
+            obs.log_text(),
+            broker.log_tail(40)
+        )
+    });
+    let pulls = pull_dispatches(&rig, STREAM);
+    assert!(!pulls.is_empty(), "no pull dispatch reached the vendor");
+    assert_eq!(pulls[0].code, 0);
+    let broker_log = broker.output();
+    assert!(
+        broker_log
+            .lines()
+            .any(|l| l.contains("play sub=host") && l.contains(&format!("stream={STREAM} ok"))),
+        "the broker did not serve the /v1/play:\n{broker_log}"
+    );
+
+    // A stream it may not play: nothing is shown, the log says why, and the vendor is not asked.
+    add_pull_source(&obs, "Other", &json!({ "stream_id": OTHER })).expect("CreateInput");
+    let line = obs
+        .wait_for_log(
+            &format!("pull 'Other': Your platform refused to play stream {OTHER} (forbidden)"),
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|| panic!("no refusal in the log:\n{}", obs.log_text()));
+    assert!(line.contains("does not allow playing"), "{line}");
+    let picture = screenshot(&obs, "Other", 320, 180).expect("GetSourceScreenshot");
+    assert!(nothing(&picture), "max level {}", picture.max_level());
+    assert!(
+        broker
+            .output()
+            .contains(&format!("stream={OTHER} refused: forbidden")),
+        "{}",
+        broker.log_tail(20)
+    );
+    assert!(
+        pull_dispatches(&rig, OTHER).is_empty(),
+        "a vendor call for a refused stream"
+    );
+
+    // A stream it may play that nobody publishes: the vendor's 1003, relayed, is "not published".
+    add_pull_source(&obs, "Nobody", &json!({ "stream_id": UNPUBLISHED })).expect("CreateInput");
+    let line = obs
+        .wait_for_log(
+            &format!("pull 'Nobody': Stream {UNPUBLISHED} is not being published"),
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|| panic!("no reason in the log:\n{}", obs.log_text()));
+    assert!(line.contains("code 1003"), "{line}");
+    let refused = pull_dispatches(&rig, UNPUBLISHED);
+    assert!(
+        !refused.is_empty() && refused.iter().all(|r| r.code == 1003),
+        "{refused:?}"
+    );
+
+    // OBS never held a vendor secret, and the token stayed out of its log.
+    let log = obs.log_text();
+    for secret in BrokerOptions::secrets() {
+        assert!(!log.contains(secret), "a broker secret reached OBS's log");
+    }
+    assert!(!log.contains(&token), "the token reached OBS's log");
     assert_eq!(obs.quit().code(), Some(0));
 }
 

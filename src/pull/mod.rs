@@ -99,7 +99,8 @@ impl PullSource {
         // The old session loses the player before the new one can play.
         session.take();
         *session = Some(PullSession::start(&shared, player, move || {
-            settings::config(&source, service_settings().as_ref())
+            let service = service_settings();
+            settings::config(&source, service.as_ref().map(|(kind, s)| (*kind, s)))
         }));
     }
 
@@ -121,13 +122,11 @@ impl PullSource {
     }
 }
 
-/// The settings of OBS's streaming service when it is the plugin's ZEGOCLOUD service.
-fn service_settings() -> Option<Value> {
+/// The kind and settings of OBS's streaming service when it is one of the plugin's.
+fn service_settings() -> Option<(ServiceKind, Value)> {
     let service = Service::streaming()?;
-    if service.type_id()? != ServiceKind::ZegoRtmpDispatch.id() {
-        return None;
-    }
-    Some(service.settings()?.view().to_json())
+    let kind = ServiceKind::from_id(&service.type_id()?)?;
+    Some((kind, service.settings()?.view().to_json()))
 }
 
 /// Registers the source type (at module load).

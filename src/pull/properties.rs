@@ -3,8 +3,12 @@
 
 use crate::libobs::data::DataView;
 use crate::libobs::properties::{InfoKind, Properties, PropertiesView};
+use crate::libobs::service::Service;
+use crate::locale::ObsLocale;
 use crate::settings::{add_field, set_defaults as set_field_defaults};
 use obs_wrapper::obs_sys::obs_property_modified_t;
+use rtc_golive_core::config::ServiceKind;
+use rtc_golive_core::messages::Message;
 use rtc_golive_core::pull::settings::{
     fields, uses_service_credentials, CREDENTIAL_KEYS, USE_SERVICE_CREDENTIALS,
 };
@@ -31,10 +35,27 @@ pub fn build(
         if field.key == USE_SERVICE_CREDENTIALS {
             if let Some(prop) = prop {
                 prop.set_modified_callback(credentials_modified);
+                // With the platform's service there is no AppID or secret to take: the
+                // switch means the platform's token, and says so.
+                if streaming_service_is_platform() {
+                    prop.set_description(&text("Pull.UseServiceCredentials.Platform"));
+                    prop.set_long_description(&text("Pull.UseServiceCredentials.Platform.Tooltip"));
+                }
             }
         }
     }
     props
+}
+
+/// Whether OBS's streaming service is the plugin's `rtc_platform_golive`.
+fn streaming_service_is_platform() -> bool {
+    Service::streaming()
+        .and_then(|service| service.type_id())
+        .is_some_and(|id| id == ServiceKind::RtcPlatformGolive.id())
+}
+
+fn text(key: &'static str) -> String {
+    Message::new(key).render(&ObsLocale)
 }
 
 /// Shows the credential fields only when the source has its own.

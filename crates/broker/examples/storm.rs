@@ -76,6 +76,7 @@ fn main() -> ExitCode {
             let pin = ZegoPin {
                 stream_id: format!("streamer-{i}"),
                 cdn_urls: Vec::new(),
+                play: Vec::new(),
             };
             let sub = format!("streamer-{i}");
             mint(

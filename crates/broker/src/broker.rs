@@ -18,7 +18,8 @@ use rtc_golive_core::cdn_forwarding::ForwardFailure;
 use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::go_live_error::cdn_warning;
 use rtc_golive_core::platform_api::{
-    ErrorCode, GoLiveAnswer, GoLiveRequest, LiveAnswer, SessionRequest, WireTarget,
+    ErrorCode, GoLiveAnswer, GoLiveRequest, LiveAnswer, PlayAnswer, PlayRequest, SessionRequest,
+    WireTarget,
 };
 use rtc_golive_core::providers::aliyun::AliyunError;
 use rtc_golive_core::providers::zego::ZegoError;
@@ -179,23 +180,102 @@ impl Broker {
         result
     }
 
+    /// `POST /v1/play`: the playing nodes of a stream the token lists as one it may play.
+    pub async fn play(
+        &self,
+        claims: &Claims,
+        request: &PlayRequest,
+    ) -> Result<PlayAnswer, ApiError> {
+        let result = self.play_inner(claims, request).await;
+        match &result {
+            Ok(answer) => log::info!(
+                "play sub={} jti={} stream={} ok RequestId={}",
+                claims.sub,
+                claims.jti,
+                request.stream_id,
+                answer.request_id
+            ),
+            Err(e) => log::info!(
+                "play sub={} jti={} stream={} refused: {} ({})",
+                claims.sub,
+                claims.jti,
+                request.stream_id,
+                code_name(e.code),
+                e.message
+            ),
+        }
+        result
+    }
+
+    async fn play_inner(
+        &self,
+        claims: &Claims,
+        request: &PlayRequest,
+    ) -> Result<PlayAnswer, ApiError> {
+        let Some(Pin::Zego(pin)) = claims.pin() else {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only a ZEGOCLOUD token may play a stream",
+            ));
+        };
+        if !pin.may_play(&request.stream_id) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "the token does not allow playing this stream",
+            ));
+        }
+        self.take_sub_slot(claims).await?;
+        let config = Arc::new(
+            self.zego_account()?
+                .config(&request.stream_id, &[])
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::Forbidden,
+                        format!("the stream cannot be played: {}", english(&e.message)),
+                    )
+                })?,
+        );
+        let call_config = config.clone();
+        let nodes = self
+            .vendor_call(
+                Limit::ZegoDispatch,
+                config.app_id.to_string(),
+                "RTMPDispatchV2",
+                move |v| v.dispatch_pull(&call_config),
+                ZegoError::is_rate_limited,
+            )
+            .await
+            .map_err(|e| e.map_vendor(ApiError::zego))?;
+        Ok(PlayAnswer {
+            urls: nodes.urls,
+            valid_until: nodes.valid_until,
+            request_id: nodes.request_id,
+        })
+    }
+
+    /// The per-streamer limit, shared by go-lives and plays.
+    async fn take_sub_slot(&self, claims: &Claims) -> Result<(), ApiError> {
+        let limits = self.config.limits;
+        let per_sub = Rate::burst(limits.sub_golives_per_minute, limits.sub_burst);
+        match self
+            .limiter
+            .take(&format!("sub:{}", claims.sub), per_sub)
+            .await
+        {
+            Admission::Refused { retry_after } => Err(ApiError::rate_limited(
+                "too many go-lives (or plays) for this streamer",
+                retry_after,
+            )),
+            Admission::Slot { .. } => Ok(()),
+        }
+    }
+
     async fn golive_inner(
         &self,
         claims: &Claims,
         request: &GoLiveRequest,
     ) -> Result<GoLiveAnswer, ApiError> {
-        let limits = self.config.limits;
-        let per_sub = Rate::burst(limits.sub_golives_per_minute, limits.sub_burst);
-        if let Admission::Refused { retry_after } = self
-            .limiter
-            .take(&format!("sub:{}", claims.sub), per_sub)
-            .await
-        {
-            return Err(ApiError::rate_limited(
-                "too many go-lives for this streamer",
-                retry_after,
-            ));
-        }
+        self.take_sub_slot(claims).await?;
         let pin = claims
             .pin()
             .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the token pins nothing"))?;

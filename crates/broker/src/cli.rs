@@ -41,6 +41,9 @@ pub enum Command {
         /// A CDN URL the broker forwards the stream to while live (repeatable).
         #[arg(long, requires = "zego_stream_id")]
         zego_cdn_url: Vec<String>,
+        /// A ZEGOCLOUD StreamId the streamer may play through `/v1/play` (repeatable).
+        #[arg(long, requires = "zego_stream_id")]
+        zego_play_stream: Vec<String>,
         /// The Alibaba Cloud ARTC channel.
         #[arg(long, requires_all = ["aliyun_user", "aliyun_display_name"])]
         aliyun_channel: Option<String>,
@@ -82,6 +85,14 @@ pub fn token(
         account
             .config(&pin.stream_id, &pin.cdn_urls)
             .map_err(|e| format!("the stream cannot be used: {} {}", e.key, e.message.key))?;
+        for play in &pin.play {
+            account.config(play, &[]).map_err(|e| {
+                format!(
+                    "the stream to play cannot be used: {} {}",
+                    e.key, e.message.key
+                )
+            })?;
+        }
     }
     if let Some(pin) = &aliyun {
         let account = config

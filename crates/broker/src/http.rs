@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rtc_golive_core::platform_api::{
-    ErrorCode, GoLiveRequest, SessionRequest, GOLIVE_PATH, LIVE_PATH, STOP_PATH,
+    ErrorCode, GoLiveRequest, PlayRequest, SessionRequest, GOLIVE_PATH, LIVE_PATH, PLAY_PATH,
+    STOP_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -46,6 +47,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route(GOLIVE_PATH, post(golive))
         .route(LIVE_PATH, post(live))
         .route(STOP_PATH, post(stop))
+        .route(PLAY_PATH, post(play))
         .route(REVOKE_PATH, post(revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -108,6 +110,16 @@ async fn stop(
     let request: SessionRequest = body(&bytes, None)?;
     broker.stop(&claims, &request).await?;
     Ok(Json(serde_json::json!({})).into_response())
+}
+
+async fn play(
+    State(broker): State<Arc<Broker>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let claims = broker.authenticate(bearer(&headers)).await?;
+    let request: PlayRequest = body(&bytes, None)?;
+    Ok(Json(broker.play(&claims, &request).await?).into_response())
 }
 
 async fn revoke(

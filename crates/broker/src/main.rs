@@ -40,6 +40,7 @@ fn run(command: Command) -> Result<(), String> {
             sub,
             zego_stream_id,
             zego_cdn_url,
+            zego_play_stream,
             aliyun_channel,
             aliyun_user,
             aliyun_display_name,
@@ -49,6 +50,7 @@ fn run(command: Command) -> Result<(), String> {
             let zego = zego_stream_id.map(|stream_id| ZegoPin {
                 stream_id,
                 cdn_urls: zego_cdn_url,
+                play: zego_play_stream,
             });
             let aliyun = match (aliyun_channel, aliyun_user, aliyun_display_name) {
                 (Some(channel), Some(user_id), Some(display_name)) => Some(AliyunPin {

@@ -21,6 +21,17 @@ pub struct ZegoPin {
     /// CDN stream key: the token is as secret as they are).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cdn_urls: Vec<String>,
+    /// The StreamIds the streamer may play through `/v1/play` (a guest's stream in the scene);
+    /// none without this claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub play: Vec<String>,
+}
+
+impl ZegoPin {
+    /// Whether the token lets its streamer play `stream_id`.
+    pub fn may_play(&self, stream_id: &str) -> bool {
+        self.play.iter().any(|s| s == stream_id)
+    }
 }
 
 /// What an Alibaba Cloud token pins.
@@ -171,6 +182,7 @@ mod tests {
             Some(ZegoPin {
                 stream_id: "s1".into(),
                 cdn_urls: vec![],
+                play: vec!["guest".into()],
             }),
             None,
         )
@@ -183,6 +195,12 @@ mod tests {
         assert_eq!(back, claims);
         assert_eq!(back.pin(), Some(Pin::Zego(claims.zego.as_ref().unwrap())));
         assert_eq!(back.jti.len(), 32);
+        let zego = back.zego.as_ref().unwrap();
+        assert!(zego.may_play("guest"));
+        assert!(
+            !zego.may_play("s1"),
+            "publishing a stream is not playing it"
+        );
     }
 
     #[test]

@@ -82,6 +82,18 @@ impl Vendors {
         Ok(nodes)
     }
 
+    /// `RTMPDispatchV2` with `Type=pull` for `config`'s stream. Not kept: the source asks again
+    /// only when its node failed or outlived its validity.
+    pub fn dispatch_pull(&self, config: &ZegoConfig) -> Result<Nodes, ZegoError> {
+        let dispatch = zego::dispatch_pull(&self.http, config, &self.sequence)?;
+        Ok(Nodes {
+            urls: dispatch.urls,
+            request_id: dispatch.request_id,
+            obtained: Instant::now(),
+            valid_until: unix_secs(SystemTime::now() + ZEGO_NODE_VALIDITY),
+        })
+    }
+
     /// Forgets the dispatch kept for `config`'s stream (the plugin found its nodes dead).
     pub fn forget_nodes(&self, config: &ZegoConfig) {
         self.nodes

@@ -33,6 +33,7 @@ fn claims(exp: u64, aud: &str) -> Claims {
         zego: Some(ZegoPin {
             stream_id: "mallory-main".into(),
             cdn_urls: vec![],
+            play: vec![],
         }),
         aliyun: None,
     }

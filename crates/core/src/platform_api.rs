@@ -10,6 +10,9 @@
 //!   whose forwards follow the stream, not the node) it opens none.
 //! - `POST /v1/live` ([`SessionRequest`] → [`LiveAnswer`]): the heartbeat while live.
 //! - `POST /v1/stop` ([`SessionRequest`] → `{}`): the stream ended; idempotent.
+//! - `POST /v1/play` ([`PlayRequest`] → [`PlayAnswer`]): the playing nodes of a stream the
+//!   token may play (ZEGOCLOUD tokens only), for the `zego_rtmp_pull` source; any other
+//!   stream is [`ErrorCode::Forbidden`] without a vendor call.
 //! - `GET /healthz`, `GET /metrics` (Prometheus text): for the operator, no token.
 //!
 //! A refusal is [`ErrorBody`] with the HTTP status of its [`ErrorCode`].
@@ -22,6 +25,9 @@ pub const GOLIVE_PATH: &str = "/v1/golive";
 pub const LIVE_PATH: &str = "/v1/live";
 /// `POST /v1/stop` path.
 pub const STOP_PATH: &str = "/v1/stop";
+
+/// `POST /v1/play` path.
+pub const PLAY_PATH: &str = "/v1/play";
 
 /// A session's CDN forwards live this long after its last heartbeat.
 pub const LEASE_SECONDS: u64 = 60;
@@ -90,6 +96,24 @@ pub struct GoLiveAnswer {
 pub struct SessionRequest {
     /// [`GoLiveAnswer::session`].
     pub session: String,
+}
+
+/// The body of `POST /v1/play`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayRequest {
+    /// The stream to play, as the token lists it.
+    pub stream_id: String,
+}
+
+/// The answer of `POST /v1/play`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayAnswer {
+    /// The RTMP play URLs, in the vendor's order. The plugin probes them itself.
+    pub urls: Vec<String>,
+    /// Unix seconds after which the URLs are not to be used.
+    pub valid_until: u64,
+    /// The vendor's RequestId.
+    pub request_id: String,
 }
 
 /// The answer of `POST /v1/live`.

@@ -47,6 +47,8 @@ pub enum TokenPin {
         stream_id: String,
         /// CDN forwards (`--zego-cdn-url`).
         cdn_urls: Vec<String>,
+        /// Streams it may play (`--zego-play-stream`).
+        play: Vec<String>,
     },
     /// An Alibaba Cloud channel seat.
     Aliyun {
@@ -66,6 +68,17 @@ impl TokenPin {
         TokenPin::Zego {
             stream_id: stream_id.to_owned(),
             cdn_urls: Vec::new(),
+            play: Vec::new(),
+        }
+    }
+
+    /// A ZEGOCLOUD stream whose streamer may also play `play` through `/v1/play`.
+    #[must_use]
+    pub fn zego_playing(stream_id: &str, play: &[&str]) -> TokenPin {
+        TokenPin::Zego {
+            stream_id: stream_id.to_owned(),
+            cdn_urls: Vec::new(),
+            play: play.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -75,6 +88,7 @@ impl TokenPin {
         TokenPin::Zego {
             stream_id: stream_id.to_owned(),
             cdn_urls: cdn_urls.iter().map(|u| (*u).to_owned()).collect(),
+            play: Vec::new(),
         }
     }
 
@@ -93,11 +107,16 @@ impl TokenPin {
             TokenPin::Zego {
                 stream_id,
                 cdn_urls,
+                play,
             } => {
                 let mut args = vec!["--zego-stream-id".to_owned(), stream_id.clone()];
                 for url in cdn_urls {
                     args.push("--zego-cdn-url".to_owned());
                     args.push(url.clone());
+                }
+                for stream in play {
+                    args.push("--zego-play-stream".to_owned());
+                    args.push(stream.clone());
                 }
                 args
             }
@@ -491,6 +510,16 @@ impl Broker {
     #[must_use]
     pub fn golive(&self, token: Option<&str>, body: &Value) -> BrokerReply {
         self.post("/v1/golive", token, body)
+    }
+
+    /// `POST /v1/play` for `stream_id`.
+    #[must_use]
+    pub fn play(&self, token: &str, stream_id: &str) -> BrokerReply {
+        self.post(
+            "/v1/play",
+            Some(token),
+            &serde_json::json!({ "stream_id": stream_id }),
+        )
     }
 
     /// `POST /v1/live` for `session`.

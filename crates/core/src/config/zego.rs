@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// ZEGOCLOUD limits a StreamId to 256 characters.
-const STREAM_ID_MAX: usize = 256;
+pub const STREAM_ID_MAX: usize = 256;
 
 /// Everything a ZEGOCLOUD go-live needs, checked before any request is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! The platform's broker (`rtc-golive-broker`): go-live, heartbeat and stop calls with the
-//! streamer's token, and its refusals as the streamer's localized messages.
+//! The platform's broker (`rtc-golive-broker`): go-live, heartbeat, stop and play calls with
+//! the streamer's token, and its refusals as the streamer's localized messages.
 //!
 //! The wire format is [`crate::platform_api`]; the broker holds the vendor's secrets, so no
 //! call here is signed and nothing here ever sees a vendor secret.
@@ -8,8 +8,8 @@ use crate::api_client::{ApiClient, ApiResponse, TransportError};
 use crate::config::platform::PlatformConfig;
 use crate::messages::Message;
 use crate::platform_api::{
-    ErrorBody, ErrorCode, GoLiveAnswer, GoLiveRequest, LiveAnswer, SessionRequest, GOLIVE_PATH,
-    LIVE_PATH, STOP_PATH,
+    ErrorBody, ErrorCode, GoLiveAnswer, GoLiveRequest, LiveAnswer, PlayAnswer, PlayRequest,
+    SessionRequest, GOLIVE_PATH, LIVE_PATH, PLAY_PATH, STOP_PATH,
 };
 use crate::providers::{aliyun, zego};
 use serde::de::DeserializeOwned;
@@ -47,6 +47,28 @@ crate::error_via_message!(PlatformError);
 impl PlatformError {
     /// The text for OBS's error dialog: what the platform said and what the streamer can do.
     pub fn message(&self) -> Message {
+        self.text(&GO_LIVE_TEXTS, None)
+    }
+
+    /// The text for a pull source's status when `/v1/play` of `stream_id` failed. It has no
+    /// "try again in" of its own: the source retries by itself and its status says when.
+    pub fn play_message(&self, stream_id: &str) -> Message {
+        self.text(&PLAY_TEXTS, Some(stream_id))
+    }
+
+    /// Whether the broker relayed the vendor's "nothing to play" (ZEGOCLOUD 1003).
+    pub fn is_not_published(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::Refused {
+                code: ErrorCode::VendorError,
+                vendor_code: Some(code),
+                ..
+            } if code == "1003"
+        )
+    }
+
+    fn text(&self, texts: &Texts, stream_id: Option<&str>) -> Message {
         match self {
             PlatformError::Transport(t) => {
                 Message::new("Platform.Error.Transport").message_arg(t.message())
@@ -61,22 +83,26 @@ impl PlatformError {
                 vendor_code,
                 message,
                 ..
-            } => vendor_message(vendor_code.as_deref().unwrap_or_default(), message),
+            } => vendor_message(texts, vendor_code.as_deref().unwrap_or_default(), message),
             PlatformError::Refused {
                 code,
                 retry_after_seconds,
                 ..
             } => {
-                let (meaning, action) = describe_code(*code);
-                let refused = Message::new("Platform.Error.Refused")
+                let (meaning, action) = (texts.describe)(*code);
+                let mut refused = Message::new(texts.refused);
+                if let Some(stream_id) = stream_id {
+                    refused = refused.text(stream_id);
+                }
+                let refused = refused
                     .text(wire_name(*code))
                     .key_arg(meaning)
                     .key_arg(action);
                 match retry_after_seconds {
-                    Some(secs) => Message::new("Platform.Error.RetryAfter")
+                    Some(secs) if texts.retry_after => Message::new("Platform.Error.RetryAfter")
                         .message_arg(refused)
                         .text(secs.to_string()),
-                    None => refused,
+                    _ => refused,
                 }
             }
         }
@@ -120,6 +146,48 @@ pub fn describe_code(code: ErrorCode) -> (&'static str, &'static str) {
     }
 }
 
+/// The locale keys of a refusal's text: going live and playing say different things about the
+/// same codes.
+struct Texts {
+    /// The refusal: (for a play, the stream,) the wire code, the meaning, the action.
+    refused: &'static str,
+    /// A vendor's refusal with a known code: vendor, code, meaning, the platform's action.
+    vendor: &'static str,
+    /// A vendor's refusal with an unknown code: the code, the broker's text.
+    vendor_unknown: &'static str,
+    /// A code's meaning and the streamer's action.
+    describe: fn(ErrorCode) -> (&'static str, &'static str),
+    /// Whether the broker's `retry_after_seconds` is part of the text.
+    retry_after: bool,
+}
+
+const GO_LIVE_TEXTS: Texts = Texts {
+    refused: "Platform.Error.Refused",
+    vendor: "Platform.Error.Vendor",
+    vendor_unknown: "Platform.Error.VendorUnknown",
+    describe: describe_code,
+    retry_after: true,
+};
+
+const PLAY_TEXTS: Texts = Texts {
+    refused: "Pull.Platform.Refused",
+    vendor: "Pull.Platform.Vendor",
+    vendor_unknown: "Pull.Platform.VendorUnknown",
+    describe: describe_play_code,
+    retry_after: false,
+};
+
+/// [`describe_code`] for a refused `/v1/play`: a stream the token may not play, and waits the
+/// source sits out by itself, are told as such.
+fn describe_play_code(code: ErrorCode) -> (&'static str, &'static str) {
+    match code {
+        ErrorCode::Forbidden => ("Pull.Platform.Forbidden", "Pull.Platform.AskPlatform"),
+        ErrorCode::RateLimited => ("Platform.Code.RateLimited", "Pull.Platform.RetriesItself"),
+        ErrorCode::Unavailable => ("Platform.Code.Unavailable", "Pull.Platform.RetriesItself"),
+        other => describe_code(other),
+    }
+}
+
 /// The code as it reads on the wire (`token_expired`), for the dialog and support.
 fn wire_name(code: ErrorCode) -> String {
     serde_json::to_value(code)
@@ -131,18 +199,18 @@ fn wire_name(code: ErrorCode) -> String {
 /// A vendor's refusal relayed by the broker. ZEGOCLOUD's codes are numbers and Alibaba's are
 /// words, so the code itself says whose catalogue explains it; the catalogue's action is for
 /// the platform, which holds the account, so the streamer is told to pass it on.
-fn vendor_message(vendor_code: &str, broker_text: &str) -> Message {
+fn vendor_message(texts: &Texts, vendor_code: &str, broker_text: &str) -> Message {
     let known = match vendor_code.parse::<i64>() {
         Ok(number) => zego::describe_code(number).map(|pair| ("Platform.Vendor.Zego", pair)),
         Err(_) => aliyun::describe_code(vendor_code).map(|pair| ("Platform.Vendor.Aliyun", pair)),
     };
     match known {
-        Some((vendor, (meaning, action))) => Message::new("Platform.Error.Vendor")
+        Some((vendor, (meaning, action))) => Message::new(texts.vendor)
             .key_arg(vendor)
             .text(vendor_code)
             .key_arg(meaning)
             .key_arg(action),
-        None => Message::new("Platform.Error.VendorUnknown")
+        None => Message::new(texts.vendor_unknown)
             .text(vendor_code)
             .text(broker_text),
     }
@@ -185,6 +253,24 @@ pub fn stop(http: &ApiClient, config: &PlatformConfig, session: &str) -> Result<
         session: session.to_string(),
     };
     post::<serde_json::Value>(http, config, STOP_PATH, &request).map(|_| ())
+}
+
+/// `POST /v1/play`: the playing nodes of `stream_id`, which the token must allow.
+pub fn play(
+    http: &ApiClient,
+    config: &PlatformConfig,
+    stream_id: &str,
+) -> Result<PlayAnswer, PlatformError> {
+    let request = PlayRequest {
+        stream_id: stream_id.to_string(),
+    };
+    // A play waits in the broker's queue for the vendor's dispatch rate, as a go-live does.
+    post(
+        &http.with_call_timeout(GOLIVE_TIMEOUT),
+        config,
+        PLAY_PATH,
+        &request,
+    )
 }
 
 /// Runs `op` again while the broker asks to wait (`Retry-After`) and the wait still fits in
@@ -400,6 +486,48 @@ mod tests {
         let text = expired.message().render(&en);
         assert!(text.contains("token_expired"), "{text}");
         assert!(text.contains("new token"), "{text}");
+    }
+
+    #[test]
+    fn a_refused_play_says_so_in_both_languages() {
+        let refused = |code, vendor_code: Option<&str>| PlatformError::Refused {
+            code,
+            message: "broker text".into(),
+            vendor_code: vendor_code.map(str::to_string),
+            retry_after_seconds: Some(5),
+        };
+        for name in ["en-US", "zh-CN"] {
+            let locale = locale(name);
+            let mut errors: Vec<_> = ALL_CODES.iter().map(|c| refused(*c, None)).collect();
+            errors.push(refused(ErrorCode::VendorError, Some("1003")));
+            errors.push(refused(ErrorCode::VendorError, Some("Weird.Thing")));
+            for error in errors {
+                for key in error.play_message("guest").keys() {
+                    assert!(
+                        crate::messages::Translate::lookup(&locale, key).is_some(),
+                        "{name} lacks {key}"
+                    );
+                }
+            }
+        }
+        let (en, zh) = (locale("en-US"), locale("zh-CN"));
+        let forbidden = refused(ErrorCode::Forbidden, None).play_message("guest");
+        let text = forbidden.render(&en);
+        assert!(
+            text.contains("stream guest") && text.contains("does not allow playing"),
+            "{text}"
+        );
+        assert!(forbidden.render(&zh).contains("不允许播放"));
+        // The source's status says when it tries again; the broker's wait is not repeated.
+        let limited = refused(ErrorCode::RateLimited, None).play_message("guest");
+        assert!(!limited.keys().contains(&"Platform.Error.RetryAfter"));
+        assert!(refused(ErrorCode::RateLimited, None)
+            .message()
+            .keys()
+            .contains(&"Platform.Error.RetryAfter"));
+        let vendor = refused(ErrorCode::VendorError, Some("30005")).play_message("guest");
+        assert_eq!(vendor.key, "Pull.Platform.Vendor");
+        assert!(vendor.render(&en).contains("ZEGOCLOUD refused to play"));
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! One pull dispatch: `RTMPDispatchV2` with `Type=pull`, then the first node that answers the
-//! RTMP handshake, as for push. A node that just failed goes to the back of the line, so a
-//! retry moves on to the next node when the vendor still lists the dead one first.
+//! One pull dispatch: `RTMPDispatchV2` with `Type=pull` (signed here, or made by the platform's
+//! broker for `/v1/play`), then the first node that answers the RTMP handshake, as for push. A
+//! node that just failed goes to the back of the line, so a retry moves on to the next node
+//! when the vendor still lists the dead one first.
 
 use super::machine::{Failure, FailureKind};
+use super::settings::PullConfig;
 use crate::api_client::ApiClient;
-use crate::config::zego::ZegoConfig;
 use crate::messages::Message;
 use crate::node_probe::{first_reachable, DEFAULT_PROBE_TIMEOUT};
-use crate::providers::zego::{dispatch_pull, ZegoError};
+use crate::platform_api::ErrorCode;
+use crate::providers::platform::{self, PlatformError};
+use crate::providers::zego::{dispatch_pull, Dispatch, ZegoError};
 use crate::rtmp_target::RtmpTarget;
 use crate::sequence::SequenceClock;
 
@@ -28,11 +31,21 @@ pub struct Node {
 pub fn resolve(
     http: &ApiClient,
     sequence: &SequenceClock,
-    config: &ZegoConfig,
+    config: &PullConfig,
     avoid: Option<&str>,
 ) -> Result<Node, Failure> {
-    let dispatch =
-        dispatch_pull(http, config, sequence).map_err(|e| vendor_failure(e, &config.stream_id))?;
+    let stream_id = config.stream_id();
+    let dispatch = match config {
+        PullConfig::Zego(zego) => {
+            dispatch_pull(http, zego, sequence).map_err(|e| vendor_failure(e, stream_id))?
+        }
+        PullConfig::Platform { platform, .. } => platform::play(http, platform, stream_id)
+            .map(|answer| Dispatch {
+                request_id: answer.request_id,
+                urls: answer.urls,
+            })
+            .map_err(|e| platform_failure(&e, stream_id))?,
+    };
     let mut nodes = Vec::new();
     for url in &dispatch.urls {
         match RtmpTarget::split(url) {
@@ -46,7 +59,7 @@ pub fn resolve(
                 url: dispatch.urls.first().cloned().unwrap_or_default(),
                 request_id: dispatch.request_id,
             },
-            &config.stream_id,
+            stream_id,
         ));
     }
     put_last(&mut nodes, avoid);
@@ -65,7 +78,7 @@ pub fn resolve(
             Err(Failure {
                 kind: FailureKind::NoNode,
                 message: Message::new("Pull.Error.NoNode")
-                    .text(&config.stream_id)
+                    .text(stream_id)
                     .text(hosts.join(", "))
                     .text(&dispatch.request_id),
             })
@@ -98,6 +111,26 @@ fn vendor_failure(error: ZegoError, stream_id: &str) -> Failure {
             FailureKind::Vendor
         },
         message: error.message(),
+    }
+}
+
+/// A failed `/v1/play` as a failure, classified as the vendor's own refusal would be.
+fn platform_failure(error: &PlatformError, stream_id: &str) -> Failure {
+    if error.is_not_published() {
+        return Failure {
+            kind: FailureKind::NotPublished,
+            message: Message::new("Pull.Error.NotPublished")
+                .text(stream_id)
+                .message_arg(Message::new("Pull.Platform.NotPublished")),
+        };
+    }
+    Failure {
+        kind: if error.code() == Some(ErrorCode::RateLimited) {
+            FailureKind::RateLimited
+        } else {
+            FailureKind::Vendor
+        },
+        message: error.play_message(stream_id),
     }
 }
 
@@ -143,5 +176,52 @@ mod tests {
             request_id: "R3".into(),
         };
         assert_eq!(vendor_failure(bad_app, "g").kind, FailureKind::Vendor);
+    }
+
+    #[test]
+    fn the_broker_s_answers_are_classified_like_the_vendor_s() {
+        let refused = |code, vendor_code: Option<&str>| PlatformError::Refused {
+            code,
+            message: "m".into(),
+            vendor_code: vendor_code.map(str::to_string),
+            retry_after_seconds: Some(1),
+        };
+        let failure = |e: PlatformError| platform_failure(&e, "guest");
+
+        let not_published = failure(refused(ErrorCode::VendorError, Some("1003")));
+        assert_eq!(not_published.kind, FailureKind::NotPublished);
+        assert_eq!(not_published.message.key, "Pull.Error.NotPublished");
+        assert!(not_published
+            .message
+            .keys()
+            .contains(&"Pull.Platform.NotPublished"));
+
+        let limited = failure(refused(ErrorCode::RateLimited, None));
+        assert_eq!(limited.kind, FailureKind::RateLimited);
+        assert_eq!(limited.message.key, "Pull.Platform.Refused");
+        assert!(limited
+            .message
+            .keys()
+            .contains(&"Pull.Platform.RetriesItself"));
+
+        let forbidden = failure(refused(ErrorCode::Forbidden, None));
+        assert_eq!(forbidden.kind, FailureKind::Vendor);
+        assert!(forbidden
+            .message
+            .keys()
+            .contains(&"Pull.Platform.Forbidden"));
+
+        let revoked = failure(refused(ErrorCode::TokenRevoked, None));
+        assert_eq!(revoked.kind, FailureKind::Vendor);
+        let keys = revoked.message.keys();
+        assert!(
+            keys.contains(&"Platform.Code.TokenRevoked")
+                && keys.contains(&"Platform.Action.NewToken"),
+            "{keys:?}"
+        );
+
+        let vendor = failure(refused(ErrorCode::VendorError, Some("30005")));
+        assert_eq!(vendor.kind, FailureKind::Vendor);
+        assert_eq!(vendor.message.key, "Pull.Platform.Vendor");
     }
 }

@@ -7,8 +7,8 @@
 
 use super::machine::{Action, Event, PullMachine, Status, FIRST_FRAME_TIMEOUT};
 use super::resolve::resolve;
+use super::settings::PullConfig;
 use crate::background::StopSignal;
-use crate::config::zego::ZegoConfig;
 use crate::messages::Message;
 use crate::shared::Shared;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -51,7 +51,7 @@ impl PullSession {
     pub fn start(
         shared: &Shared,
         player: Arc<dyn Player>,
-        config: impl FnOnce() -> Result<ZegoConfig, Message> + Send + 'static,
+        config: impl FnOnce() -> Result<PullConfig, Message> + Send + 'static,
     ) -> PullSession {
         let (events, inbox) = channel();
         let shared_for_task = shared.clone();
@@ -87,7 +87,7 @@ impl Drop for PullSession {
 /// dispatch result, a timer).
 fn run(
     shared: &Shared,
-    config: &ZegoConfig,
+    config: &PullConfig,
     player: &dyn Player,
     inbox: &Receiver<Event>,
     stop: &StopSignal,

@@ -1,12 +1,16 @@
-//! The `zego_rtmp_pull` source's settings, and the ZEGOCLOUD config they make.
+//! The `zego_rtmp_pull` source's settings, and the config they make ([`PullConfig`]).
 //!
 //! The keys are those of the push service (`stream_id`, `app_id`, `server_secret`, `is_test`,
 //! `endpoint`, `client_ip`), validated by the same code ([`ZegoConfig::from_settings`]), plus
 //! `use_service_credentials`: take the AppID, ServerSecret, environment and endpoint from the
-//! plugin's ZEGOCLOUD streaming service, so the secret is entered once.
+//! plugin's ZEGOCLOUD streaming service, so the secret is entered once; or, when OBS's
+//! streaming service is the platform's (`rtc_platform_golive`), its URL and token, so the
+//! platform's broker plays the stream and no vendor secret is on the streamer's computer.
 
 use crate::config::fields::{self, Default as FieldDefault, Field, Widget};
-use crate::config::zego::ZegoConfig;
+use crate::config::platform::PlatformConfig;
+use crate::config::zego::{ZegoConfig, STREAM_ID_MAX};
+use crate::config::{check_identifier, ServiceKind};
 use crate::messages::Message;
 use serde_json::{Map, Value};
 
@@ -57,10 +61,64 @@ pub fn uses_service_credentials(source: &Value) -> bool {
         .unwrap_or(true)
 }
 
-/// The ZEGOCLOUD config of a source: `source` is the source's settings; `service` the settings
-/// of OBS's streaming service when it is the plugin's `zego_rtmp_dispatch`. The error is the
-/// text the source's properties show.
-pub fn config(source: &Value, service: Option<&Value>) -> Result<ZegoConfig, Message> {
+/// Where a source's playing nodes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullConfig {
+    /// A signed `RTMPDispatchV2` with the source's (or the ZEGOCLOUD service's) credentials.
+    Zego(ZegoConfig),
+    /// `/v1/play` at the platform's broker, with the `rtc_platform_golive` service's token.
+    Platform {
+        /// The broker and the token.
+        platform: PlatformConfig,
+        /// The stream to play, as the token lists it.
+        stream_id: String,
+    },
+}
+
+impl PullConfig {
+    /// The stream the source plays (for the log and the status texts).
+    pub fn stream_id(&self) -> &str {
+        match self {
+            PullConfig::Zego(config) => &config.stream_id,
+            PullConfig::Platform { stream_id, .. } => stream_id,
+        }
+    }
+}
+
+/// The config of a source: `source` is the source's settings; `service` the kind and settings
+/// of OBS's streaming service when it is one of the plugin's. With
+/// [`USE_SERVICE_CREDENTIALS`] on and the platform service, the broker plays the stream; else
+/// the source dispatches itself. The error is the text the source's properties show.
+pub fn config(
+    source: &Value,
+    service: Option<(ServiceKind, &Value)>,
+) -> Result<PullConfig, Message> {
+    if uses_service_credentials(source) {
+        if let Some((ServiceKind::RtcPlatformGolive, platform)) = service {
+            let platform = PlatformConfig::from_settings(platform).map_err(|e| e.message)?;
+            let stream_id = source
+                .get("stream_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            check_identifier(&STREAM_ID, &stream_id, STREAM_ID_MAX).map_err(|e| e.message)?;
+            return Ok(PullConfig::Platform {
+                platform,
+                stream_id,
+            });
+        }
+    }
+    let zego_service = match service {
+        Some((ServiceKind::ZegoRtmpDispatch, settings)) => Some(settings),
+        _ => None,
+    };
+    zego_config(source, zego_service).map(PullConfig::Zego)
+}
+
+/// The ZEGOCLOUD config of a source that dispatches itself; `service` is the settings of the
+/// plugin's `zego_rtmp_dispatch` service when it is OBS's streaming service.
+fn zego_config(source: &Value, service: Option<&Value>) -> Result<ZegoConfig, Message> {
     let mut merged = Map::new();
     let credentials_from = if uses_service_credentials(source) {
         service.ok_or_else(|| Message::new("Pull.Error.NoService"))?
@@ -92,7 +150,7 @@ mod tests {
 
     #[test]
     fn credentials_come_from_the_service_by_default() {
-        let config = config(&json!({"stream_id": "guest"}), Some(&service())).unwrap();
+        let config = zego_config(&json!({"stream_id": "guest"}), Some(&service())).unwrap();
         assert_eq!(config.app_id, 1234);
         assert_eq!(
             config.stream_id, "guest",
@@ -114,18 +172,58 @@ mod tests {
     fn own_credentials_are_validated_like_the_push_service() {
         let own = json!({"stream_id": "guest", "use_service_credentials": false, "app_id": 7,
                          "server_secret": "s", "is_test": true});
-        let config = config(&own, Some(&service())).unwrap();
+        let config = zego_config(&own, Some(&service())).unwrap();
         assert_eq!(config.app_id, 7);
         assert_eq!(config.stream_id, "zegotest-7-guest");
         let bad = json!({"stream_id": "a b", "use_service_credentials": false, "app_id": 7,
                          "server_secret": "s"});
-        let err = super::config(&bad, None).unwrap_err();
+        let err = zego_config(&bad, None).unwrap_err();
         assert!(err.keys().contains(&"Zego.StreamId"), "{err}");
         let no_secret = json!({"stream_id": "g", "use_service_credentials": false, "app_id": 7});
-        assert!(super::config(&no_secret, None)
+        assert!(zego_config(&no_secret, None)
             .unwrap_err()
             .keys()
             .contains(&"Zego.ServerSecret"));
+    }
+
+    #[test]
+    fn the_platform_service_plays_through_the_broker() {
+        let platform = json!({"platform_url": "http://127.0.0.1:9", "platform_token": "t0k",
+                              "node_max_age": 600});
+        let source = json!({"stream_id": " guest "});
+        let via = |s: &Value| config(s, Some((ServiceKind::RtcPlatformGolive, &platform)));
+        match via(&source).unwrap() {
+            PullConfig::Platform {
+                platform,
+                stream_id,
+            } => {
+                assert_eq!(stream_id, "guest");
+                assert_eq!(platform.token.expose(), "t0k");
+            }
+            other => panic!("not the platform: {other:?}"),
+        }
+        assert!(via(&json!({"stream_id": "a b"}))
+            .unwrap_err()
+            .keys()
+            .contains(&"Pull.StreamId"));
+        let own = json!({"stream_id": "guest", "use_service_credentials": false, "app_id": 7,
+                         "server_secret": "s"});
+        assert!(matches!(via(&own).unwrap(), PullConfig::Zego(_)));
+        let zego = config(&source, Some((ServiceKind::ZegoRtmpDispatch, &service()))).unwrap();
+        assert_eq!(zego.stream_id(), "guest");
+        let no_token = json!({"platform_url": "http://127.0.0.1:9"});
+        let err = config(&source, Some((ServiceKind::RtcPlatformGolive, &no_token))).unwrap_err();
+        assert!(err.keys().contains(&"Platform.Token"), "{err}");
+        assert_eq!(
+            config(&source, None).unwrap_err().key,
+            "Pull.Error.NoService"
+        );
+        assert_eq!(
+            config(&source, Some((ServiceKind::AliyunArtcRtmp, &platform)))
+                .unwrap_err()
+                .key,
+            "Pull.Error.NoService"
+        );
     }
 
     #[test]
