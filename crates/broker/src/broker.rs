@@ -97,11 +97,17 @@ impl Broker {
         if let Some(link) = &broker.link {
             link.spawn_watch();
         }
-        let sweeper = broker.clone();
+        // The sweep holds the broker weakly: its last reference must go where `serve` drops it
+        // (see there), not on a runtime thread cancelling this task at shutdown.
+        let sweeper = Arc::downgrade(&broker);
+        let period = broker.config.sweep;
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(sweeper.config.sweep).await;
-                sweeper.sweep().await;
+                tokio::time::sleep(period).await;
+                let Some(broker) = sweeper.upgrade() else {
+                    return;
+                };
+                broker.sweep().await;
             }
         });
         Ok(broker)

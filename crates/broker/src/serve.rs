@@ -3,7 +3,10 @@
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::http::router;
+use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long requests in flight may take to finish at shutdown.
@@ -22,7 +25,7 @@ pub async fn serve(config: BrokerConfig) -> Result<(), String> {
     .flatten()
     .collect();
     let broker = Broker::start(config)?;
-    let app = router(broker);
+    let app = router(broker.clone());
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -40,6 +43,22 @@ pub async fn serve(config: BrokerConfig) -> Result<(), String> {
             "local"
         }
     );
+    let served = run(app, listen, tls, handle).await;
+    // The vendors' HTTP client is reqwest's blocking one, which owns a runtime of its own and
+    // panics when dropped on one of tokio's threads: the broker's last reference goes on a
+    // thread made for blocking work.
+    let _ = tokio::task::spawn_blocking(move || drop(broker)).await;
+    served
+}
+
+/// Serves `app` on `listen` (over TLS with `tls`'s certificate and key) until `handle` shuts
+/// it down.
+async fn run(
+    app: Router,
+    listen: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    handle: axum_server::Handle,
+) -> Result<(), String> {
     let served = match tls {
         Some((cert, key)) => {
             // The process-wide rustls provider: ring, as everywhere in the workspace.

@@ -68,6 +68,13 @@ fn zego_go_live_heartbeat_and_stop() {
     assert_eq!(again.status, 200, "stop is idempotent");
     let lapsed = broker.live(&token, &session);
     assert_eq!((lapsed.status, lapsed.code()), (404, "session_unknown"));
+
+    // SIGTERM ends it cleanly, once its vendor client has been used.
+    let mut broker = broker;
+    let status = broker.stop_process().expect("the broker exits on SIGTERM");
+    let log = broker.output();
+    assert!(status.success(), "{status}; log:\n{log}");
+    assert!(!log.contains("panicked"), "log:\n{log}");
 }
 
 #[test]

@@ -24,7 +24,7 @@ use crate::util::{
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 /// Names the broker binary to run instead of `target/<profile>/rtc-golive-broker`.
@@ -581,21 +581,23 @@ impl Broker {
         }
     }
 
-    /// SIGTERM, and waits for it to exit (SIGKILL after 15 s).
-    pub fn stop_process(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            send_signal(&child, libc::SIGTERM);
-            if wait_timeout(&mut child, Duration::from_secs(15)).is_none() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+    /// SIGTERM, and waits for it to exit (SIGKILL after 15 s): how it exited, `None` when it
+    /// had to be killed or was not running.
+    pub fn stop_process(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        send_signal(&child, libc::SIGTERM);
+        let status = wait_timeout(&mut child, Duration::from_secs(15));
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
+        status
     }
 
     /// Starts it again with the same config on the same port (after [`kill`](Self::kill) or
     /// [`stop_process`](Self::stop_process); a running one is stopped first).
     pub fn restart(&mut self) {
-        self.stop_process();
+        let _ = self.stop_process();
         self.spawn();
     }
 }
