@@ -2,7 +2,8 @@
 # Fuzzes the parsers of untrusted input (vendor answers, RTMP URLs, OBS settings) with
 # cargo-fuzz (libFuzzer), on the stable toolchain.
 #
-#   build-scripts/fuzz.sh smoke            each target 20 s on a copy of its corpus (CI)
+#   build-scripts/fuzz.sh smoke            each target 20 s on a copy of its corpus, two at a
+#                                          time (CI)
 #   build-scripts/fuzz.sh long [SECONDS]   each target SECONDS (default 600), two at a time at
 #                                          nice 19, growing fuzz/corpus/<target>
 #   build-scripts/fuzz.sh cmin             minimizes every fuzz/corpus/<target> to one input per
@@ -65,33 +66,27 @@ case "$mode" in
     nice -n 19 cargo fuzz build "${BUILD_FLAGS[@]}" >"$LOG_DIR/build.log" 2>&1 ||
       { tail -30 "$LOG_DIR/build.log"; exit 1; }
     declare -A status
+    corpus_of() { echo "corpus/$1"; }
     if [ "$mode" = smoke ]; then
-      # A copy, so a smoke run never changes the committed corpus.
+      # A copy, so a smoke run never changes the committed corpus: new inputs go to the scratch
+      # directory, the committed ones are read from the second.
       scratch=$(mktemp -d -t golive-fuzz-corpus.XXXXXX)
       trap 'rm -rf "$scratch"' EXIT
-      for target in "${TARGETS[@]}"; do
-        echo "==> fuzz $target (${seconds} s)"
-        mkdir -p "$scratch/$target"
-        if run "$target" "$seconds" "$scratch/$target" "corpus/$target"; then
-          status[$target]=ok
-        else
-          status[$target]=FAILED
-        fi
-      done
-    else
-      # Two at a time: this machine has two cores.
-      for ((i = 0; i < ${#TARGETS[@]}; i += 2)); do
-        pids=()
-        for target in "${TARGETS[@]:i:2}"; do
-          echo "==> fuzz $target (${seconds} s), log $LOG_DIR/$target.log"
-          run "$target" "$seconds" "corpus/$target" &
-          pids+=("$!:$target")
-        done
-        for entry in "${pids[@]}"; do
-          if wait "${entry%%:*}"; then status[${entry#*:}]=ok; else status[${entry#*:}]=FAILED; fi
-        done
-      done
+      corpus_of() { mkdir -p "$scratch/$1" && echo "$scratch/$1 corpus/$1"; }
     fi
+    # Two at a time: this machine has two cores.
+    for ((i = 0; i < ${#TARGETS[@]}; i += 2)); do
+      pids=()
+      for target in "${TARGETS[@]:i:2}"; do
+        echo "==> fuzz $target (${seconds} s), log $LOG_DIR/$target.log"
+        # shellcheck disable=SC2046 # one or two corpus directories, never with spaces
+        run "$target" "$seconds" $(corpus_of "$target") &
+        pids+=("$!:$target")
+      done
+      for entry in "${pids[@]}"; do
+        if wait "${entry%%:*}"; then status[${entry#*:}]=ok; else status[${entry#*:}]=FAILED; fi
+      done
+    done
     echo "==> fuzz summary (logs in $LOG_DIR)"
     failed=0
     for target in "${TARGETS[@]}"; do
