@@ -9,9 +9,8 @@
 //! thread, which must never wait for the network.
 //!
 //! Picture: the private child `ffmpeg_source` (one per node, see [`player`]) is drawn in
-//! `video_render`. Sound: the child's
-//! audio is forwarded (an audio capture callback on the child, `obs_source_output_audio` on
-//! the source), so the source has its own mixer strip, volume meter and monitoring, which a
+//! `video_render`. Sound: the child's audio is forwarded (an audio capture callback on the
+//! child, `obs_source_output_audio` on the source), so the source has its own mixer strip, volume meter and monitoring, which a
 //! composite source's `audio_render` would not give it (OBS's meters and monitoring listen to
 //! the audio a source outputs).
 

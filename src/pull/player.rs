@@ -315,22 +315,20 @@ impl ChildPlayer {
             log::error!("pull '{name}': OBS cannot create a Media Source to play the stream");
             return;
         };
-        let replaced = {
-            let mut slot = self.slot.lock_recovered();
-            if slot.closed || slot.generation != generation {
-                Some(child)
-            } else {
-                let old = slot.child.take().map(MediaChild::detach);
-                self.forget_node();
-                self.times.lock_recovered().1 = Some(Instant::now());
-                self.awaiting_frame.store(true, Ordering::SeqCst);
-                slot.child = Some(child);
-                drop(slot);
-                drop(old);
-                None
-            }
-        };
-        drop(replaced);
+        let mut slot = self.slot.lock_recovered();
+        if slot.closed || slot.generation != generation {
+            // Released after the lock, like every child.
+            drop(slot);
+            drop(child);
+            return;
+        }
+        let old = slot.child.take().map(MediaChild::detach);
+        self.forget_node();
+        self.times.lock_recovered().1 = Some(Instant::now());
+        self.awaiting_frame.store(true, Ordering::SeqCst);
+        slot.child = Some(child);
+        drop(slot);
+        drop(old);
     }
 
     /// Stops playback: the child goes (on the session's thread).
@@ -342,9 +340,7 @@ impl ChildPlayer {
             }
             slot.child.take()
         };
-        if let Some(child) = child {
-            drop(child.detach());
-        }
+        drop(child);
         self.forget_node();
     }
 
