@@ -13,7 +13,7 @@ use crate::redis_link::RedisLink;
 use crate::revocation::Revocations;
 use crate::sessions::{RenewError, Session, Sessions};
 use crate::token::{self, AliyunPin, Claims, Pin, ZegoPin};
-use crate::vendor::Vendors;
+use crate::vendor::{Nodes, Vendors};
 use rtc_golive_core::cdn_forwarding::ForwardFailure;
 use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::go_live_error::cdn_warning;
@@ -241,17 +241,7 @@ impl Broker {
                     )
                 })?,
         );
-        let call_config = config.clone();
-        let nodes = self
-            .vendor_call(
-                Limit::ZegoDispatch,
-                config.app_id.to_string(),
-                "RTMPDispatchV2",
-                move |v| v.dispatch_pull(&call_config),
-                ZegoError::is_rate_limited,
-            )
-            .await
-            .map_err(|e| e.map_vendor(ApiError::zego))?;
+        let nodes = self.zego_dispatch(&config, Vendors::dispatch_pull).await?;
         Ok(PlayAnswer {
             urls: nodes.urls,
             valid_until: nodes.valid_until,
@@ -343,6 +333,25 @@ impl Broker {
         })
     }
 
+    /// `RTMPDispatchV2` for `config`'s stream, `dispatch` being the push or the pull one,
+    /// through the one dispatch limiter: ZEGOCLOUD's 40/s per AppID counts both.
+    async fn zego_dispatch(
+        &self,
+        config: &Arc<ZegoConfig>,
+        dispatch: fn(&Vendors, &ZegoConfig) -> Result<Nodes, ZegoError>,
+    ) -> Result<Nodes, ApiError> {
+        let call_config = config.clone();
+        self.vendor_call(
+            Limit::ZegoDispatch,
+            config.app_id.to_string(),
+            "RTMPDispatchV2",
+            move |v| dispatch(v, &call_config),
+            ZegoError::is_rate_limited,
+        )
+        .await
+        .map_err(|e| e.map_vendor(ApiError::zego))
+    }
+
     fn zego_config(&self, pin: &ZegoPin) -> Result<ZegoConfig, ApiError> {
         self.zego_account()?
             .config(&pin.stream_id, &pin.cdn_urls)
@@ -369,17 +378,7 @@ impl Broker {
         let (nodes, request_id) = match kept {
             Some(nodes) => (nodes, token::new_id()),
             None => {
-                let call_config = config.clone();
-                let nodes = self
-                    .vendor_call(
-                        Limit::ZegoDispatch,
-                        config.app_id.to_string(),
-                        "RTMPDispatchV2",
-                        move |v| v.dispatch(&call_config),
-                        ZegoError::is_rate_limited,
-                    )
-                    .await
-                    .map_err(|e| e.map_vendor(ApiError::zego))?;
+                let nodes = self.zego_dispatch(&config, Vendors::dispatch).await?;
                 let id = nodes.request_id.clone();
                 (nodes, id)
             }
