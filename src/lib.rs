@@ -56,12 +56,20 @@ fn shared() -> Option<Shared> {
     slot.clone()
 }
 
-/// OBS began to quit: starts still resolving are given up and calls nobody needs are cut.
+/// Starts still resolving are given up and calls nobody needs are cut.
 fn abandon_starts() {
     let shared = SHARED.lock_recovered().clone();
     if let Some(shared) = shared {
         shared.abandon();
     }
+}
+
+/// OBS began to quit (the frontend's scripting shutdown, before it clears its scenes): the
+/// starts still waiting for the vendor are given up; their failures wait until OBS lets go of
+/// their outputs (see [`service::quit`]).
+fn quit_began() {
+    service::quit::began();
+    abandon_starts();
 }
 
 fn shutdown_shared() {

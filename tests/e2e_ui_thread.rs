@@ -113,6 +113,23 @@ fn quit_during_slow_start(latency: Duration) {
     println!("quit with a {latency:?} dispatch in flight took {took:?}");
     assert_eq!(status.code(), Some(0), "OBS's exit status");
     assert!(took < Duration::from_secs(3), "quit took {took:?}");
+    // The output's failure waited until OBS had let go of the output, so the frontend, tearing
+    // down, never handled it: handling it then crashed OBS 29.0 or opened a modal dialog that
+    // stalled the quit on 32.2.
+    let log = obs.log_text();
+    let position = |pattern: &str| {
+        log.find(pattern)
+            .unwrap_or_else(|| panic!("no {pattern:?} in OBS's log:\n{log}"))
+    };
+    assert!(
+        position("All scene data cleared")
+            < position("Connecting to RTMP URL rtmp://255.255.255.255"),
+        "the failure went out before OBS cleared its scenes:\n{log}"
+    );
+    assert!(
+        !log.contains("==== Streaming Stop"),
+        "the frontend handled the failure while quitting:\n{log}"
+    );
     assert!(
         rtmp.wait_for_publish(None, latency + Duration::from_secs(1))
             .is_none(),

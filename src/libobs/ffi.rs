@@ -55,6 +55,21 @@ pub const SERVICE_INFO_SIZE_29_0: usize = std::mem::offset_of!(ObsServiceInfo, g
 pub const CONNECT_INFO_SERVER_URL: u32 = 0;
 /// `OBS_SERVICE_CONNECT_INFO_STREAM_KEY` (= `STREAM_ID`).
 pub const CONNECT_INFO_STREAM_KEY: u32 = 2;
+/// `OBS_SERVICE_CONNECT_INFO_PASSWORD`: rtmp-stream's last read of the target (29.1 to 32.2).
+pub const CONNECT_INFO_PASSWORD: u32 = 6;
+
+/// Opaque `obs_weak_object_t`: the weak reference of any libobs object. An output's weak
+/// reference is its context's `obs_weak_object` (`get_weak` in obs-output.c, 29.0 to 32.2).
+#[repr(C)]
+pub struct ObsWeakObject {
+    _opaque: [u8; 0],
+}
+
+extern "C" {
+    /// Whether every strong reference of the object is gone (libobs 27.2+; obs-sys's
+    /// bindings predate it).
+    pub fn obs_weak_object_expired(weak: *mut ObsWeakObject) -> bool;
+}
 
 /// Packs `major.minor.patch` the way `obs_get_version()` reports it.
 pub const fn obs_version(major: u32, minor: u32, patch: u32) -> u32 {

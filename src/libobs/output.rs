@@ -1,11 +1,12 @@
 //! `obs_output_t`: the output a service streams through, strong and weak, and its signals.
 
 use super::c_string;
+use super::ffi::{obs_weak_object_expired, ObsWeakObject};
 use obs_wrapper::obs_sys::{
     obs_output_active, obs_output_get_signal_handler, obs_output_get_weak_output,
     obs_output_reconnecting, obs_output_release, obs_output_set_last_error, obs_output_t,
-    obs_weak_output_get_output, obs_weak_output_release, obs_weak_output_t, signal_callback_t,
-    signal_handler_connect, signal_handler_disconnect,
+    obs_weak_output_addref, obs_weak_output_get_output, obs_weak_output_release, obs_weak_output_t,
+    signal_callback_t, signal_handler_connect, signal_handler_disconnect,
 };
 use std::ffi::CStr;
 use std::marker::PhantomData;
@@ -116,6 +117,22 @@ impl WeakOutput {
         // SAFETY: the weak reference is ours; libobs returns a new strong reference or null.
         NonNull::new(unsafe { obs_weak_output_get_output(self.0.as_ptr()) }).map(Output)
     }
+
+    /// Whether nobody holds the output any more (its destroy has begun), asked without taking
+    /// a strong reference: releasing one could make the asking thread run that destroy.
+    pub fn expired(&self) -> bool {
+        // SAFETY: the weak reference is ours, so libobs keeps it allocated; it is the
+        // output's `obs_weak_object` (see `ObsWeakObject`), which the call only reads.
+        unsafe { obs_weak_object_expired(self.0.as_ptr().cast::<ObsWeakObject>()) }
+    }
+}
+
+impl Clone for WeakOutput {
+    fn clone(&self) -> Self {
+        // SAFETY: the weak reference is ours; libobs counts the new one, released on drop.
+        unsafe { obs_weak_output_addref(self.0.as_ptr()) };
+        WeakOutput(self.0)
+    }
 }
 
 impl Drop for WeakOutput {
@@ -141,9 +158,9 @@ impl SignalLink {
         self.weak.upgrade()
     }
 
-    /// Another weak reference to the output, if it still exists.
-    pub fn weak(&self) -> Option<WeakOutput> {
-        self.output()?.view().weak()
+    /// Another weak reference to the output.
+    pub fn weak(&self) -> WeakOutput {
+        self.weak.clone()
     }
 
     /// Removes the connections (when the output still exists); the weak reference is released.

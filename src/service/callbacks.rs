@@ -1,14 +1,14 @@
 //! The `obs_service_info` callbacks and their registration. Each casts OBS's pointers, runs
 //! inside [`guard`] and forwards to the instance.
 
-use super::connect::server_for_connect;
-use super::{remember_ui_thread, report_refusal, ServiceData, PLACEHOLDER_KEY};
+use super::connect::{password_for_connect, server_for_connect};
+use super::{quit, remember_ui_thread, report_refusal, ServiceData, PLACEHOLDER_KEY};
 use crate::guard::guard;
 use crate::libobs::c_string;
 use crate::libobs::data::{json_or_empty, DataView};
 use crate::libobs::ffi::{
-    obs_service_t, obs_version, ObsServiceInfo, CONNECT_INFO_SERVER_URL, CONNECT_INFO_STREAM_KEY,
-    SERVICE_INFO_SIZE_29_0,
+    obs_service_t, obs_version, ObsServiceInfo, CONNECT_INFO_PASSWORD, CONNECT_INFO_SERVER_URL,
+    CONNECT_INFO_STREAM_KEY, SERVICE_INFO_SIZE_29_0,
 };
 use crate::libobs::module::running_version;
 use crate::libobs::output::OutputView;
@@ -139,12 +139,14 @@ unsafe extern "C" fn activate(data: *mut c_void, _settings: *mut obs_data_t) {
 
 /// The output is stopping (Stop Streaming, another plugin, OBS quitting): a start still
 /// resolving is given up, so its connect thread stops waiting and nothing is published.
+/// `obs_output_stop` joins that thread next, so a failure held for the quit goes out now.
 unsafe extern "C" fn on_output_stopping(data: *mut c_void, _calldata: *mut calldata_t) {
     guard("on_output_stopping", (), || {
         // SAFETY: as in `on_output_stop`.
         if let Some(service) = unsafe { instance(data) } {
             service.lock().golive.cancel_resolving();
         }
+        quit::release();
     })
 }
 
@@ -209,8 +211,21 @@ unsafe extern "C" fn get_connect_info(data: *mut c_void, kind: u32) -> *const c_
         match kind {
             CONNECT_INFO_SERVER_URL => read_server(service),
             CONNECT_INFO_STREAM_KEY => read_key(service),
+            // The instance is not used past this line: the hold may outlive it.
+            CONNECT_INFO_PASSWORD => {
+                password_for_connect(service.and_then(ServiceData::take_failure_in_quit))
+            }
             _ => ptr::null(),
         }
+    })
+}
+
+/// OBS 29.0's read of the password (29.1+ reads it through `get_connect_info`).
+unsafe extern "C" fn get_password(data: *mut c_void) -> *const c_char {
+    guard("get_password", ptr::null(), || {
+        // SAFETY: OBS passes a live instance, not used past this line: the hold may outlive it.
+        let held = unsafe { instance(data) }.and_then(ServiceData::take_failure_in_quit);
+        password_for_connect(held)
     })
 }
 
@@ -248,7 +263,7 @@ fn info<const K: usize>() -> ObsServiceInfo {
         get_url: Some(get_url),
         get_key: Some(get_key),
         get_username: None,
-        get_password: None,
+        get_password: Some(get_password),
         deprecated_1: None,
         apply_encoder_settings: None,
         type_data: ptr::null_mut(),

@@ -1,12 +1,14 @@
 //! What the connect thread reads as the target: it waits for a start still resolving, and
 //! after a lost connection moves to the next node.
 
-use super::{lock_state, on_ui_thread, ServiceData, ServiceState, PLACEHOLDER_KEY};
+use super::{lock_state, on_ui_thread, quit, ServiceData, ServiceState, PLACEHOLDER_KEY};
+use crate::libobs::output::WeakOutput;
 use crate::locale::ObsLocale;
 use rtc_golive_core::golive::Failover;
 use rtc_golive_core::messages::Message;
 use std::ffi::CStr;
 use std::os::raw::c_char;
+use std::ptr;
 use std::time::Duration;
 
 /// Handed to the connect thread when the start failed there, with the reason set as the
@@ -30,6 +32,27 @@ pub fn server_for_connect(service: &ServiceData) -> *const c_char {
     if on_ui_thread() {
         return service.lock().server.as_ptr();
     }
+    server_off_ui_thread(service).unwrap_or_else(|| {
+        // While OBS quits, the failure is held in the password read (see `quit`).
+        service.lock().failed_in_quit = quit::quitting();
+        REFUSED_SERVER.as_ptr()
+    })
+}
+
+/// The password (none), the connect thread's last read of the target: rtmp-stream reads the
+/// server, key, username and password, then no longer touches the service. A failure handed
+/// out while OBS quits is held here until OBS lets go of the output (see `quit`); `held` is
+/// [`ServiceData::take_failure_in_quit`], taken before, as the service may be destroyed
+/// during the hold.
+pub fn password_for_connect(held: Option<WeakOutput>) -> *const c_char {
+    if let Some(output) = held {
+        quit::hold_failure(&output);
+    }
+    ptr::null()
+}
+
+/// The server for the connect thread, or `None` when the start failed.
+fn server_off_ui_thread(service: &ServiceData) -> Option<*const c_char> {
     // The state outlives a `destroy` during the wait; no lock is held while waiting.
     let state = service.state.clone();
     let resolving = lock_state(&state).golive.resolving();
@@ -37,17 +60,22 @@ pub fn server_for_connect(service: &ServiceData) -> *const c_char {
         let outcome = resolving.wait(RESOLVE_WAIT_BOUND);
         let mut guard = lock_state(&state);
         if guard.destroyed {
-            return REFUSED_SERVER.as_ptr();
+            return None;
         }
         let adopted = guard
             .golive
             .adopt(&resolving, outcome)
             .map(|plan| plan.primary.clone());
-        match adopted {
-            Ok(target) => guard.set_target(&target),
-            Err(message) => refuse_on_connect_thread(&mut guard, &message),
-        }
-        return guard.server.as_ptr();
+        return match adopted {
+            Ok(target) => {
+                guard.set_target(&target);
+                Some(guard.server.as_ptr())
+            }
+            Err(message) => {
+                refuse_on_connect_thread(&mut guard, &message);
+                None
+            }
+        };
     }
     let refresh = {
         let mut guard = lock_state(&state);
@@ -69,11 +97,7 @@ pub fn server_for_connect(service: &ServiceData) -> *const c_char {
         }
     }
     let guard = lock_state(&state);
-    if guard.destroyed {
-        REFUSED_SERVER.as_ptr()
-    } else {
-        guard.server.as_ptr()
-    }
+    (!guard.destroyed).then(|| guard.server.as_ptr())
 }
 
 /// A start that failed on the connect thread: the reason becomes the output's last error (set

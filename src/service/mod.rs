@@ -2,7 +2,7 @@
 //! [`rtc_golive_core::golive::GoLive`].
 //!
 //! Threads: `create`, `update`, `get_properties`, `get_defaults` and `initialize` run on OBS's UI
-//! thread (`initialize` when Start Streaming is pressed); `get_url`/`get_key` (29.0) and
+//! thread (`initialize` when Start Streaming is pressed); `get_url`/`get_key`/`get_password` (29.0) and
 //! `get_connect_info` (29.1+) run on the output's connect thread, also on every reconnect.
 //!
 //! `initialize` does local work only (validation, the output link, a target resolved ahead);
@@ -15,12 +15,13 @@
 
 mod callbacks;
 mod connect;
+pub mod quit;
 mod restart;
 
 pub use callbacks::register_all;
 
 use super::libobs::c_string;
-use super::libobs::output::{OutputView, SignalLink};
+use super::libobs::output::{OutputView, SignalLink, WeakOutput};
 use super::locale::ObsLocale;
 use restart::FrontendRestart;
 use rtc_golive_core::config::ServiceKind;
@@ -75,6 +76,9 @@ struct ServiceState {
     retired: Vec<CString>,
     /// The output being streamed through, whose "stop" signal this instance listens to.
     output: Option<SignalLink>,
+    /// The connect thread was just handed a failure while OBS quits: its last read of the
+    /// target holds it (see [`quit`]).
+    failed_in_quit: bool,
 }
 
 impl ServiceData {
@@ -88,6 +92,7 @@ impl ServiceData {
                 rtmps: false,
                 retired: Vec::new(),
                 output: None,
+                failed_in_quit: false,
             })),
         }
     }
@@ -160,10 +165,21 @@ impl ServiceData {
         }
     }
 
+    /// The output to hold a failure for, once, when the connect thread was handed one while
+    /// OBS quits (see [`quit`]).
+    fn take_failure_in_quit(&self) -> Option<WeakOutput> {
+        let mut state = self.lock();
+        if std::mem::take(&mut state.failed_in_quit) {
+            state.output.as_ref().map(SignalLink::weak)
+        } else {
+            None
+        }
+    }
+
     /// The output began sending: the stream is live.
     fn activate(&self) {
         let mut state = self.lock();
-        let weak = state.output.as_ref().and_then(SignalLink::weak);
+        let weak = state.output.as_ref().map(SignalLink::weak);
         if let Some(output) = weak {
             state.golive.on_live(Arc::new(FrontendRestart { output }));
         }

@@ -219,10 +219,11 @@ fn release_window() {
 fn frontend_event(event: c_int) {
     // Quitting: a Start Streaming still waiting for the vendor is given up first, or tearing
     // down the stream output would wait for its connect thread.
-    if event == FRONTEND_EVENT_SCRIPTING_SHUTDOWN || event == FRONTEND_EVENT_EXIT {
-        super::abandon_starts();
+    if event == FRONTEND_EVENT_SCRIPTING_SHUTDOWN {
+        super::quit_began();
     }
     if event == FRONTEND_EVENT_EXIT {
+        super::abandon_starts();
         release_window();
     }
 }
