@@ -270,7 +270,8 @@ fn plays_through_the_platform_with_the_service_s_token() {
 
     remove_input(&obs, "Other").expect("RemoveInput");
 
-    // A stream it may play that nobody publishes: the vendor's 1003, relayed, is "not published".
+    // A stream it may play that nobody publishes: the broker's "not published" (the vendor's
+    // 1003) is said as such.
     add_pull_source(&obs, "Nobody", &json!({ "stream_id": UNPUBLISHED })).expect("CreateInput");
     let line = obs
         .wait_for_log(
@@ -278,7 +279,7 @@ fn plays_through_the_platform_with_the_service_s_token() {
             Duration::from_secs(20),
         )
         .unwrap_or_else(|| panic!("no reason in the log:\n{}", obs.log_text()));
-    assert!(line.contains("code 1003"), "{line}");
+    assert!(line.contains("nobody publishes it now"), "{line}");
     let refused = pull_dispatches(&rig, UNPUBLISHED);
     assert!(
         !refused.is_empty() && refused.iter().all(|r| r.code == 1003),

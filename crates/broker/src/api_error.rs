@@ -19,7 +19,7 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// English, for logs and operators; never holds a secret.
     pub message: String,
-    /// The vendor's code, for [`ErrorCode::VendorError`].
+    /// The vendor's code, for [`ErrorCode::VendorError`] and [`ErrorCode::NotPublished`].
     pub vendor_code: Option<String>,
     /// Seconds before trying again (also sent as `Retry-After`).
     pub retry_after: Option<u64>,
@@ -52,6 +52,21 @@ impl ApiError {
             ZegoError::HttpStatus { status } if *status >= 500 => unavailable(e.message()),
             ZegoError::Api { code, .. } => vendor(e.message(), Some(code.to_string())),
             _ => vendor(e.message(), None),
+        }
+    }
+
+    /// A ZEGOCLOUD pull dispatch that failed: "not published" when the vendor has nothing to
+    /// play (its code 1003, or a success with no node), else as [`Self::zego`].
+    pub fn zego_play(e: &ZegoError) -> Self {
+        if !e.is_not_published() {
+            return Self::zego(e);
+        }
+        ApiError {
+            vendor_code: match e {
+                ZegoError::Api { code, .. } => Some(code.to_string()),
+                _ => None,
+            },
+            ..ApiError::new(ErrorCode::NotPublished, english(&e.message()))
         }
     }
 
@@ -123,6 +138,35 @@ mod tests {
             e.message
         );
         assert!(!e.message.contains("Error.Zego"), "rendered: {}", e.message);
+    }
+
+    #[test]
+    fn a_pull_with_nothing_to_play_is_not_published() {
+        let empty_node = ApiError::zego_play(&ZegoError::Api {
+            code: 1003,
+            message: "Playing node is empty".into(),
+            request_id: "R2".into(),
+        });
+        assert_eq!(empty_node.code, ErrorCode::NotPublished);
+        assert_eq!(empty_node.code.http_status(), 404);
+        assert_eq!(empty_node.vendor_code.as_deref(), Some("1003"));
+
+        // A success without a single node says the same, with no vendor code to carry.
+        let no_node = ApiError::zego_play(&ZegoError::EmptyData {
+            request_id: "R3".into(),
+        });
+        assert_eq!(
+            (no_node.code, no_node.vendor_code),
+            (ErrorCode::NotPublished, None)
+        );
+
+        // Any other refusal is the vendor's, as for a push.
+        let refusal = ZegoError::Api {
+            code: 30009,
+            message: "bad stream".into(),
+            request_id: "R4".into(),
+        };
+        assert_eq!(ApiError::zego_play(&refusal), ApiError::zego(&refusal));
     }
 
     #[test]

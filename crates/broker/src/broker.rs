@@ -241,7 +241,9 @@ impl Broker {
                     )
                 })?,
         );
-        let nodes = self.zego_dispatch(&config, Vendors::dispatch_pull).await?;
+        let nodes = self
+            .zego_dispatch(&config, Vendors::dispatch_pull, ApiError::zego_play)
+            .await?;
         Ok(PlayAnswer {
             urls: nodes.urls,
             valid_until: nodes.valid_until,
@@ -334,11 +336,13 @@ impl Broker {
     }
 
     /// `RTMPDispatchV2` for `config`'s stream, `dispatch` being the push or the pull one,
-    /// through the one dispatch limiter: ZEGOCLOUD's 40/s per AppID counts both.
+    /// through the one dispatch limiter: ZEGOCLOUD's 40/s per AppID counts both. `refusal`
+    /// answers the vendor's refusal.
     async fn zego_dispatch(
         &self,
         config: &Arc<ZegoConfig>,
         dispatch: fn(&Vendors, &ZegoConfig) -> Result<Nodes, ZegoError>,
+        refusal: fn(&ZegoError) -> ApiError,
     ) -> Result<Nodes, ApiError> {
         let call_config = config.clone();
         self.vendor_call(
@@ -349,7 +353,7 @@ impl Broker {
             ZegoError::is_rate_limited,
         )
         .await
-        .map_err(|e| e.map_vendor(ApiError::zego))
+        .map_err(|e| e.map_vendor(refusal))
     }
 
     fn zego_config(&self, pin: &ZegoPin) -> Result<ZegoConfig, ApiError> {
@@ -378,7 +382,9 @@ impl Broker {
         let (nodes, request_id) = match kept {
             Some(nodes) => (nodes, token::new_id()),
             None => {
-                let nodes = self.zego_dispatch(&config, Vendors::dispatch).await?;
+                let nodes = self
+                    .zego_dispatch(&config, Vendors::dispatch, ApiError::zego)
+                    .await?;
                 let id = nodes.request_id.clone();
                 (nodes, id)
             }
@@ -785,6 +791,7 @@ pub fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::TokenRevoked => "token_revoked",
         ErrorCode::Forbidden => "forbidden",
         ErrorCode::SessionUnknown => "session_unknown",
+        ErrorCode::NotPublished => "not_published",
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::VendorError => "vendor_error",
         ErrorCode::Unavailable => "unavailable",

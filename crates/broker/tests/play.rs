@@ -35,10 +35,11 @@ fn a_stream_the_token_may_play_gets_its_playing_nodes() {
     assert_eq!(requests[0].code, 0);
     assert!(!play.body["request_id"].as_str().unwrap().is_empty());
 
-    // The vendor's refusal comes through with its code, as for /v1/golive.
+    // Nobody publishes it any more: the vendor's 1003 ("playing node is empty") is said as
+    // such, with the vendor's code.
     sim.zego().set_stream_live("guest", false);
     let gone = broker.play(&token, "guest");
-    assert_eq!((gone.status, gone.code()), (502, "vendor_error"));
+    assert_eq!((gone.status, gone.code()), (404, "not_published"));
     assert_eq!(gone.body["error"]["vendor_code"], "1003");
 }
 

@@ -137,8 +137,8 @@ pub struct WireError {
     pub code: ErrorCode,
     /// English text for logs and operators; the plugin shows its own localized text.
     pub message: String,
-    /// The vendor's own code, for [`ErrorCode::VendorError`] (a ZEGOCLOUD number or an
-    /// Alibaba Cloud code, as text).
+    /// The vendor's own code, for [`ErrorCode::VendorError`] and [`ErrorCode::NotPublished`]
+    /// (a ZEGOCLOUD number or an Alibaba Cloud code, as text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_code: Option<String>,
     /// Seconds to wait before trying again, for [`ErrorCode::RateLimited`] and
@@ -167,6 +167,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 404: the session is unknown or its lease lapsed.
     SessionUnknown,
+    /// 404: nobody publishes the stream asked for in `/v1/play` (the vendor has no playing
+    /// node); `vendor_code` carries the vendor's own code when it gave one.
+    NotPublished,
     /// 429: too many go-lives for this token (`sub`), or the broker's queue is full.
     RateLimited,
     /// 502: the vendor refused; `vendor_code` says why.
@@ -186,7 +189,7 @@ impl ErrorCode {
             | ErrorCode::TokenAudience
             | ErrorCode::TokenRevoked => 401,
             ErrorCode::Forbidden => 403,
-            ErrorCode::SessionUnknown => 404,
+            ErrorCode::SessionUnknown | ErrorCode::NotPublished => 404,
             ErrorCode::RateLimited => 429,
             ErrorCode::VendorError => 502,
             ErrorCode::Unavailable => 503,

@@ -56,15 +56,14 @@ impl PlatformError {
         self.text(&PLAY_TEXTS, Some(stream_id))
     }
 
-    /// Whether the broker relayed the vendor's "nothing to play" (ZEGOCLOUD 1003).
+    /// Whether the broker found nothing to play: nobody publishes the stream.
     pub fn is_not_published(&self) -> bool {
         matches!(
             self,
             PlatformError::Refused {
-                code: ErrorCode::VendorError,
-                vendor_code: Some(code),
+                code: ErrorCode::NotPublished,
                 ..
-            } if code == "1003"
+            }
         )
     }
 
@@ -140,6 +139,7 @@ pub fn describe_code(code: ErrorCode) -> (&'static str, &'static str) {
         ErrorCode::TokenRevoked => ("Platform.Code.TokenRevoked", "Platform.Action.NewToken"),
         ErrorCode::Forbidden => ("Platform.Code.Forbidden", "Platform.Action.AskPlatform"),
         ErrorCode::SessionUnknown => ("Platform.Code.SessionUnknown", "Platform.Action.Restart"),
+        ErrorCode::NotPublished => ("Platform.Code.NotPublished", "Platform.Action.Publish"),
         ErrorCode::RateLimited => ("Platform.Code.RateLimited", "Platform.Action.RetryLater"),
         ErrorCode::VendorError => ("Platform.Code.VendorError", "Platform.Action.AskPlatform"),
         ErrorCode::Unavailable => ("Platform.Code.Unavailable", "Platform.Action.RetryLater"),
@@ -363,7 +363,7 @@ mod tests {
         LocaleFile::parse(&std::fs::read_to_string(path).unwrap())
     }
 
-    const ALL_CODES: [ErrorCode; 11] = [
+    const ALL_CODES: [ErrorCode; 12] = [
         ErrorCode::BadRequest,
         ErrorCode::TokenMissing,
         ErrorCode::TokenInvalid,
@@ -372,6 +372,7 @@ mod tests {
         ErrorCode::TokenRevoked,
         ErrorCode::Forbidden,
         ErrorCode::SessionUnknown,
+        ErrorCode::NotPublished,
         ErrorCode::RateLimited,
         ErrorCode::VendorError,
         ErrorCode::Unavailable,
@@ -499,7 +500,7 @@ mod tests {
         for name in ["en-US", "zh-CN"] {
             let locale = locale(name);
             let mut errors: Vec<_> = ALL_CODES.iter().map(|c| refused(*c, None)).collect();
-            errors.push(refused(ErrorCode::VendorError, Some("1003")));
+            errors.push(refused(ErrorCode::VendorError, Some("30009")));
             errors.push(refused(ErrorCode::VendorError, Some("Weird.Thing")));
             for error in errors {
                 for key in error.play_message("guest").keys() {

@@ -188,7 +188,7 @@ mod tests {
         };
         let failure = |e: PlatformError| platform_failure(&e, "guest");
 
-        let not_published = failure(refused(ErrorCode::VendorError, Some("1003")));
+        let not_published = failure(refused(ErrorCode::NotPublished, Some("1003")));
         assert_eq!(not_published.kind, FailureKind::NotPublished);
         assert_eq!(not_published.message.key, "Pull.Error.NotPublished");
         assert!(not_published
