@@ -166,8 +166,11 @@ impl ServiceData {
     }
 
     /// The output to hold a failure for, once, when the connect thread was handed one while
-    /// OBS quits (see [`quit`]).
+    /// OBS quits (see [`quit`]). Never on OBS's UI thread, which the output's release needs.
     fn take_failure_in_quit(&self) -> Option<WeakOutput> {
+        if on_ui_thread() {
+            return None;
+        }
         let mut state = self.lock();
         if std::mem::take(&mut state.failed_in_quit) {
             state.output.as_ref().map(SignalLink::weak)
