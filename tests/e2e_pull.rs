@@ -144,6 +144,11 @@ fn plays_a_published_stream_and_comes_back_after_its_node_dies() {
             "a signature reached the log"
         );
     }
+    // Removed while it plays, before the quit: OBS 29.0 itself may crash at exit (SIGSEGV in
+    // Qt's widget event handling, no plugin frame on any thread) while a playing audio source
+    // is in its mixer, about 1 quit in 12 here.
+    remove_input(&obs, SOURCE).expect("RemoveInput");
+    obs.ui_changed();
     assert_eq!(obs.quit().code(), Some(0));
 }
 

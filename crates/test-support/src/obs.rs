@@ -228,7 +228,8 @@ pub struct Obs {
     /// When `process` was spawned: older log files belong to earlier runs.
     spawned_at: SystemTime,
     /// When the UI last had to repaint for a change the harness caused: OBS coming up, the
-    /// stream output starting or stopping (see [`Obs::quit`]).
+    /// stream output starting or stopping, or one the test noted ([`Obs::ui_changed`]); see
+    /// [`Obs::quit`].
     output_changed_at: Cell<Option<Instant>>,
     /// Whether a failed start may have left OBS's modal error dialog open (see [`Obs::quit`]).
     error_dialog_open: Cell<bool>,
@@ -394,6 +395,13 @@ impl Obs {
         self.request("GetStreamStatus", |c| async move {
             c.streaming().status().await
         })
+    }
+
+    /// Notes a change the test caused that OBS's UI has to repaint for, outside the harness's
+    /// own requests (a pull source starting to play: its mixer strip's meter starts moving), so
+    /// that [`Obs::quit`] lets the UI settle first, as after a stream start.
+    pub fn ui_changed(&self) {
+        self.output_changed_at.set(Some(Instant::now()));
     }
 
     /// Whether the stream output is active (live or reconnecting); `false` if OBS does not answer.
