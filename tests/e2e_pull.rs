@@ -297,6 +297,10 @@ fn plays_through_the_platform_with_the_service_s_token() {
         assert!(!log.contains(secret), "a broker secret reached OBS's log");
     }
     assert!(!log.contains(&token), "the token reached OBS's log");
+    // An empty mixer at the quit, as in the test above (OBS 29.0.2 also hung once at exit
+    // with this source in it).
+    remove_input(&obs, "Nobody").expect("RemoveInput");
+    obs.ui_changed();
     assert_eq!(obs.quit().code(), Some(0));
 }
 
