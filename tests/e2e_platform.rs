@@ -235,11 +235,15 @@ fn goes_live_on_aliyun_and_quitting_obs_stops_the_session() {
     // OBS 30.2.3 (Debian trixie) itself sometimes dies of a corrupted heap in its own shutdown
     // (free() under obs_output_release, realloc() under config_save) when it quits while
     // streaming, also with no plugin loaded at all; every other version must exit cleanly.
-    if !(obs_major == 30 && status.signal() == Some(libc::SIGSEGV)) {
+    let obs_crashed = obs_major == 30 && status.signal() == Some(libc::SIGSEGV);
+    if !obs_crashed {
         assert_eq!(status.code(), Some(0), "{status}");
     }
+    // When that crash comes before the output stops, nothing of the plugin runs any more: the
+    // broker's lease ends the session instead (tests/e2e_platform's heartbeat test and
+    // crates/broker/tests cover that path).
     assert!(
-        broker.output().contains("stop sub=bob"),
+        obs_crashed || broker.output().contains("stop sub=bob"),
         "quitting OBS stops the session:\n{}",
         broker.log_tail(30)
     );
