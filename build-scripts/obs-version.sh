@@ -57,11 +57,16 @@ cache=${RTC_GOLIVE_ROOTFS_CACHE:-/var/tmp/obs-rtc-golive}
 root="$cache/$suite-$key"
 
 build_rootfs() {
-  command -v mmdebstrap >/dev/null || {
-    echo "==> installing mmdebstrap"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
-  }
+  # Both root filesystems are prepared at once (build-scripts/test.sh): one apt-get at a time,
+  # or the second dies on apt's lock instead of waiting for it.
+  (
+    flock 8
+    command -v mmdebstrap >/dev/null || {
+      echo "==> installing mmdebstrap"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
+    }
+  ) 8>"$cache/apt.lock"
   local mirror
   # The archive the host's apt uses (deb822 or one-line sources).
   mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
