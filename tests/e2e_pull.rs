@@ -15,6 +15,7 @@ use common::{Broker, BrokerOptions, Obs, ObsOptions, TokenPin};
 use rtc_golive_simulator::RecordedRequest;
 use serde_json::json;
 use std::path::Path;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 const STREAM: &str = "guest_e2e-stream";
@@ -144,12 +145,8 @@ fn plays_a_published_stream_and_comes_back_after_its_node_dies() {
             "a signature reached the log"
         );
     }
-    // Removed while it plays, before the quit: OBS 29.0 itself may crash at exit (SIGSEGV in
-    // Qt's widget event handling, no plugin frame on any thread) while a playing audio source
-    // is in its mixer, about 1 quit in 12 here.
-    remove_input(&obs, SOURCE).expect("RemoveInput");
-    obs.ui_changed();
-    assert_eq!(obs.quit().code(), Some(0));
+    // Removed while it plays (its player goes with it), then the quit.
+    assert_eq!(quit_with_an_empty_mixer(&mut obs, SOURCE).code(), Some(0));
 }
 
 #[test]
@@ -185,7 +182,18 @@ fn an_unpublished_stream_shows_nothing_and_says_why() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(refusals() < 8, "{} dispatches in about 18 s", refusals());
     assert!(!obs.log_text().contains(ZEGO_SERVER_SECRET));
-    assert_eq!(obs.quit().code(), Some(0));
+    assert_eq!(quit_with_an_empty_mixer(&mut obs, "Nobody").code(), Some(0));
+}
+
+/// Removes `source`, lets the UI settle and quits OBS. OBS 29.0.2 itself now and then crashes
+/// at exit while any audio source is in its mixer: Qt paints a widget that
+/// `OBSBasic::ClearSceneData` freed (SIGSEGV or SIGBUS, no plugin frame on any thread), with
+/// OBS's own Media Source and no plugin loaded as with this source, and never with no audio
+/// source (`examples/mixer_quit.rs`, figures in docs/quit-loop.md).
+fn quit_with_an_empty_mixer(obs: &mut Obs, source: &str) -> ExitStatus {
+    remove_input(obs, source).expect("RemoveInput");
+    obs.ui_changed();
+    obs.quit()
 }
 
 /// The platform service's type id.
@@ -297,11 +305,7 @@ fn plays_through_the_platform_with_the_service_s_token() {
         assert!(!log.contains(secret), "a broker secret reached OBS's log");
     }
     assert!(!log.contains(&token), "the token reached OBS's log");
-    // An empty mixer at the quit, as in the test above (OBS 29.0.2 also hung once at exit
-    // with this source in it).
-    remove_input(&obs, "Nobody").expect("RemoveInput");
-    obs.ui_changed();
-    assert_eq!(obs.quit().code(), Some(0));
+    assert_eq!(quit_with_an_empty_mixer(&mut obs, "Nobody").code(), Some(0));
 }
 
 /// The pull source registers `obs_source_info` and forwards audio with `obs-sys`'s bindings

@@ -194,7 +194,8 @@ unsafe extern "C" fn destroy(data: *mut c_void) {
         // SAFETY: OBS destroys each instance once; nothing else holds it (the session and the
         // children's callbacks hold only the player).
         let instance = unsafe { Box::from_raw(data.cast::<PullSource>()) };
-        instance.deactivate();
+        // No status text: nobody sees it any more, and the source has no name left for the log.
+        instance.session.lock_recovered().take();
         // The children forward audio to this source: they go before it does.
         instance.player.close();
     })
