@@ -269,13 +269,23 @@ fn plays_through_the_platform_with_the_service_s_token() {
     assert!(line.contains("does not allow playing"), "{line}");
     let picture = screenshot(&obs, "Other", 320, 180).expect("GetSourceScreenshot");
     assert!(nothing(&picture), "max level {}", picture.max_level());
-    assert!(
-        broker
-            .output()
-            .contains(&format!("stream={OTHER} refused: forbidden")),
-        "{}",
-        broker.log_tail(20)
-    );
+    // A refusal asking again cannot change is not asked again for 30 s: one request in the
+    // 3 s after it (the normal backoff would have made two or three).
+    std::thread::sleep(Duration::from_secs(3));
+    let forbidden = format!("stream={OTHER} refused: forbidden");
+    let asked = broker
+        .output()
+        .lines()
+        .filter(|l| l.contains(&forbidden))
+        .count();
+    assert_eq!(asked, 1, "{}", broker.log_tail(20));
+    let retry_in: u64 = line
+        .split("trying again in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no retry time in: {line}"));
+    assert!((30..=60).contains(&retry_in), "{line}");
     assert!(
         pull_dispatches(&rig, OTHER).is_empty(),
         "a vendor call for a refused stream"

@@ -354,7 +354,9 @@ impl ChildPlayer {
             SessionStatus::Running(status) => (
                 status.message(&stream_id),
                 match status {
-                    Status::Waiting { failure, .. } if failure.kind == FailureKind::Vendor => {
+                    Status::Waiting { failure, .. }
+                        if matches!(failure.kind, FailureKind::Vendor | FailureKind::Refused) =>
+                    {
                         InfoKind::Error
                     }
                     Status::Waiting { .. } => InfoKind::Warning,

@@ -67,6 +67,33 @@ impl PlatformError {
         )
     }
 
+    /// Whether the broker refused in a way asking again cannot change: the token (missing,
+    /// invalid, expired, for another audience, revoked), what it allows, the request, or a
+    /// vendor refusal of that kind ([`crate::providers::zego::is_refusal_code`]).
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            PlatformError::Refused {
+                code: ErrorCode::VendorError,
+                vendor_code,
+                ..
+            } => vendor_code
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .is_some_and(crate::providers::zego::is_refusal_code),
+            PlatformError::Refused { code, .. } => matches!(
+                code,
+                ErrorCode::BadRequest
+                    | ErrorCode::TokenMissing
+                    | ErrorCode::TokenInvalid
+                    | ErrorCode::TokenExpired
+                    | ErrorCode::TokenAudience
+                    | ErrorCode::TokenRevoked
+                    | ErrorCode::Forbidden
+            ),
+            _ => false,
+        }
+    }
+
     fn text(&self, texts: &Texts, stream_id: Option<&str>) -> Message {
         match self {
             PlatformError::Transport(t) => {

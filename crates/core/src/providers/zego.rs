@@ -76,6 +76,11 @@ impl ZegoError {
         )
     }
 
+    /// Whether ZEGOCLOUD refused in a way asking again cannot change ([`is_refusal_code`]).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ZegoError::Api { code, .. } if is_refusal_code(*code))
+    }
+
     /// Whether ZEGOCLOUD asked us to slow down (retry later with backoff).
     pub fn is_rate_limited(&self) -> bool {
         matches!(
@@ -86,6 +91,36 @@ impl ZegoError {
             }
         )
     }
+}
+
+/// Whether a ZEGOCLOUD return code is a refusal that asking again cannot change: credentials,
+/// AppID, parameters, or the account's setup (rather than load, an internal fault or the
+/// clock). Only the streamer's settings or ZEGOCLOUD's console can fix these.
+pub fn is_refusal_code(code: i64) -> bool {
+    matches!(
+        code,
+        1002 | 1005
+            | 1006
+            | 5003
+            | 5005
+            | 30004
+            | 30005
+            | 30009
+            | 30010
+            | 30011
+            | 100000001
+            | 100000002
+            | 100000003
+            | 100000005
+            | 100000006
+            | 100000007
+            | 100000008
+            | 100000009
+            | 100000013
+            | 100000014
+            | 100000016
+            | 100000017
+    )
 }
 
 /// The documented meaning and suggested action (locale keys) of a ZEGOCLOUD return code.

@@ -2,8 +2,13 @@
 //! failure, capped, and reset once a stream plays.
 //!
 //! A room's players all lose the same node at the same instant when it dies; without jitter
-//! they would all dispatch again in lockstep against the AppId's shared 40/s limit.
+//! they would all dispatch again in lockstep against the AppId's shared 40/s limit. A refusal
+//! asking again cannot change (a wrong secret, a revoked token) is checked again far less
+//! often: every source set up that way would otherwise spend the AppId's quota, or the
+//! platform's, every few seconds for as long as OBS runs. New settings, or the source becoming
+//! active again, retry at once: each starts a new session.
 
+use super::machine::FailureKind;
 use crate::retry::{jitter, RetryPolicy};
 use std::time::Duration;
 
@@ -11,6 +16,8 @@ use std::time::Duration;
 pub const FIRST_WINDOW: Duration = Duration::from_secs(1);
 /// The largest window: a stream that is not published yet is checked at least this often.
 pub const MAX_WINDOW: Duration = Duration::from_secs(10);
+/// A refusal asking again cannot change waits between half this and this.
+pub const REFUSED_WINDOW: Duration = Duration::from_secs(60);
 
 /// The retry windows of one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,26 +39,30 @@ impl Backoff {
         self.window
     }
 
-    /// The wait before the next retry, drawn by `draw` from `[0, window)` (a rate-limited call
-    /// waits at least as long as background work does: the quota is shared by the whole AppId),
-    /// and the window doubles up to [`MAX_WINDOW`].
+    /// The wait before the retry after a failure of `kind`, drawn by `draw` from `[0, window)`
+    /// (a rate-limited call waits at least as long as background work does: the quota is
+    /// shared by the whole AppId; a refusal waits half of [`REFUSED_WINDOW`] plus a draw from
+    /// the other half), and the window doubles up to [`MAX_WINDOW`].
     pub fn next_with(
         &mut self,
-        rate_limited: bool,
+        kind: FailureKind,
         draw: impl FnOnce(Duration) -> Duration,
     ) -> Duration {
-        let window = if rate_limited {
-            self.window.max(RetryPolicy::BACKGROUND.first_window)
-        } else {
-            self.window
-        };
+        let window = self.window;
         self.window = (self.window * 2).min(MAX_WINDOW);
-        draw(window)
+        match kind {
+            FailureKind::Refused => REFUSED_WINDOW / 2 + draw(REFUSED_WINDOW / 2),
+            FailureKind::RateLimited => draw(window.max(RetryPolicy::BACKGROUND.first_window)),
+            FailureKind::NotPublished
+            | FailureKind::Vendor
+            | FailureKind::NoNode
+            | FailureKind::NoData => draw(window),
+        }
     }
 
     /// [`Self::next_with`] with a uniformly random draw.
-    pub fn next(&mut self, rate_limited: bool) -> Duration {
-        self.next_with(rate_limited, jitter)
+    pub fn next(&mut self, kind: FailureKind) -> Duration {
+        self.next_with(kind, jitter)
     }
 
     /// A stream played: the next failure starts from the first window again.
@@ -69,7 +80,7 @@ mod tests {
         let mut backoff = Backoff::default();
         let mut windows = Vec::new();
         for _ in 0..6 {
-            backoff.next_with(false, |w| {
+            backoff.next_with(FailureKind::NotPublished, |w| {
                 windows.push(w);
                 w
             });
@@ -84,7 +95,7 @@ mod tests {
     fn a_rate_limit_waits_at_least_the_background_window() {
         let mut backoff = Backoff::default();
         let mut seen = Duration::ZERO;
-        backoff.next_with(true, |w| {
+        backoff.next_with(FailureKind::RateLimited, |w| {
             seen = w;
             w / 2
         });
@@ -92,11 +103,29 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_waits_half_to_all_of_the_refused_window() {
+        let mut backoff = Backoff::default();
+        assert_eq!(
+            backoff.next_with(FailureKind::Refused, |_| Duration::ZERO),
+            REFUSED_WINDOW / 2
+        );
+        for _ in 0..50 {
+            let wait = backoff.next(FailureKind::Refused);
+            assert!(
+                wait >= REFUSED_WINDOW / 2 && wait < REFUSED_WINDOW,
+                "{wait:?}"
+            );
+        }
+        // Another kind of failure after it is paced as before.
+        assert!(backoff.next(FailureKind::NoData) < MAX_WINDOW);
+    }
+
+    #[test]
     fn random_waits_stay_inside_the_window() {
         let mut backoff = Backoff::default();
         for _ in 0..50 {
             let window = backoff.window();
-            assert!(backoff.next(false) < window);
+            assert!(backoff.next(FailureKind::NoNode) < window);
         }
     }
 }

@@ -23,7 +23,10 @@ pub enum FailureKind {
     NotPublished,
     /// The vendor asked to slow down.
     RateLimited,
-    /// Another refusal (credentials, parameters, ...), or an unreadable answer.
+    /// A refusal asking again cannot change (credentials, AppID, parameters, a token that is
+    /// revoked or may not play the stream): only new settings or the account's owner fix it.
+    Refused,
+    /// Another failure of the call (an internal fault, no answer, an unreadable one).
     Vendor,
     /// No listed node answered the RTMP handshake.
     NoNode,
@@ -210,8 +213,7 @@ impl<D: FnMut(Duration) -> Duration> PullMachine<D> {
     }
 
     fn fail(&mut self, failure: Failure) -> (State, Vec<Action>) {
-        let rate_limited = failure.kind == FailureKind::RateLimited;
-        let retry_in = self.backoff.next_with(rate_limited, &mut self.draw);
+        let retry_in = self.backoff.next_with(failure.kind, &mut self.draw);
         self.status = Status::Waiting { failure, retry_in };
         (State::Waiting, vec![Action::Clear, Action::Wait(retry_in)])
     }
@@ -315,6 +317,23 @@ mod tests {
             m.status(),
             Status::Waiting { retry_in, .. } if *retry_in == Duration::from_secs(1)
         ));
+    }
+
+    #[test]
+    fn a_refusal_is_asked_again_only_after_the_refused_window() {
+        let mut m = machine();
+        m.on(Event::Activated);
+        let refused = Failure {
+            kind: FailureKind::Refused,
+            message: Message::new("Zego.Code.AuthFailed"),
+        };
+        assert_eq!(
+            m.on(Event::Dispatched(Err(refused))),
+            [
+                Action::Clear,
+                Action::Wait(super::super::backoff::REFUSED_WINDOW)
+            ]
+        );
     }
 
     #[test]

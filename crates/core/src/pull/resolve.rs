@@ -107,6 +107,8 @@ fn vendor_failure(error: ZegoError, stream_id: &str) -> Failure {
     Failure {
         kind: if error.is_rate_limited() {
             FailureKind::RateLimited
+        } else if error.is_refusal() {
+            FailureKind::Refused
         } else {
             FailureKind::Vendor
         },
@@ -127,6 +129,8 @@ fn platform_failure(error: &PlatformError, stream_id: &str) -> Failure {
     Failure {
         kind: if error.code() == Some(ErrorCode::RateLimited) {
             FailureKind::RateLimited
+        } else if error.is_refusal() {
+            FailureKind::Refused
         } else {
             FailureKind::Vendor
         },
@@ -175,7 +179,15 @@ mod tests {
             message: "app".into(),
             request_id: "R3".into(),
         };
-        assert_eq!(vendor_failure(bad_app, "g").kind, FailureKind::Vendor);
+        assert_eq!(vendor_failure(bad_app, "g").kind, FailureKind::Refused);
+        let internal = ZegoError::Api {
+            code: 30003,
+            message: "internal".into(),
+            request_id: "R4".into(),
+        };
+        assert_eq!(vendor_failure(internal, "g").kind, FailureKind::Vendor);
+        let no_answer = ZegoError::HttpStatus { status: 502 };
+        assert_eq!(vendor_failure(no_answer, "g").kind, FailureKind::Vendor);
     }
 
     #[test]
@@ -205,14 +217,14 @@ mod tests {
             .contains(&"Pull.Platform.RetriesItself"));
 
         let forbidden = failure(refused(ErrorCode::Forbidden, None));
-        assert_eq!(forbidden.kind, FailureKind::Vendor);
+        assert_eq!(forbidden.kind, FailureKind::Refused);
         assert!(forbidden
             .message
             .keys()
             .contains(&"Pull.Platform.Forbidden"));
 
         let revoked = failure(refused(ErrorCode::TokenRevoked, None));
-        assert_eq!(revoked.kind, FailureKind::Vendor);
+        assert_eq!(revoked.kind, FailureKind::Refused);
         let keys = revoked.message.keys();
         assert!(
             keys.contains(&"Platform.Code.TokenRevoked")
@@ -221,7 +233,11 @@ mod tests {
         );
 
         let vendor = failure(refused(ErrorCode::VendorError, Some("30005")));
-        assert_eq!(vendor.kind, FailureKind::Vendor);
+        assert_eq!(vendor.kind, FailureKind::Refused);
         assert_eq!(vendor.message.key, "Pull.Platform.Vendor");
+        let vendor_fault = failure(refused(ErrorCode::VendorError, Some("30003")));
+        assert_eq!(vendor_fault.kind, FailureKind::Vendor);
+        let unavailable = failure(refused(ErrorCode::Unavailable, None));
+        assert_eq!(unavailable.kind, FailureKind::Vendor);
     }
 }
