@@ -228,7 +228,8 @@ fn wire_name(code: ErrorCode) -> String {
 /// the platform, which holds the account, so the streamer is told to pass it on.
 fn vendor_message(texts: &Texts, vendor_code: &str, broker_text: &str) -> Message {
     let known = match vendor_code.parse::<i64>() {
-        Ok(number) => zego::describe_code(number).map(|pair| ("Platform.Vendor.Zego", pair)),
+        Ok(number) => zego::code_info(number)
+            .map(|info| ("Platform.Vendor.Zego", (info.meaning, info.action))),
         Err(_) => aliyun::describe_code(vendor_code).map(|pair| ("Platform.Vendor.Aliyun", pair)),
     };
     match known {

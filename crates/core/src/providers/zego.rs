@@ -47,11 +47,11 @@ impl ZegoError {
                 code,
                 message,
                 request_id,
-            } => match describe_code(*code) {
-                Some((meaning, action)) => Message::new("Error.Zego.Api")
+            } => match code_info(*code) {
+                Some(info) => Message::new("Error.Zego.Api")
                     .text(code.to_string())
-                    .key_arg(meaning)
-                    .key_arg(action)
+                    .key_arg(info.meaning)
+                    .key_arg(info.action)
                     .text(request_id),
                 None => Message::new("Error.Zego.ApiUnknown")
                     .text(code.to_string())
@@ -76,81 +76,123 @@ impl ZegoError {
         )
     }
 
-    /// Whether ZEGOCLOUD refused in a way asking again cannot change ([`is_refusal_code`]).
+    /// Whether ZEGOCLOUD refused in a way asking again cannot change ([`Retry::Never`]).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, ZegoError::Api { code, .. } if is_refusal_code(*code))
+        self.retry() == Some(Retry::Never)
     }
 
     /// Whether ZEGOCLOUD asked us to slow down (retry later with backoff).
     pub fn is_rate_limited(&self) -> bool {
-        matches!(
-            self,
-            ZegoError::Api {
-                code: 1010 | 30002 | 5007,
-                ..
-            }
-        )
+        self.retry() == Some(Retry::SlowDown)
+    }
+
+    /// What asking again can do, for a documented return code.
+    fn retry(&self) -> Option<Retry> {
+        match self {
+            ZegoError::Api { code, .. } => code_info(*code).map(|info| info.retry),
+            _ => None,
+        }
     }
 }
 
-/// Whether a ZEGOCLOUD return code is a refusal that asking again cannot change: credentials,
-/// AppID, parameters, or the account's setup (rather than load, an internal fault or the
-/// clock). Only the streamer's settings or ZEGOCLOUD's console can fix these.
-pub fn is_refusal_code(code: i64) -> bool {
-    matches!(
-        code,
-        1002 | 1005
-            | 1006
-            | 5003
-            | 5005
-            | 30004
-            | 30005
-            | 30009
-            | 30010
-            | 30011
-            | 100000001
-            | 100000002
-            | 100000003
-            | 100000005
-            | 100000006
-            | 100000007
-            | 100000008
-            | 100000009
-            | 100000013
-            | 100000014
-            | 100000016
-            | 100000017
-    )
+/// What asking ZEGOCLOUD again can do after a return code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Load, an internal fault, the clock, or nothing to play yet: a later call may succeed.
+    Later,
+    /// The rate limit: ask again, more slowly.
+    SlowDown,
+    /// Credentials, AppID, parameters or the account's setup: only the streamer's settings or
+    /// ZEGOCLOUD's console can change the answer.
+    Never,
 }
 
-/// The documented meaning and suggested action (locale keys) of a ZEGOCLOUD return code.
-pub fn describe_code(code: i64) -> Option<(&'static str, &'static str)> {
-    let pair = match code {
-        1010 | 30002 | 5007 => ("Zego.Code.RateLimited", "Zego.Action.ReduceRate"),
-        1001 => ("Zego.Code.DispatchFailed", "Zego.Action.ContactSupport"),
-        1002 => ("Zego.Code.PushNodeEmpty", "Zego.Action.EnableDispatch"),
-        1003 => ("Zego.Code.PullNodeEmpty", "Zego.Action.ContactSupport"),
-        1005 => ("Zego.Code.AppOffline", "Zego.Action.ContactSupport"),
-        1006 => ("Zego.Code.InvalidParameter", "Zego.Action.ContactSupport"),
-        30003 | 5000 | 5001 | 5002 | 5006 => ("Zego.Code.Internal", "Zego.Action.ContactSupport"),
-        30004 => ("Zego.Code.BadIsTest", "Zego.Action.CheckIsTest"),
-        30005 => ("Zego.Code.BadAppId", "Zego.Action.CheckAppId"),
-        30009 => ("Zego.Code.BadStreamId", "Zego.Action.CheckStreamId"),
-        30010 => ("Zego.Code.BadType", "Zego.Action.ContactSupport"),
-        30011 => ("Zego.Code.BadClientIp", "Zego.Action.CheckClientIp"),
-        5003 => ("Zego.Code.AuthFailed", "Zego.Action.CheckSecret"),
-        5004 | 30001 => ("Zego.Code.BadCdnUrl", "Zego.Action.CheckCdnUrl"),
-        5005 => ("Zego.Code.InvalidRequest", "Zego.Action.ContactSupport"),
-        100000004 => ("Zego.Code.SignatureExpired", "Zego.Action.CheckClock"),
-        100000005 => ("Zego.Code.SignatureError", "Zego.Action.CheckSecret"),
+/// A documented ZEGOCLOUD return code: its meaning and suggested action (locale keys), and
+/// what asking again can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// Locale key of what the code means.
+    pub meaning: &'static str,
+    /// Locale key of the vendor's suggested action.
+    pub action: &'static str,
+    /// Whether and how a retry can help.
+    pub retry: Retry,
+}
+
+/// Whether a ZEGOCLOUD return code is a refusal that asking again cannot change
+/// ([`Retry::Never`]); for codes relayed as text (the broker's `vendor_code`).
+pub fn is_refusal_code(code: i64) -> bool {
+    code_info(code).is_some_and(|info| info.retry == Retry::Never)
+}
+
+/// The catalogue of ZEGOCLOUD's documented return codes (`../shared/seeds`, the dispatch and
+/// CDN pages' code tables and the common gateway codes); `None` for a code they do not list.
+pub fn code_info(code: i64) -> Option<CodeInfo> {
+    use Retry::{Later, Never, SlowDown};
+    let (meaning, action, retry) = match code {
+        1010 | 30002 | 5007 => ("Zego.Code.RateLimited", "Zego.Action.ReduceRate", SlowDown),
+        1001 => (
+            "Zego.Code.DispatchFailed",
+            "Zego.Action.ContactSupport",
+            Later,
+        ),
+        1002 => (
+            "Zego.Code.PushNodeEmpty",
+            "Zego.Action.EnableDispatch",
+            Never,
+        ),
+        1003 => (
+            "Zego.Code.PullNodeEmpty",
+            "Zego.Action.ContactSupport",
+            Later,
+        ),
+        1005 => ("Zego.Code.AppOffline", "Zego.Action.ContactSupport", Never),
+        1006 => (
+            "Zego.Code.InvalidParameter",
+            "Zego.Action.ContactSupport",
+            Never,
+        ),
+        30003 | 5000 | 5001 | 5002 | 5006 => {
+            ("Zego.Code.Internal", "Zego.Action.ContactSupport", Later)
+        }
+        30004 => ("Zego.Code.BadIsTest", "Zego.Action.CheckIsTest", Never),
+        30005 => ("Zego.Code.BadAppId", "Zego.Action.CheckAppId", Never),
+        30009 => ("Zego.Code.BadStreamId", "Zego.Action.CheckStreamId", Never),
+        30010 => ("Zego.Code.BadType", "Zego.Action.ContactSupport", Never),
+        30011 => ("Zego.Code.BadClientIp", "Zego.Action.CheckClientIp", Never),
+        5003 => ("Zego.Code.AuthFailed", "Zego.Action.CheckSecret", Never),
+        5004 | 30001 => ("Zego.Code.BadCdnUrl", "Zego.Action.CheckCdnUrl", Never),
+        5005 => (
+            "Zego.Code.InvalidRequest",
+            "Zego.Action.ContactSupport",
+            Never,
+        ),
+        100000004 => (
+            "Zego.Code.SignatureExpired",
+            "Zego.Action.CheckClock",
+            Later,
+        ),
+        100000005 => ("Zego.Code.SignatureError", "Zego.Action.CheckSecret", Never),
         100000001 | 100000002 | 100000003 | 100000006 | 100000007 | 100000008 | 100000009
-        | 100000013 | 100000014 => ("Zego.Code.MalformedRequest", "Zego.Action.UpdatePlugin"),
-        100000015 => ("Zego.Code.GatewayInternal", "Zego.Action.RetryLater"),
-        100000016 => ("Zego.Code.NotProduction", "Zego.Action.CheckIsTest"),
-        100000017 => ("Zego.Code.ServiceNotEnabled", "Zego.Action.EnableDispatch"),
+        | 100000013 | 100000014 => (
+            "Zego.Code.MalformedRequest",
+            "Zego.Action.UpdatePlugin",
+            Never,
+        ),
+        100000015 => ("Zego.Code.GatewayInternal", "Zego.Action.RetryLater", Later),
+        100000016 => ("Zego.Code.NotProduction", "Zego.Action.CheckIsTest", Never),
+        100000017 => (
+            "Zego.Code.ServiceNotEnabled",
+            "Zego.Action.EnableDispatch",
+            Never,
+        ),
         _ => return None,
     };
-    Some(pair)
+    Some(CodeInfo {
+        meaning,
+        action,
+        retry,
+    })
 }
 
 /// The documented response envelope.
@@ -499,9 +541,46 @@ mod tests {
             100000004, 100000005, 100000006, 100000007, 100000008, 100000009, 100000013, 100000014,
             100000015, 100000016, 100000017,
         ] {
-            assert!(describe_code(code).is_some(), "code {code}");
+            assert!(code_info(code).is_some(), "code {code}");
         }
-        assert_eq!(describe_code(42), None);
+        assert_eq!(code_info(42), None);
+    }
+
+    #[test]
+    fn whether_asking_again_helps_comes_from_the_catalogue() {
+        let api = |code| ZegoError::Api {
+            code,
+            message: String::new(),
+            request_id: "R".into(),
+        };
+        for code in [5003, 30005, 100000005, 100000017] {
+            assert!(
+                api(code).is_refusal() && !api(code).is_rate_limited(),
+                "{code}"
+            );
+            assert!(is_refusal_code(code), "{code}");
+        }
+        for code in [1010, 30002, 5007] {
+            assert!(
+                api(code).is_rate_limited() && !api(code).is_refusal(),
+                "{code}"
+            );
+        }
+        // Nothing to play yet, an internal fault, the clock: a later call may succeed.
+        for code in [1003, 1001, 5000, 100000004, 100000015] {
+            assert_eq!(
+                code_info(code).map(|i| i.retry),
+                Some(Retry::Later),
+                "{code}"
+            );
+            assert!(
+                !api(code).is_refusal() && !api(code).is_rate_limited(),
+                "{code}"
+            );
+        }
+        // A code the catalogue does not know is not assumed permanent.
+        assert!(!api(42).is_refusal() && !is_refusal_code(42));
+        assert!(!ZegoError::HttpStatus { status: 502 }.is_refusal());
     }
 
     #[test]
