@@ -47,3 +47,25 @@ fn custom_rtmp_goes_live() {
     let status = obs.quit();
     assert_eq!(status.code(), Some(0), "OBS should exit cleanly: {status}");
 }
+
+/// OBS dying under a test is reported with how it ended: CI keeps only what a test prints.
+#[test]
+fn a_request_to_an_obs_that_died_says_how_it_ended() {
+    let mut obs = Obs::launch(ObsOptions::new(
+        "rtmp_custom",
+        json!({"server": "rtmp://127.0.0.1/live", "key": KEY}),
+    ));
+    assert_eq!(obs.exit_report(), None, "OBS is running");
+    let pid = obs.pid().expect("OBS runs").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let request = obs.request("GetVersion", |c| async move { c.general().version().await });
+    assert!(request.is_err(), "a dead OBS cannot answer");
+    let report = obs.exit_report().expect("OBS has exited");
+    assert!(report.starts_with("OBS exited (signal 9)"), "{report}");
+    assert!(report.contains("--- log ---"), "{report}");
+    assert!(!obs.is_running());
+}

@@ -321,7 +321,39 @@ impl Obs {
         self.runtime
             .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, call(client)).await })
             .map_err(|_| ObsError::Timeout(what))?
-            .map_err(ObsError::Request)
+            .map_err(|e| {
+                // CI keeps only what a test prints: say here when the request failed because OBS died.
+                if let Some(report) = self.exit_report() {
+                    println!("harness: {report}");
+                }
+                ObsError::Request(e)
+            })
+    }
+
+    /// When OBS has exited on its own (say, a request failed because its connection closed):
+    /// how it ended and the tails of its output. Waits up to 2 s for an OBS that is still on its
+    /// way out; the process stays unreaped (`WNOWAIT`), so quit and drop still see its status.
+    pub fn exit_report(&self) -> Option<String> {
+        let pid = self.pid()?;
+        let ended = wait_until(Duration::from_secs(2), || {
+            // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid, which fills it
+            // for an exited child (si_pid stays 0 while it runs); WNOWAIT leaves the child
+            // waitable and WNOHANG returns at once; si_status is set for every CLD_* code that
+            // WEXITED reports.
+            unsafe {
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+                let peeked = libc::waitid(libc::P_PID, pid, &mut info, flags);
+                (peeked == 0 && info.si_pid() != 0).then(|| (info.si_code, info.si_status()))
+            }
+        });
+        let (code, status) = ended?;
+        let how = match code {
+            libc::CLD_EXITED => format!("exit code {status}"),
+            libc::CLD_DUMPED => format!("signal {status}, core dumped"),
+            _ => format!("signal {status}"),
+        };
+        Some(format!("OBS exited ({how})\n{}", self.output_tails()))
     }
 
     /// `CallVendorRequest` to the plugin's vendor ([`PLUGIN_VENDOR`]): its response data.
