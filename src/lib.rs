@@ -56,6 +56,15 @@ fn shared() -> Option<Shared> {
     slot.clone()
 }
 
+/// One of the module's streaming services was created, changed or destroyed: pull sources
+/// using the service's credentials read them again ([`Shared::service_changes`]). Never creates
+/// the shared state: without it there is no pull session to tell.
+fn service_changed() {
+    if let Some(shared) = SHARED.lock_recovered().as_ref() {
+        shared.service_changes.bump();
+    }
+}
+
 /// Starts still resolving are given up and calls nobody needs are cut.
 fn abandon_starts() {
     let shared = SHARED.lock_recovered().clone();

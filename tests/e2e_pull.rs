@@ -185,6 +185,77 @@ fn an_unpublished_stream_shows_nothing_and_says_why() {
     assert_eq!(quit_with_an_empty_mixer(&mut obs, "Nobody").code(), Some(0));
 }
 
+#[test]
+fn the_source_follows_the_streaming_service_as_the_streamer_sets_it_up() {
+    let rig = PullRig::start();
+    let _publisher = Publisher::start(&rig.first, STREAM);
+    let custom = json!({"server": "rtmp://127.0.0.1/live", "key": "k"});
+    let mut obs = Obs::launch(ObsOptions::new("rtmp_custom", custom).with_plugin());
+    let source_log = |needle: &str| {
+        let line = |l: &&str| l.contains(&format!("pull '{SOURCE}': ")) && l.contains(needle);
+        obs.log_text().lines().find(line).map(str::to_owned)
+    };
+
+    // OBS streams to a custom server: the source has no credentials to use, and says so.
+    add_pull_source(&obs, SOURCE, &json!({ "stream_id": STREAM })).expect("CreateInput");
+    common::wait_until(Duration::from_secs(20), || {
+        source_log("is neither ZEGOCLOUD (RTMP dispatch) nor RTC room")
+    })
+    .unwrap_or_else(|| panic!("no reason in the log:\n{}", obs.log_text()));
+    assert!(pull_dispatches(&rig, STREAM).is_empty());
+
+    // The streamer sets up the ZEGOCLOUD service, with a typo in the secret: the source
+    // dispatches at once, and ZEGOCLOUD refuses the signature.
+    let wrong: String = ZEGO_SERVER_SECRET.chars().rev().collect();
+    assert_ne!(wrong, ZEGO_SERVER_SECRET);
+    let service = SettingsBuilder::zego(&rig.sim.base_url(), "host_stream")
+        .cold()
+        .with("server_secret", wrong.as_str())
+        .build();
+    obs.set_stream_service(ZEGO_SERVICE, &service)
+        .expect("SetStreamServiceSettings");
+
+    // A refusal asking again cannot change: the source would wait 30 to 60 s...
+    let line = common::wait_until(Duration::from_secs(20), || source_log("trying again in"))
+        .unwrap_or_else(|| panic!("no refusal in the log:\n{}", obs.log_text()));
+    assert!(line.contains("100000005"), "{line}");
+    let retry_in: u64 = line
+        .split("trying again in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no retry time in: {line}"));
+    assert!((30..=60).contains(&retry_in), "{line}");
+
+    // ...but the streamer fixes the secret in the service (SetStreamServiceSettings with the
+    // same type updates it in place): the source asks again now, with the new secret, and
+    // plays.
+    let fixed = Instant::now();
+    obs.set_stream_service(
+        ZEGO_SERVICE,
+        &json!({ "server_secret": ZEGO_SERVER_SECRET }),
+    )
+    .expect("SetStreamServiceSettings");
+    let (_, took) = wait_for_picture(&obs, SOURCE, Duration::from_secs(retry_in), bars)
+        .unwrap_or_else(|| panic!("the fix never reached the source; log:\n{}", obs.log_text()));
+    println!("pull: secret fixed -> colour bars in {took:?} (the refusal's wait was {retry_in} s)");
+    assert!(fixed.elapsed() < Duration::from_secs(retry_in));
+    let codes: Vec<i64> = pull_dispatches(&rig, STREAM)
+        .iter()
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(
+        codes,
+        [100000005, 0],
+        "one refusal, then one dispatch with the fixed secret"
+    );
+    assert!(
+        !obs.log_text().contains(&wrong),
+        "the wrong secret reached the log"
+    );
+    assert_eq!(quit_with_an_empty_mixer(&mut obs, SOURCE).code(), Some(0));
+}
+
 /// Removes `source`, lets the UI settle and quits OBS. OBS 29.0.2 itself now and then crashes
 /// at exit while any audio source is in its mixer: Qt paints a widget that
 /// `OBSBasic::ClearSceneData` freed (SIGSEGV or SIGBUS, no plugin frame on any thread), with

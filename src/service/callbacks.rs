@@ -15,7 +15,7 @@ use crate::libobs::output::OutputView;
 use crate::libobs::service;
 use crate::locale::text_ptr;
 use crate::settings::{properties, set_defaults};
-use crate::shared;
+use crate::{service_changed, shared};
 use obs_wrapper::obs_sys::{
     calldata_t, obs_data_t, obs_output_t, obs_properties_t, signal_callback_t,
 };
@@ -60,6 +60,7 @@ unsafe extern "C" fn create<const K: usize>(
             return ptr::null_mut();
         };
         let data = ServiceData::new(ServiceKind::ALL[K], json, shared);
+        service_changed();
         Box::into_raw(Box::new(data)).cast()
     })
 }
@@ -69,6 +70,7 @@ unsafe extern "C" fn destroy(data: *mut c_void) {
         if !data.is_null() {
             // SAFETY: `data` came from Box::into_raw in `create`; OBS destroys it exactly once.
             unsafe { Box::from_raw(data.cast::<ServiceData>()) }.destroy();
+            service_changed();
         }
     })
 }
@@ -81,6 +83,7 @@ unsafe extern "C" fn update<const K: usize>(data: *mut c_void, settings: *mut ob
         if let Some(service) = service {
             let parsed = ServiceSettings::parse(ServiceKind::ALL[K], &json_or_empty(settings));
             service.lock().golive.update(parsed);
+            service_changed();
         }
     })
 }

@@ -11,6 +11,7 @@ use crate::messages::Message;
 use crate::sequence::SequenceClock;
 use crate::status::StatusBoard;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// A start still resolving, as the shared state sees it: something to give up at once.
@@ -38,6 +39,26 @@ pub struct Shared {
     pub alerts: Arc<dyn Alerts>,
     /// Starts still resolving, cancelled together when OBS begins to quit.
     pub starts: StartRegistry,
+    /// Changes of the module's streaming services, which pull sources using the service's
+    /// credentials follow.
+    pub service_changes: Arc<ChangeCount>,
+}
+
+/// A count of changes that readers compare with the value they last saw: cheaper than a
+/// subscription, and a reader that polls anyway (a pull session's loop) needs no more.
+#[derive(Debug, Default)]
+pub struct ChangeCount(AtomicU64);
+
+impl ChangeCount {
+    /// Something changed.
+    pub fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The count now.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// The starts still resolving, held weakly (a finished start is dropped by its service).
@@ -80,6 +101,7 @@ impl Shared {
             status: Arc::new(StatusBoard::default()),
             alerts: Arc::new(StatusOnly),
             starts: StartRegistry::default(),
+            service_changes: Arc::default(),
         })
     }
 

@@ -92,6 +92,9 @@ pub enum Event {
     NoFirstFrame,
     /// The retry wait is over.
     RetryDue,
+    /// The credentials the source uses changed (the streaming service's, fixed by the
+    /// streamer): a source waiting to retry asks again now.
+    CredentialsChanged,
     /// The source became inactive.
     Deactivated,
 }
@@ -198,6 +201,11 @@ impl<D: FnMut(Duration) -> Duration> PullMachine<D> {
                 self.fail(failure)
             }
             (State::Waiting, Event::RetryDue) => self.dispatch(),
+            // Like new settings: the old failures say nothing about the new credentials.
+            (State::Waiting, Event::CredentialsChanged) => {
+                self.backoff.reset();
+                self.dispatch()
+            }
             (state, _) => (state, Vec::new()),
         };
         self.state = state;
@@ -334,6 +342,32 @@ mod tests {
                 Action::Wait(super::super::backoff::REFUSED_WINDOW)
             ]
         );
+    }
+
+    #[test]
+    fn new_credentials_end_a_refusal_s_wait_at_once_and_leave_a_playing_node_alone() {
+        let mut m = machine();
+        m.on(Event::Activated);
+        let refused = Failure {
+            kind: FailureKind::Refused,
+            message: Message::new("Zego.Code.AuthFailed"),
+        };
+        m.on(Event::Dispatched(Err(refused)));
+        assert_eq!(
+            m.on(Event::CredentialsChanged),
+            [Action::Dispatch { avoid: None }]
+        );
+        // The backoff starts over: the next failure waits the first step.
+        assert_eq!(
+            m.on(Event::Dispatched(Err(not_published()))),
+            [Action::Clear, Action::Wait(Duration::from_secs(1))]
+        );
+        m.on(Event::RetryDue);
+        assert_eq!(m.on(Event::CredentialsChanged), [], "while dispatching");
+        m.on(Event::Dispatched(Ok(node("a:1935"))));
+        m.on(Event::FirstFrame);
+        assert_eq!(m.on(Event::CredentialsChanged), [], "while playing");
+        assert_eq!(m.status(), &Status::Playing(node("a:1935")));
     }
 
     #[test]
