@@ -219,13 +219,7 @@ fn the_source_follows_the_streaming_service_as_the_streamer_sets_it_up() {
     let line = common::wait_until(Duration::from_secs(20), || source_log("trying again in"))
         .unwrap_or_else(|| panic!("no refusal in the log:\n{}", obs.log_text()));
     assert!(line.contains("100000005"), "{line}");
-    let retry_in: u64 = line
-        .split("trying again in ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|secs| secs.parse().ok())
-        .unwrap_or_else(|| panic!("no retry time in: {line}"));
-    assert!((30..=60).contains(&retry_in), "{line}");
+    let retry_in = refusal_wait_secs(&line);
 
     // ...but the streamer fixes the secret in the service (SetStreamServiceSettings with the
     // same type updates it in place): the source asks again now, with the new secret, and
@@ -254,6 +248,19 @@ fn the_source_follows_the_streaming_service_as_the_streamer_sets_it_up() {
         "the wrong secret reached the log"
     );
     assert_eq!(quit_with_an_empty_mixer(&mut obs, SOURCE).code(), Some(0));
+}
+
+/// The wait a refusal's status line announces ("trying again in N s"), checked to be the
+/// refused window of 30 to 60 s.
+fn refusal_wait_secs(line: &str) -> u64 {
+    let secs: u64 = line
+        .split("trying again in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no retry time in: {line}"));
+    assert!((30..=60).contains(&secs), "{line}");
+    secs
 }
 
 /// Removes `source`, lets the UI settle and quits OBS. OBS 29.0.2 itself now and then crashes
@@ -350,13 +357,7 @@ fn plays_through_the_platform_with_the_service_s_token() {
         .filter(|l| l.contains(&forbidden))
         .count();
     assert_eq!(asked, 1, "{}", broker.log_tail(20));
-    let retry_in: u64 = line
-        .split("trying again in ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|secs| secs.parse().ok())
-        .unwrap_or_else(|| panic!("no retry time in: {line}"));
-    assert!((30..=60).contains(&retry_in), "{line}");
+    refusal_wait_secs(&line);
     assert!(
         pull_dispatches(&rig, OTHER).is_empty(),
         "a vendor call for a refused stream"
