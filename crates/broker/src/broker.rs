@@ -25,6 +25,7 @@ use rtc_golive_core::providers::aliyun::AliyunError;
 use rtc_golive_core::providers::zego::ZegoError;
 use rtc_golive_core::rtmp_target::{redacted_url, RtmpTarget};
 use serde::Serialize;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,13 +151,15 @@ impl Broker {
         self.metrics.golive(code_name(error.code));
     }
 
-    /// `POST /v1/golive`.
+    /// `POST /v1/golive` from a streamer at `client_ip` (their public IPv4 address, when
+    /// known: ZEGOCLOUD then dispatches nodes near them rather than near the broker).
     pub async fn golive(
         &self,
         claims: &Claims,
         request: &GoLiveRequest,
+        client_ip: Option<Ipv4Addr>,
     ) -> Result<GoLiveAnswer, ApiError> {
-        let result = self.golive_inner(claims, request).await;
+        let result = self.golive_inner(claims, request, client_ip).await;
         let outcome = match &result {
             Ok(answer) => {
                 log::info!(
@@ -186,13 +189,15 @@ impl Broker {
         result
     }
 
-    /// `POST /v1/play`: the playing nodes of a stream the token lists as one it may play.
+    /// `POST /v1/play`: the playing nodes of a stream the token lists as one it may play,
+    /// near `client_ip` as for [`golive`](Self::golive).
     pub async fn play(
         &self,
         claims: &Claims,
         request: &PlayRequest,
+        client_ip: Option<Ipv4Addr>,
     ) -> Result<PlayAnswer, ApiError> {
-        let result = self.play_inner(claims, request).await;
+        let result = self.play_inner(claims, request, client_ip).await;
         match &result {
             Ok(answer) => log::info!(
                 "play sub={} jti={} stream={} ok RequestId={}",
@@ -217,6 +222,7 @@ impl Broker {
         &self,
         claims: &Claims,
         request: &PlayRequest,
+        client_ip: Option<Ipv4Addr>,
     ) -> Result<PlayAnswer, ApiError> {
         let Some(Pin::Zego(pin)) = claims.pin() else {
             return Err(ApiError::new(
@@ -231,16 +237,17 @@ impl Broker {
             ));
         }
         self.take_sub_slot(claims).await?;
-        let config = Arc::new(
-            self.zego_account()?
-                .config(&request.stream_id, &[])
-                .map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::Forbidden,
-                        format!("the stream cannot be played: {}", english(&e.message)),
-                    )
-                })?,
-        );
+        let mut config = self
+            .zego_account()?
+            .config(&request.stream_id, &[])
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!("the stream cannot be played: {}", english(&e.message)),
+                )
+            })?;
+        config.client_ip = client_ip;
+        let config = Arc::new(config);
         let nodes = self
             .zego_dispatch(&config, Vendors::dispatch_pull, ApiError::zego_play)
             .await?;
@@ -272,13 +279,14 @@ impl Broker {
         &self,
         claims: &Claims,
         request: &GoLiveRequest,
+        client_ip: Option<Ipv4Addr>,
     ) -> Result<GoLiveAnswer, ApiError> {
         self.take_sub_slot(claims).await?;
         let pin = claims
             .pin()
             .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "the token pins nothing"))?;
         let mut answer = match pin {
-            Pin::Zego(pin) => self.zego_golive(pin, request).await?,
+            Pin::Zego(pin) => self.zego_golive(pin, request, client_ip).await?,
             Pin::Aliyun(pin) => self.aliyun_golive(pin, request).await?,
         };
         if !request.ahead {
@@ -371,8 +379,11 @@ impl Broker {
         &self,
         pin: &ZegoPin,
         request: &GoLiveRequest,
+        client_ip: Option<Ipv4Addr>,
     ) -> Result<GoLiveAnswer, ApiError> {
-        let config = Arc::new(self.zego_config(pin)?);
+        let mut config = self.zego_config(pin)?;
+        config.client_ip = client_ip;
+        let config = Arc::new(config);
         let kept = if request.fresh {
             self.vendors.forget_nodes(&config);
             None

@@ -4,6 +4,7 @@
 //! plugin's settings), with a placeholder for what each token pins, so a bad AppId or endpoint
 //! is refused at start and not at the first go-live.
 
+use axum::http::HeaderName;
 use rtc_golive_core::config::aliyun::AliyunConfig;
 use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::platform_api::LEASE_SECONDS;
@@ -53,6 +54,7 @@ struct RawConfig {
     tls_key: Option<PathBuf>,
     redis_url: Option<String>,
     admin_key: Option<String>,
+    client_ip_header: Option<String>,
     tokens: RawTokens,
     zego: Option<RawZego>,
     aliyun: Option<RawAliyun>,
@@ -122,6 +124,9 @@ pub struct BrokerConfig {
     pub redis_url: Option<String>,
     /// The key `POST /v1/admin/revoke` requires (`Authorization: Bearer`); no admin API without.
     pub admin_key: Option<TokenKey>,
+    /// The header a reverse proxy in front of the broker puts the streamer's address in
+    /// (`X-Forwarded-For`, `X-Real-IP`); without it the connection's peer is the streamer.
+    pub client_ip_header: Option<HeaderName>,
     /// How tokens are signed and checked.
     pub tokens: TokenSettings,
     /// The ZEGOCLOUD app, when the broker serves ZEGOCLOUD tokens.
@@ -308,6 +313,16 @@ impl BrokerConfig {
             Some(k) if k.len() < 16 => return Err(err("admin_key: use at least 16 characters")),
             k => k.map(|k| TokenKey(k.into_bytes())),
         };
+        let client_ip_header = raw
+            .client_ip_header
+            .map(|name| {
+                HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                    ConfigError(format!(
+                        "client_ip_header: {name:?} is not an HTTP header name such as X-Forwarded-For"
+                    ))
+                })
+            })
+            .transpose()?;
         let tokens = tokens(raw.tokens, &resolve)?;
         let zego = raw.zego.map(zego_account).transpose()?;
         let aliyun = raw.aliyun.map(aliyun_account).transpose()?;
@@ -327,6 +342,7 @@ impl BrokerConfig {
             tls,
             redis_url: raw.redis_url,
             admin_key,
+            client_ip_header,
             tokens,
             zego,
             aliyun,
@@ -470,6 +486,9 @@ server_secret = "0123456789abcdef0123456789abcdef"
         assert_eq!(c.lease, Duration::from_secs(60));
         assert_eq!(c.tokens.leeway_seconds, 60);
         assert!(c.aliyun.is_none() && c.redis_url.is_none());
+        assert!(c.client_ip_header.is_none());
+        let proxied = parse(&GOOD.replace("listen", "client_ip_header = \"X-Real-IP\"\nlisten"));
+        assert_eq!(proxied.unwrap().client_ip_header.unwrap(), "x-real-ip");
         assert!(!format!("{c:?}").contains("0123456789abcdef"));
     }
 
@@ -499,6 +518,11 @@ server_secret = "0123456789abcdef0123456789abcdef"
         bad("listen", "redis_url = \"mysql://x\"\nlisten", "redis_url");
         bad("listen", "tls_cert = \"c.pem\"\nlisten", "tls_key");
         bad("listen", "colour = 1\nlisten", "colour");
+        bad(
+            "listen",
+            "client_ip_header = \"X Forwarded\"\nlisten",
+            "client_ip_header",
+        );
         bad("[zego]", "[limits]\nqueue_limit = 0\n[zego]", "positive");
     }
 }

@@ -2,9 +2,10 @@
 
 use crate::api_error::ApiError;
 use crate::broker::Broker;
+use crate::client_address::streamer_ipv4;
 use crate::config::TokenKey;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +16,7 @@ use rtc_golive_core::platform_api::{
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 /// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`).
@@ -78,8 +80,18 @@ fn body<T: DeserializeOwned>(bytes: &Bytes, empty: Option<T>) -> Result<T, ApiEr
     })
 }
 
+/// The streamer's public IPv4 address, for the dispatch's `ClientIP`.
+fn streamer(broker: &Broker, peer: SocketAddr, headers: &HeaderMap) -> Option<Ipv4Addr> {
+    streamer_ipv4(
+        peer.ip(),
+        headers,
+        broker.config().client_ip_header.as_ref(),
+    )
+}
+
 async fn golive(
     State(broker): State<Arc<Broker>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -88,7 +100,8 @@ async fn golive(
         Err(e) => Err(e),
     };
     let (claims, request) = checked.inspect_err(|e| broker.golive_refused(e))?;
-    Ok(Json(broker.golive(&claims, &request).await?).into_response())
+    let client_ip = streamer(&broker, peer, &headers);
+    Ok(Json(broker.golive(&claims, &request, client_ip).await?).into_response())
 }
 
 async fn live(
@@ -114,12 +127,14 @@ async fn stop(
 
 async fn play(
     State(broker): State<Arc<Broker>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let claims = broker.authenticate(bearer(&headers)).await?;
     let request: PlayRequest = body(&bytes, None)?;
-    Ok(Json(broker.play(&claims, &request).await?).into_response())
+    let client_ip = streamer(&broker, peer, &headers);
+    Ok(Json(broker.play(&claims, &request, client_ip).await?).into_response())
 }
 
 async fn revoke(

@@ -13,6 +13,7 @@
 pub mod api_error;
 pub mod broker;
 pub mod cli;
+pub mod client_address;
 pub mod config;
 pub mod gcra;
 pub mod http;

@@ -74,13 +74,13 @@ async fn run(
                 })?;
             axum_server::bind_rustls(listen, tls)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
         None => {
             axum_server::bind(listen)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
     };

@@ -148,9 +148,16 @@ impl Vendors {
     }
 }
 
-/// A dispatch depends on the app, its environment and the stream.
+/// A dispatch depends on the app, its environment, the stream and where the streamer is.
 fn nodes_key(config: &ZegoConfig) -> String {
-    format!("{}:{}:{}", config.app_id, config.is_test, config.stream_id)
+    let client = config
+        .client_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    format!(
+        "{}:{}:{}:{client}",
+        config.app_id, config.is_test, config.stream_id
+    )
 }
 
 fn unix_secs(t: SystemTime) -> u64 {

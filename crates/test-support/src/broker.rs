@@ -145,6 +145,7 @@ pub struct BrokerOptions {
     aliyun: Option<(String, String)>,
     redis_url: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
+    client_ip_header: Option<String>,
     extra: Vec<String>,
 }
 
@@ -190,6 +191,13 @@ impl BrokerOptions {
         self
     }
 
+    /// Takes the streamer's address from `header`, as behind a reverse proxy.
+    #[must_use]
+    pub fn client_ip_header(mut self, header: &str) -> BrokerOptions {
+        self.client_ip_header = Some(header.to_owned());
+        self
+    }
+
     /// Adds `key = value` (value as TOML) to `section` (`"limits"`, `"sessions"`, `"tokens"`).
     #[must_use]
     pub fn set(mut self, section: &str, key: &str, value: &str) -> BrokerOptions {
@@ -218,6 +226,9 @@ impl BrokerOptions {
         ];
         if let Some(url) = &self.redis_url {
             top.push(format!("redis_url = {}", q(url)));
+        }
+        if let Some(header) = &self.client_ip_header {
+            top.push(format!("client_ip_header = {}", q(header)));
         }
         if let Some((cert, key)) = &self.tls {
             top.push(format!("tls_cert = {}", path(cert)));
@@ -492,11 +503,26 @@ impl Broker {
     /// broker does not answer.
     #[must_use]
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> BrokerReply {
+        self.post_with(path, token, body, &[])
+    }
+
+    /// [`post`](Self::post) with more request headers (as a reverse proxy adds them).
+    #[must_use]
+    pub fn post_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> BrokerReply {
         let mut request = self
             .http
             .post(format!("{}{path}", self.url()))
             .header("content-type", "application/json")
             .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
