@@ -250,8 +250,8 @@ fn the_source_follows_the_streaming_service_as_the_streamer_sets_it_up() {
     assert_eq!(quit_with_an_empty_mixer(&mut obs, SOURCE).code(), Some(0));
 }
 
-/// The wait a refusal's status line announces ("trying again in N s"), checked to be the
-/// refused window of 30 to 60 s.
+/// The wait a refusal's status line announces ("trying again in N s"), checked to lie in the
+/// 30 to 60 s a refusal waits.
 fn refusal_wait_secs(line: &str) -> u64 {
     let secs: u64 = line
         .split("trying again in ")
