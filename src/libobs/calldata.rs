@@ -7,11 +7,11 @@
 //! `calldata_set_string` / `calldata_free` are `static inline` in `callback/calldata.h`, so
 //! they are rebuilt on the exported `calldata_set_data` / `calldata_get_data` and `bfree`.
 
-use super::ffi::{WebsocketRequestCallback, WebsocketRequestFunction};
-use obs_wrapper::obs_sys::{
-    bfree, calldata_get_data, calldata_set_data, calldata_t, obs_get_proc_handler,
-    proc_handler_call, proc_handler_t,
+use super::ffi::{
+    calldata_get_data, calldata_set_data, calldata_t, proc_handler_call, WebsocketRequestCallback,
+    WebsocketRequestFunction,
 };
+use obs_wrapper::obs_sys::{bfree, obs_get_proc_handler, proc_handler_t};
 use std::ffi::CStr;
 use std::os::raw::c_void;
 use std::ptr::{self, NonNull};
@@ -42,7 +42,7 @@ impl CallData {
                 self.as_mut_ptr(),
                 name.as_ptr(),
                 (&value as *const *mut c_void).cast(),
-                std::mem::size_of::<*mut c_void>() as _,
+                std::mem::size_of::<*mut c_void>(),
             )
         }
     }
@@ -56,7 +56,7 @@ impl CallData {
                 self.as_mut_ptr(),
                 name.as_ptr(),
                 bytes.as_ptr().cast(),
-                bytes.len() as _,
+                bytes.len(),
             )
         }
     }
@@ -71,7 +71,7 @@ impl CallData {
                 &self.0,
                 name.as_ptr(),
                 (&mut value as *mut *mut c_void).cast(),
-                std::mem::size_of::<*mut c_void>() as _,
+                std::mem::size_of::<*mut c_void>(),
             );
         }
         value
@@ -86,7 +86,7 @@ impl CallData {
                 &self.0,
                 name.as_ptr(),
                 (&mut value as *mut bool).cast(),
-                std::mem::size_of::<bool>() as _,
+                std::mem::size_of::<bool>(),
             );
         }
         value

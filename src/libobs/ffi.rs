@@ -1,11 +1,16 @@
 //! The raw libobs surface this plugin uses beyond `obs-sys`'s bundled (libobs 25) bindings.
 //!
 //! `obs_service_info` is declared here in its 29.1+ layout because `obs-sys` only knows the
-//! 25.0 one; `tests/service_info_layout.rs` checks it against the installed headers.
+//! 25.0 one. `obs-sys`'s bindings were generated on Linux, where C's `unsigned long` is 64 bits;
+//! they spell `size_t` that way, which is 32 bits on Windows (LLP64). Every item the plugin uses
+//! with a `size_t` in it is therefore declared here with `usize`. `tests/abi.rs` checks each
+//! item the plugin shares with libobs against libobs's own headers, on Linux and on Windows.
 
 #![allow(non_camel_case_types)]
 
-use obs_wrapper::obs_sys::{obs_data_t, obs_output_t, obs_properties_t};
+use obs_wrapper::obs_sys::{
+    obs_data_t, obs_output_t, obs_properties_t, obs_source_info, proc_handler_t,
+};
 use std::os::raw::{c_char, c_int, c_void};
 
 /// Opaque `obs_service_t`.
@@ -79,6 +84,40 @@ pub const fn obs_version(major: u32, minor: u32, patch: u32) -> u32 {
 extern "C" {
     /// Registers a service type; `info` is copied (`size` bytes).
     pub fn obs_register_service_s(info: *const ObsServiceInfo, size: usize);
+    /// Registers a source type; `info` is copied (`size` bytes).
+    pub fn obs_register_source_s(info: *const obs_source_info, size: usize);
+}
+
+/// `calldata_t` from `callback/calldata.h`: a parameter stack of libobs's allocator.
+#[repr(C)]
+pub struct calldata_t {
+    pub stack: *mut u8,
+    pub size: usize,
+    pub capacity: usize,
+    pub fixed: bool,
+}
+
+extern "C" {
+    /// Copies the parameter `name` into `out` when it has exactly `size` bytes.
+    pub fn calldata_get_data(
+        data: *const calldata_t,
+        name: *const c_char,
+        out: *mut c_void,
+        size: usize,
+    ) -> bool;
+    /// Sets the parameter `name` to a copy of `size` bytes at `value`.
+    pub fn calldata_set_data(
+        data: *mut calldata_t,
+        name: *const c_char,
+        value: *const c_void,
+        size: usize,
+    );
+    /// Calls the procedure `name` of `handler` with `params`.
+    pub fn proc_handler_call(
+        handler: *mut proc_handler_t,
+        name: *const c_char,
+        params: *mut calldata_t,
+    ) -> bool;
 }
 
 extern "C" {
@@ -144,6 +183,12 @@ extern "C" {
 }
 
 extern "C" {
+    /// Adds an item to a list property; returns its index (a `size_t`).
+    pub fn obs_property_list_add_string(
+        property: *mut obs_wrapper::obs_sys::obs_property_t,
+        name: *const c_char,
+        value: *const c_char,
+    ) -> usize;
     /// libobs 27+: how an `OBS_TEXT_INFO` property is shown (normal, warning, error).
     pub fn obs_property_text_set_info_type(
         property: *mut obs_wrapper::obs_sys::obs_property_t,

@@ -5,8 +5,8 @@
 
 use super::c_string;
 use super::ffi::{
-    obs_property_text_set_info_type, OBS_TEXT_INFO, OBS_TEXT_INFO_ERROR, OBS_TEXT_INFO_NORMAL,
-    OBS_TEXT_INFO_WARNING,
+    obs_property_list_add_string, obs_property_text_set_info_type, OBS_TEXT_INFO,
+    OBS_TEXT_INFO_ERROR, OBS_TEXT_INFO_NORMAL, OBS_TEXT_INFO_WARNING,
 };
 use obs_wrapper::obs_sys::{
     obs_combo_format_OBS_COMBO_FORMAT_STRING, obs_combo_type_OBS_COMBO_TYPE_EDITABLE,
@@ -15,10 +15,10 @@ use obs_wrapper::obs_sys::{
     obs_properties_add_editable_list, obs_properties_add_group, obs_properties_add_int,
     obs_properties_add_list, obs_properties_add_text, obs_properties_create,
     obs_properties_destroy, obs_properties_get, obs_properties_t, obs_property_clicked_t,
-    obs_property_list_add_string, obs_property_modified_t, obs_property_set_description,
-    obs_property_set_enabled, obs_property_set_long_description,
-    obs_property_set_modified_callback, obs_property_set_visible, obs_property_t,
-    obs_text_type_OBS_TEXT_DEFAULT, obs_text_type_OBS_TEXT_PASSWORD,
+    obs_property_modified_t, obs_property_set_description, obs_property_set_enabled,
+    obs_property_set_long_description, obs_property_set_modified_callback,
+    obs_property_set_visible, obs_property_t, obs_text_type_OBS_TEXT_DEFAULT,
+    obs_text_type_OBS_TEXT_PASSWORD,
 };
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};

@@ -3,12 +3,12 @@
 
 use super::c_string;
 use super::data::Data;
-use super::ffi::obs_frontend_open_source_properties;
+use super::ffi::{obs_frontend_open_source_properties, obs_register_source_s};
 use obs_wrapper::obs_sys::{
     gs_effect_t, obs_data_t, obs_icon_type_OBS_ICON_TYPE_MEDIA, obs_properties_t,
-    obs_register_source_s, obs_source_create_private, obs_source_get_name, obs_source_get_ref,
-    obs_source_get_settings, obs_source_get_weak_source, obs_source_info, obs_source_release,
-    obs_source_t, obs_source_type_OBS_SOURCE_TYPE_INPUT, obs_source_update_properties,
+    obs_source_create_private, obs_source_get_name, obs_source_get_ref, obs_source_get_settings,
+    obs_source_get_weak_source, obs_source_info, obs_source_release, obs_source_t,
+    obs_source_type_OBS_SOURCE_TYPE_INPUT, obs_source_update_properties,
     obs_weak_source_get_source, obs_weak_source_release, obs_weak_source_t, OBS_SOURCE_AUDIO,
     OBS_SOURCE_CAP_DISABLED, OBS_SOURCE_DO_NOT_DUPLICATE, OBS_SOURCE_VIDEO,
 };
@@ -178,7 +178,7 @@ pub fn register_hidden_input(kind: HiddenInputType) {
     };
     // SAFETY: `info` is fully initialised (obs-sys's libobs 25 layout, a prefix of every later
     // one); libobs copies `size` bytes and keeps the 'static id and function pointers.
-    unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>() as _) };
+    unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>()) };
 }
 
 /// The callbacks of a visible input type with video and audio that plays through a child
@@ -236,5 +236,5 @@ pub fn register_player_input(kind: PlayerInputType) {
     };
     // SAFETY: as in `register_hidden_input`: a fully initialised prefix of every later layout,
     // copied by libobs, which keeps the 'static id and function pointers.
-    unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>() as _) };
+    unsafe { obs_register_source_s(&info, std::mem::size_of::<obs_source_info>()) };
 }
