@@ -2,7 +2,9 @@
 //! and the locale's `obs_module_set_locale` / `obs_module_free_locale`.
 
 use super::guard::guard;
+use super::libobs::ffi::obs_version;
 use super::libobs::frontend::UiThread;
+use super::libobs::module::running_version;
 use super::{locale, pull, service, shutdown_shared, websocket, window};
 use obs_wrapper::log::Logger;
 use obs_wrapper::module::{LoadContext, Module, ModuleContext};
@@ -34,6 +36,10 @@ impl log::Log for OneLineAtATime {
     fn flush(&self) {}
 }
 
+/// The oldest OBS the plugin runs in: its services follow 29.0's `obs_service_info` and
+/// frontend, and its Windows DLL imports only what 29.0's `obs.dll` exports.
+const OLDEST_OBS: u32 = obs_version(29, 0, 0);
+
 /// The plugin module.
 pub struct GoLiveModule {
     context: ModuleContext,
@@ -59,6 +65,18 @@ impl Module for GoLiveModule {
             };
             if log::set_boxed_logger(Box::new(logger)).is_ok() {
                 log::set_max_level(log::LevelFilter::Info);
+            }
+            let running = running_version();
+            if running < OLDEST_OBS {
+                log::error!(
+                    "obs-rtc-golive {} needs OBS 29.0 or newer, and this is OBS {}.{}.{}: not \
+                     loaded. Update OBS Studio to use it.",
+                    env!("CARGO_PKG_VERSION"),
+                    running >> 24,
+                    (running >> 16) & 0xff,
+                    running & 0xffff
+                );
+                return false;
             }
             service::remember_ui_thread();
             service::register_all();
