@@ -2,6 +2,9 @@
 //! timestamp, the plugin adopts the server's time from the `Date` header and the one retry,
 //! signed with that time, passes. Against the simulator with its clock moved both ways.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_core::config::{ServiceKind, ServiceSettings};
 use rtc_golive_core::report::GoLiveReport;
 use rtc_golive_core::resolve::test_connection;

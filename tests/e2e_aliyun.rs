@@ -1,6 +1,9 @@
 //! Alibaba Cloud ARTC go-live in a real OBS: the `aliyun_artc_rtmp` service creates an ingest
 //! address at the simulator and OBS publishes to it with name and auth_key intact.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{

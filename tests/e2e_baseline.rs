@@ -1,6 +1,9 @@
 //! Proves the e2e harness with OBS's built-in `rtmp_custom` service (no plugin): OBS goes live
 //! into a local nginx-rtmp, the stream is real h264, and OBS exits cleanly.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! ZEGOCLOUD CDN forwarding follows the stream's life in a real OBS: rules exist before the
 //! publish arrives, go away on every stop path, and survive nothing after a crash.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};

@@ -4,6 +4,9 @@
 //! stream module terminating TLS in front of nginx-rtmp), a silent first node, and a first node
 //! that accepts TCP but never answers RTMP.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{

@@ -4,6 +4,9 @@
 //!
 //! Needs the broker binary: `cargo build -p rtc-golive-broker` (the harness says so if not).
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -4,6 +4,9 @@
 //! after the node dies and the stream is republished elsewhere, it comes back on its own. In
 //! platform mode the real broker makes the pull dispatch for the streamer's token.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};

@@ -1,6 +1,9 @@
 //! Reliability in a real OBS: a node dying mid-stream, many start/stop cycles, quitting while
 //! the plugin works, and no secret in OBS's log after every kind of run.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{

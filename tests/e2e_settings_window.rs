@@ -16,6 +16,9 @@
 //! with `RTC_GOLIVE_UPDATE_DOCS=1` they are also copied to `docs/screenshots/` for the README.
 //! (No window manager: the title bar is not drawn, the title is read with `xwininfo`.)
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! connect thread waits for it, and quitting, cancelling or a vendor error at any point of that
 //! wait ends cleanly, in a real OBS.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVICE};

@@ -1,6 +1,9 @@
 //! ZEGOCLOUD go-live in a real OBS: the `zego_rtmp_dispatch` service asks the simulator for
 //! push nodes (signed RTMPDispatchV2) and OBS publishes to the node nginx-rtmp serves.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support as common;
 
 use common::fixtures::{sim, SettingsBuilder, ZEGO_SERVER_SECRET, ZEGO_SERVICE};

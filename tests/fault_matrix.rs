@@ -3,6 +3,9 @@
 //! names the host or the problem and carries no secret (ServerSecret, AccessKey secret or ID,
 //! the request's signature, an ingest address's auth_key).
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_core::api_client::ApiClient;
 use rtc_golive_core::config::{ServiceKind, ServiceSettings};
 use rtc_golive_core::messages::{LocaleFile, Translate};

@@ -8,6 +8,9 @@
 //! draws its own jittered waits), so sharing the HTTP client only shares connections, and 500
 //! separate clients would mostly measure 500 HTTP runtimes competing for two cores.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::resolve::resolve_zego;
 use rtc_golive_core::retry::RetryPolicy;

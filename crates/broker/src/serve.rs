@@ -1,4 +1,5 @@
-//! `rtc-golive-broker serve`: the HTTP(S) server until SIGTERM or Ctrl-C.
+//! `rtc-golive-broker serve`: the HTTP(S) server until it is told to stop: SIGTERM or Ctrl-C on
+//! Unix; Ctrl-C, Ctrl-Break, its console closing or Windows shutting down on Windows.
 
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
@@ -87,11 +88,29 @@ async fn run(
     served.map_err(|e| format!("cannot serve on {listen}: {e}"))
 }
 
+/// SIGTERM (systemd, an orchestrator) or Ctrl-C.
+#[cfg(unix)]
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM can be handled");
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM can be handled");
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// The console events Windows sends a console program: Ctrl-C, Ctrl-Break (what service
+/// wrappers send to stop it), the console window closing, and the system shutting down.
+#[cfg(windows)]
+async fn shutdown_signal() {
+    use tokio::signal::windows::{ctrl_break, ctrl_close, ctrl_shutdown};
+    let mut brk = ctrl_break().expect("Ctrl-Break can be handled");
+    let mut close = ctrl_close().expect("console close can be handled");
+    let mut shutdown = ctrl_shutdown().expect("system shutdown can be handled");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = brk.recv() => {}
+        _ = close.recv() => {}
+        _ = shutdown.recv() => {}
     }
 }

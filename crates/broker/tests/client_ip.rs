@@ -3,6 +3,9 @@
 //! the value it added to the header the config names. A real broker process against the
 //! simulator; the test's connections come from loopback, which is never passed on.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support::fixtures::sim;
 use rtc_golive_test_support::{Broker, BrokerOptions, TokenPin};
 use serde_json::json;

@@ -1,6 +1,9 @@
 //! Go-live through a real broker process against the simulator: both providers, reuse within
 //! validity, heartbeat and stop, and the CDN forwards the broker holds for a session.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support::fixtures::{sim, AliyunRoom};
 use rtc_golive_test_support::{Broker, BrokerOptions, TokenPin};
 use serde_json::json;

@@ -1,6 +1,9 @@
 //! `/v1/play` through a real broker process against the simulator: a stream the token may play
 //! gets the vendor's playing nodes; any other stream is refused before the vendor is asked.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support::fixtures::sim;
 use rtc_golive_test_support::{Broker, BrokerOptions, TokenPin};
 

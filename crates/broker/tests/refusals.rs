@@ -2,6 +2,9 @@
 //! tokens (missing, tampered, foreign algorithm, `alg: none`, expired, wrong audience,
 //! revoked), the per-streamer limit, and vendor errors mapped to 502 / 503.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

@@ -2,6 +2,9 @@
 //! token key or admin key, the tokens, the request signatures, the ingest addresses' auth_key,
 //! nor the CDN URLs' stream keys; through go-lives, refusals, vendor errors and revocation.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support::fixtures::{sim, AliyunRoom};
 use rtc_golive_test_support::{Broker, BrokerOptions, TokenPin};
 use serde_json::json;

@@ -1,6 +1,9 @@
 //! Two broker instances sharing one real redis-server: one limiter for the platform,
 //! revocations and sessions seen by both, and what happens when Redis or a broker dies.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_simulator::Simulator;
 use rtc_golive_test_support::fixtures::sim;
 use rtc_golive_test_support::{wait_until, Broker, BrokerOptions, RedisServer, TokenPin};

@@ -2,6 +2,9 @@
 //! (checked against its CA, not accepted blindly), plain HTTP gets no answer there, and the
 //! `revoke` command reaches the admin API over HTTPS with the system's trust.
 
+// The test harness (rtc-golive-test-support) is Unix only.
+#![cfg(unix)]
+
 use rtc_golive_test_support::fixtures::sim;
 use rtc_golive_test_support::{Broker, BrokerOptions, TestCa, TokenPin};
 use serde_json::json;

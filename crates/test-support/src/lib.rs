@@ -15,6 +15,11 @@
 //! of one binary may run in parallel (checked with 4 at a time on 2 cores). Timings printed by
 //! tests are only meaningful with `--test-threads=1`. Use plain `#[test]` functions: the harness
 //! blocks and runs its own tokio runtime.
+//!
+//! Unix only: it runs Linux's OBS, Xvfb, nginx and Redis, and uses process groups, signals and
+//! mount namespaces. On other systems the crate is empty, so the workspace still builds there.
+
+#![cfg(unix)]
 
 pub mod broker;
 pub mod display;
