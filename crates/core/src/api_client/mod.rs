@@ -10,7 +10,8 @@
 //!
 //! HTTPS trusts the system's certificate store and the bundled roots ([`crate::tls`]). A
 //! forward proxy is used as curl would (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` and their
-//! lower-case forms); the log names the proxy's host only, never its credentials.
+//! lower-case forms) and, on Windows, as set in Internet Options (the user's registry, with its
+//! bypass list); the log names the proxy's host only, never its credentials.
 
 mod transport_error;
 
