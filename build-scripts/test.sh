@@ -7,7 +7,10 @@
 #     runs OBS or reads its headers;
 #   - OBS 30.2.3 (Debian trixie root filesystem, from the .deb): go-live on both providers,
 #     vendor errors, failover and the quit tests, Start Streaming off the UI thread, the settings
-#     window, the header layout, the pull source, going live through the platform's broker.
+#     window, the libobs layouts, the pull source, going live through the platform's broker;
+#   - Windows x64 (build-scripts/windows.sh test): the release DLL, its installer and zip, and
+#     under Wine the core's, the simulator's and the broker's tests, the libobs layouts, a smoke
+#     test of the DLL on a stub libobs, and the installer's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source build-scripts/deps.sh
@@ -23,6 +26,8 @@ for version in 30.2.3 32.2.2; do
   build-scripts/obs-version.sh "$version" --prepare >"$logs/rootfs-$version.log" 2>&1 &
   eval "rootfs_${version//./_}=$!"
 done
+build-scripts/windows.sh --prepare >"$logs/rootfs-windows.log" 2>&1 &
+rootfs_windows=$!
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
@@ -97,9 +102,9 @@ deb=$(build-scripts/deb.sh | tail -n 1)
 echo "==> $deb ($(du -h "$deb" | cut -f1)) built in $((SECONDS - deb_started)) s"
 
 e2e_all=(e2e_baseline e2e_zego e2e_aliyun e2e_cdn e2e_networks e2e_reliability e2e_ui_thread
-  e2e_settings_window service_info_layout e2e_pull e2e_platform)
+  e2e_settings_window abi e2e_pull e2e_platform)
 e2e_core=(e2e_baseline e2e_zego e2e_aliyun e2e_reliability e2e_ui_thread e2e_settings_window
-  service_info_layout e2e_pull e2e_platform)
+  abi e2e_pull e2e_platform)
 here=$(pwd)
 for version in 32.2.2 30.2.3; do
   pid_var="rootfs_${version//./_}"
@@ -121,7 +126,23 @@ for version in 32.2.2 30.2.3; do
   rootfs_block "$label" "$version" "${tests[@]}"
 done
 
-echo "==> results by OBS version ($((SECONDS - started)) s in all)"
+waited=$SECONDS
+if ! wait "$rootfs_windows"; then
+  cat "$logs/rootfs-windows.log"
+  echo "error: the Windows toolchain root filesystem could not be built" >&2
+  exit 1
+fi
+grep '^==>' "$logs/rootfs-windows.log" || true
+echo "==> waited $((SECONDS - waited)) s for the Windows toolchain root filesystem"
+log=$logs/block-${#summary[@]}.log
+status=0
+echo "==> Windows x64: build-scripts/windows.sh test"
+build-scripts/windows.sh test 2>&1 | tee "$log" || status=$?
+summary+=("$(totals "Windows x64 (under Wine, stub libobs)" "$log")")
+echo "==> ${summary[-1]} ($((SECONDS - started)) s since the start)"
+((status == 0)) || failed=1
+
+echo "==> results by OBS version and system ($((SECONDS - started)) s in all)"
 printf '    %s\n' "${summary[@]}"
 # One closing line for the whole run.
 cat "$logs"/block-*.log >"$logs/all.log"
