@@ -8,10 +8,11 @@ use crate::api_error::{english, ApiError};
 use crate::config::{BrokerConfig, ZegoAccount};
 use crate::gcra::{Admission, Rate};
 use crate::limiter::{Limiter, Mode};
+use crate::local_store::LocalStore;
 use crate::metrics::{Gauges, Metrics};
 use crate::redis_link::RedisLink;
 use crate::revocation::Revocations;
-use crate::sessions::{RenewError, Session, Sessions};
+use crate::sessions::{Closed, Opened, RenewError, Session, Sessions};
 use crate::token::{self, AliyunPin, Claims, Pin, ZegoPin};
 use crate::vendor::{Nodes, Vendors};
 use rtc_golive_core::cdn_forwarding::ForwardFailure;
@@ -19,7 +20,7 @@ use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::go_live_error::cdn_warning;
 use rtc_golive_core::platform_api::{
     ErrorCode, GoLiveAnswer, GoLiveRequest, LiveAnswer, PlayAnswer, PlayRequest, SessionRequest,
-    WireTarget,
+    StopAnswer, WireTarget,
 };
 use rtc_golive_core::providers::aliyun::AliyunError;
 use rtc_golive_core::providers::zego::ZegoError;
@@ -34,6 +35,8 @@ use std::time::Duration;
 const VENDOR_ATTEMPTS: usize = 5;
 /// When a lapsed session's forwards could not be deleted, the next try comes this much later.
 const CLEANUP_RETRY: Duration = Duration::from_secs(30);
+/// When a session's store cannot be read, the plugin asks again this much later.
+const STORE_RETRY_SECONDS: u64 = 5;
 
 /// The vendor limits a request waits for.
 #[derive(Debug, Clone, Copy)]
@@ -86,10 +89,13 @@ impl Broker {
             Some(url) => Some(RedisLink::new(url, token::new_id()).map_err(|e| e.to_string())?),
             None => None,
         };
+        let store = LocalStore::open(&config.state_path).map_err(|e| e.to_string())?;
+        log::info!("state file: {}", store.path().display());
         let broker = Arc::new(Broker {
             limiter: Limiter::new(link.clone()),
-            revocations: Revocations::new(link.clone()),
-            sessions: Sessions::new(link.clone(), config.lease),
+            revocations: Revocations::new(link.clone(), store.clone())
+                .map_err(|e| e.to_string())?,
+            sessions: Sessions::new(link.clone(), store, config.lease),
             vendors: Arc::new(Vendors::new()?),
             metrics: Metrics::default(),
             link,
@@ -153,7 +159,23 @@ impl Broker {
 
     /// `POST /v1/golive` from a streamer at `client_ip` (their public IPv4 address, when
     /// known: ZEGOCLOUD then dispatches nodes near them rather than near the broker).
+    ///
+    /// The work runs to its end even when the client goes away meanwhile (a timeout, a
+    /// crash): what it opened is then on record, joined by the client's next try or cleaned up
+    /// when its lease lapses, never half done.
     pub async fn golive(
+        self: &Arc<Self>,
+        claims: &Claims,
+        request: &GoLiveRequest,
+        client_ip: Option<Ipv4Addr>,
+    ) -> Result<GoLiveAnswer, ApiError> {
+        let (broker, claims, request) = (self.clone(), claims.clone(), request.clone());
+        tokio::spawn(async move { broker.golive_logged(&claims, &request, client_ip).await })
+            .await
+            .expect("a go-live does not panic")
+    }
+
+    async fn golive_logged(
         &self,
         claims: &Claims,
         request: &GoLiveRequest,
@@ -290,48 +312,117 @@ impl Broker {
             Pin::Aliyun(pin) => self.aliyun_golive(pin, request).await?,
         };
         if !request.ahead {
-            let stream = match pin {
-                Pin::Zego(pin) => format!("zego:{}:{}", self.zego_account()?.app_id, pin.stream_id),
-                Pin::Aliyun(pin) => format!("aliyun:{}:{}", pin.channel, pin.user_id),
-            };
-            answer.session = Some(match self.sessions.join(&stream, &claims.sub).await {
-                // A Start Streaming for a stream already live: its forwards exist.
-                Some(open) => {
-                    log::info!(
-                        "sub={} jti={} joins the open session {}",
-                        claims.sub,
-                        claims.jti,
-                        open.id
-                    );
-                    open.id
-                }
-                None => {
-                    let (cdn_urls, warnings) = match pin {
-                        Pin::Zego(pin) if !pin.cdn_urls.is_empty() => {
-                            self.create_forwards(pin).await?
-                        }
-                        _ => (Vec::new(), Vec::new()),
-                    };
-                    let session = Session {
-                        id: token::new_id(),
-                        sub: claims.sub.clone(),
-                        jti: claims.jti.clone(),
-                        stream,
-                        stream_id: match pin {
-                            Pin::Zego(pin) => Some(pin.stream_id.clone()),
-                            Pin::Aliyun(_) => None,
-                        },
-                        cdn_urls,
-                        closing: false,
-                    };
-                    answer.warnings = warnings;
-                    let id = session.id.clone();
-                    self.sessions.open(session).await;
-                    id
-                }
-            });
+            let (session, warnings) = self.open_session(claims, pin).await?;
+            answer.session = Some(session);
+            answer.warnings = warnings;
         }
         Ok(answer)
+    }
+
+    /// The session of a Start Streaming: the stream's open one when it has one (its forwards
+    /// exist), else a new one. A new session is on record with every CDN forward it will
+    /// create before the first is created, so whatever the vendor may come to hold is deleted
+    /// with the session, whatever happens to this request or this process.
+    async fn open_session(
+        &self,
+        claims: &Claims,
+        pin: Pin<'_>,
+    ) -> Result<(String, Vec<String>), ApiError> {
+        let stream = match pin {
+            Pin::Zego(pin) => format!("zego:{}:{}", self.zego_account()?.app_id, pin.stream_id),
+            Pin::Aliyun(pin) => format!("aliyun:{}:{}", pin.channel, pin.user_id),
+        };
+        if let Some(open) = self
+            .sessions
+            .join(&stream, &claims.sub)
+            .await
+            .map_err(session_error)?
+        {
+            return Ok(self.joined(claims, open));
+        }
+        let cdn_urls = match pin {
+            Pin::Zego(pin) => pin.cdn_urls.clone(),
+            Pin::Aliyun(_) => Vec::new(),
+        };
+        let session = Session {
+            id: token::new_id(),
+            sub: claims.sub.clone(),
+            jti: claims.jti.clone(),
+            stream,
+            stream_id: match pin {
+                Pin::Zego(pin) => Some(pin.stream_id.clone()),
+                Pin::Aliyun(_) => None,
+            },
+            cdn_urls,
+            closing: false,
+        };
+        match self
+            .sessions
+            .open(session.clone())
+            .await
+            .map_err(session_error)?
+        {
+            // Another Start Streaming of the same stream won the claim a moment earlier.
+            Opened::Existing(open) if open.sub == claims.sub => {
+                self.sessions
+                    .renew(&open.id, &claims.sub)
+                    .await
+                    .map_err(session_error)?;
+                Ok(self.joined(claims, open))
+            }
+            Opened::Existing(open) => {
+                log::info!(
+                    "sub={} jti={} refused: the stream is live in session {} of sub={}",
+                    claims.sub,
+                    claims.jti,
+                    open.id,
+                    open.sub
+                );
+                Err(ApiError::new(
+                    ErrorCode::StreamBusy,
+                    "the stream is live in another streamer's session",
+                ))
+            }
+            Opened::New => {
+                let warnings = match pin {
+                    Pin::Zego(pin) if !pin.cdn_urls.is_empty() => {
+                        match self.create_forwards(pin).await {
+                            Ok(warnings) => warnings,
+                            Err(e) => {
+                                // The queue is full: the go-live fails, and what it may have
+                                // created goes with its session.
+                                self.abandon(&session).await;
+                                return Err(e);
+                            }
+                        }
+                    }
+                    _ => Vec::new(),
+                };
+                Ok((session.id, warnings))
+            }
+        }
+    }
+
+    fn joined(&self, claims: &Claims, open: Session) -> (String, Vec<String>) {
+        log::info!(
+            "sub={} jti={} joins the open session {}",
+            claims.sub,
+            claims.jti,
+            open.id
+        );
+        (open.id, Vec::new())
+    }
+
+    /// Ends a session this go-live opened and cannot finish.
+    async fn abandon(&self, session: &Session) {
+        match self.sessions.close(&session.id, &session.sub).await {
+            Ok(Closed::Now(session)) => self.clean_up(session).await,
+            Ok(_) => {}
+            Err(e) => log::warn!(
+                "session {} could not be closed now ({e:?}): its lease will end it",
+                session.id
+            ),
+        }
     }
 
     fn zego_account(&self) -> Result<&ZegoAccount, ApiError> {
@@ -507,11 +598,11 @@ impl Broker {
         }
     }
 
-    /// Creates the token's CDN forwards: the URLs created, and a warning per failure (the
-    /// stream goes live without that forward, as in direct mode without `cdn_required`).
-    async fn create_forwards(&self, pin: &ZegoPin) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    /// Creates the token's CDN forwards (already on record in its session): a warning per
+    /// failure (the stream goes live without that forward, as in direct mode without
+    /// `cdn_required`). `Err` when the broker's queue is full.
+    async fn create_forwards(&self, pin: &ZegoPin) -> Result<Vec<String>, ApiError> {
         let config = Arc::new(self.zego_config(pin)?);
-        let mut created = Vec::new();
         let mut warnings = Vec::new();
         for (i, url) in pin.cdn_urls.iter().enumerate() {
             let (call_config, call_url) = (config.clone(), url.clone());
@@ -525,15 +616,12 @@ impl Broker {
                 )
                 .await;
             match result {
-                Ok(answer) => {
-                    log::info!(
-                        "cdn forward created: stream={} cdn={} RequestId={}",
-                        pin.stream_id,
-                        redacted_url(url),
-                        answer.request_id
-                    );
-                    created.push(url.clone());
-                }
+                Ok(answer) => log::info!(
+                    "cdn forward created: stream={} cdn={} RequestId={}",
+                    pin.stream_id,
+                    redacted_url(url),
+                    answer.request_id
+                ),
                 Err(CallError::Vendor(error)) => {
                     let failure = ForwardFailure {
                         index: i + 1,
@@ -543,14 +631,10 @@ impl Broker {
                     log::warn!("{failure}");
                     warnings.push(english(&cdn_warning(&failure)));
                 }
-                Err(CallError::Refused(e)) => {
-                    // The queue is full: undo what was created, so nothing is left behind.
-                    self.delete_forwards(&pin.stream_id, &created).await;
-                    return Err(e);
-                }
+                Err(CallError::Refused(e)) => return Err(e),
             }
         }
-        Ok((created, warnings))
+        Ok(warnings)
     }
 
     /// Deletes the forwards of `stream_id`; returns those that could not be deleted.
@@ -607,23 +691,35 @@ impl Broker {
         }
     }
 
-    /// `POST /v1/stop`: deletes the session's forwards before answering.
-    pub async fn stop(&self, claims: &Claims, request: &SessionRequest) -> Result<(), ApiError> {
-        let session = self
+    /// `POST /v1/stop`: deletes the session's forwards before answering. A stop of a session
+    /// stopped before says so; of one never known (or lapsed), 404; of another streamer's, 403.
+    pub async fn stop(
+        &self,
+        claims: &Claims,
+        request: &SessionRequest,
+    ) -> Result<StopAnswer, ApiError> {
+        let closed = self
             .sessions
             .close(&request.session, &claims.sub)
             .await
             .map_err(session_error)?;
-        if let Some(session) = session {
-            log::info!(
-                "stop sub={} jti={} session={}",
-                session.sub,
-                session.jti,
-                session.id
-            );
-            self.clean_up(session).await;
+        match closed {
+            Closed::Now(session) => {
+                log::info!(
+                    "stop sub={} jti={} session={}",
+                    session.sub,
+                    session.jti,
+                    session.id
+                );
+                self.clean_up(session).await;
+                Ok(StopAnswer::default())
+            }
+            Closed::Already => Ok(StopAnswer {
+                already_stopped: true,
+            }),
+            // A sweep or a second stop claimed it at the same moment: they delete its forwards.
+            Closed::Elsewhere => Ok(StopAnswer::default()),
         }
-        Ok(())
     }
 
     /// Revokes a token id on every instance.
@@ -788,6 +884,13 @@ fn session_error(e: RenewError) -> ApiError {
         RenewError::NotYours => {
             ApiError::new(ErrorCode::Forbidden, "the session belongs to another token")
         }
+        RenewError::Unavailable => ApiError {
+            retry_after: Some(STORE_RETRY_SECONDS),
+            ..ApiError::new(
+                ErrorCode::Unavailable,
+                "the broker cannot read its sessions now; ask again shortly",
+            )
+        },
     }
 }
 
@@ -802,6 +905,7 @@ pub fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::TokenRevoked => "token_revoked",
         ErrorCode::Forbidden => "forbidden",
         ErrorCode::SessionUnknown => "session_unknown",
+        ErrorCode::StreamBusy => "stream_busy",
         ErrorCode::NotPublished => "not_published",
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::VendorError => "vendor_error",

@@ -53,6 +53,8 @@ struct RawConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     redis_url: Option<String>,
+    allow_volatile_redis: Option<bool>,
+    state_path: Option<PathBuf>,
     admin_key: Option<String>,
     client_ip_header: Option<String>,
     tokens: RawTokens,
@@ -122,6 +124,12 @@ pub struct BrokerConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The shared state of every instance (limiter, revocations, sessions), when set.
     pub redis_url: Option<String>,
+    /// Start even when Redis keeps nothing on disk (no AOF, no RDB snapshots): a Redis restart
+    /// then forgets every session, and their CDN forwards stay at the vendor.
+    pub allow_volatile_redis: bool,
+    /// The broker's own state file (SQLite): sessions when there is no Redis or while it is
+    /// away, and revocations. Default `rtc-golive-broker.db` beside the config file.
+    pub state_path: PathBuf,
     /// The key `POST /v1/admin/revoke` requires (`Authorization: Bearer`); no admin API without.
     pub admin_key: Option<TokenKey>,
     /// The header a reverse proxy in front of the broker puts the streamer's address in
@@ -341,6 +349,11 @@ impl BrokerConfig {
             listen,
             tls,
             redis_url: raw.redis_url,
+            allow_volatile_redis: raw.allow_volatile_redis.unwrap_or(false),
+            state_path: resolve(
+                raw.state_path
+                    .unwrap_or_else(|| PathBuf::from("rtc-golive-broker.db")),
+            ),
             admin_key,
             client_ip_header,
             tokens,

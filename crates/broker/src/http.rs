@@ -121,8 +121,7 @@ async fn stop(
 ) -> Result<Response, ApiError> {
     let claims = broker.authenticate(bearer(&headers)).await?;
     let request: SessionRequest = body(&bytes, None)?;
-    broker.stop(&claims, &request).await?;
-    Ok(Json(serde_json::json!({})).into_response())
+    Ok(Json(broker.stop(&claims, &request).await?).into_response())
 }
 
 async fn play(

@@ -5,7 +5,8 @@
 //! [`broker`] (checks, then the platform's [`limiter`], then the core's vendor call in
 //! [`vendor`]) -> the wire answer of `rtc_golive_core::platform_api`, served by [`http`].
 //! What instances share (slots, revocations, sessions) lives in Redis through [`redis_link`]
-//! when `redis_url` is set, in memory otherwise.
+//! when `redis_url` is set; sessions and revocations are also kept in the instance's own state
+//! file ([`local_store`]), the whole store without Redis.
 
 // Plain safe Rust, like the core: only the plugin's OBS layer may use `unsafe`.
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod config;
 pub mod gcra;
 pub mod http;
 pub mod limiter;
+pub mod local_store;
 pub mod metrics;
 pub mod redis_link;
 pub mod revocation;

@@ -224,3 +224,56 @@ pub fn unix_millis() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
+
+/// What a Redis server keeps on disk, as far as `CONFIG GET` tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Persistence {
+    /// Append-only file and/or RDB snapshots: what it says.
+    Persistent(String),
+    /// Nothing: a restart forgets everything.
+    Volatile,
+    /// It could not be asked (unreachable, or `CONFIG` is disabled as on some managed
+    /// services): why.
+    Unknown(String),
+}
+
+/// Asks the Redis at `url` whether it persists (AOF or RDB). Errors never show the URL, which
+/// may carry a password.
+pub async fn persistence(url: &str) -> Persistence {
+    let ask = async {
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let aof: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("appendonly")
+            .query_async(&mut conn)
+            .await?;
+        let save: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("save")
+            .query_async(&mut conn)
+            .await?;
+        Ok::<_, redis::RedisError>((aof.get(1).cloned(), save.get(1).cloned()))
+    };
+    match tokio::time::timeout(Duration::from_secs(3), ask).await {
+        Err(_) => Persistence::Unknown("Redis did not answer within 3 s".into()),
+        Ok(Err(e)) if e.is_io_error() || e.is_connection_refusal() => {
+            Persistence::Unknown("Redis cannot be reached".into())
+        }
+        Ok(Err(e)) => Persistence::Unknown(format!("Redis refused: {:?}", e.kind())),
+        Ok(Ok((aof, save))) => {
+            let aof = aof.as_deref() == Some("yes");
+            let save = save.filter(|s| !s.trim().is_empty());
+            match (aof, save) {
+                (false, None) => Persistence::Volatile,
+                (true, None) => Persistence::Persistent("append-only file".into()),
+                (false, Some(save)) => {
+                    Persistence::Persistent(format!("RDB snapshots (save {save})"))
+                }
+                (true, Some(save)) => Persistence::Persistent(format!(
+                    "append-only file and RDB snapshots (save {save})"
+                )),
+            }
+        }
+    }
+}

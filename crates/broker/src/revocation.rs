@@ -1,10 +1,12 @@
-//! Revoked token ids (`jti`): in Redis for every instance, and in memory.
+//! Revoked token ids (`jti`): in Redis for every instance, and in this instance's state file.
 //!
 //! A revocation is permanent for the token's life. Each instance remembers every revoked id it
-//! has seen, so a token refused once stays refused while Redis is away; one revoked elsewhere
-//! while Redis is away is refused once Redis returns.
+//! has seen, in memory and in its state file (written before the revocation is answered), so a
+//! token refused once stays refused while Redis is away and after a restart; one revoked
+//! elsewhere while Redis is away is refused once Redis returns.
 
-use crate::redis_link::{RedisLink, PREFIX};
+use crate::local_store::{self, LocalStore, StoreError};
+use crate::redis_link::{unix_millis, RedisLink, PREFIX};
 use crate::token::MAX_TTL;
 use redis::AsyncCommands;
 use std::collections::HashSet;
@@ -22,16 +24,20 @@ pub const REVOCATION_TTL_SECONDS: u64 = MAX_TTL.as_secs() + 24 * 60 * 60;
 #[derive(Debug)]
 pub struct Revocations {
     link: Option<Arc<RedisLink>>,
+    store: LocalStore,
     local: Mutex<HashSet<String>>,
 }
 
 impl Revocations {
-    /// Revocations shared through `link`, or in memory only.
-    pub fn new(link: Option<Arc<RedisLink>>) -> Self {
-        Revocations {
+    /// Revocations shared through `link`, kept in `store`, starting with those `store` holds.
+    pub fn new(link: Option<Arc<RedisLink>>, store: LocalStore) -> Result<Self, StoreError> {
+        let now = unix_millis() / 1000;
+        let known = store.run_here(|c| local_store::revocations(c, now))?;
+        Ok(Revocations {
             link,
-            local: Mutex::default(),
-        }
+            store,
+            local: Mutex::new(known.into_iter().map(|(jti, _)| jti).collect()),
+        })
     }
 
     /// Whether `jti` was revoked (as far as can be known now).
@@ -55,9 +61,17 @@ impl Revocations {
         found
     }
 
-    /// Revokes `jti`; `Err` when Redis is configured but the revocation could not be shared
-    /// (it still holds on this instance).
+    /// Revokes `jti`; `Err` when it could not be written to the state file, or Redis is
+    /// configured but the revocation could not be shared (it still holds on this instance).
     pub async fn revoke(&self, jti: &str) -> Result<(), String> {
+        let (key, until) = (
+            jti.to_string(),
+            unix_millis() / 1000 + REVOCATION_TTL_SECONDS,
+        );
+        self.store
+            .run(move |c| local_store::revoke(c, &key, until))
+            .await
+            .map_err(|e| e.to_string())?;
         self.local().insert(jti.to_string());
         let Some(link) = &self.link else {
             return Ok(());

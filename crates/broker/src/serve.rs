@@ -4,6 +4,7 @@
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::http::router;
+use crate::redis_link::{persistence, Persistence};
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use std::net::SocketAddr;
@@ -25,6 +26,9 @@ pub async fn serve(config: BrokerConfig) -> Result<(), String> {
     .into_iter()
     .flatten()
     .collect();
+    if let Some(url) = &config.redis_url {
+        check_persistence(url, config.allow_volatile_redis).await?;
+    }
     let broker = Broker::start(config)?;
     let app = router(broker.clone());
     let handle = axum_server::Handle::new();
@@ -50,6 +54,43 @@ pub async fn serve(config: BrokerConfig) -> Result<(), String> {
     // thread made for blocking work.
     let _ = tokio::task::spawn_blocking(move || drop(broker)).await;
     served
+}
+
+/// Refuses a Redis that keeps nothing on disk (unless the operator accepts it): its restart
+/// would forget every session while their CDN forwards stay at the vendor.
+async fn check_persistence(url: &str, allow_volatile: bool) -> Result<(), String> {
+    const ACCEPT: &str = "set allow_volatile_redis = true to start anyway";
+    match persistence(url).await {
+        Persistence::Persistent(how) => {
+            log::info!("Redis persists: {how}");
+            Ok(())
+        }
+        Persistence::Volatile if allow_volatile => {
+            log::warn!(
+                "Redis keeps nothing on disk (allow_volatile_redis): a Redis restart forgets \
+                 every session, and their CDN forwards stay at the vendor"
+            );
+            Ok(())
+        }
+        Persistence::Volatile => Err(format!(
+            "Redis keeps nothing on disk (appendonly no, save \"\"): a Redis restart would \
+             forget every session and leave their CDN forwards at the vendor. Turn on its \
+             append-only file (appendonly yes) or RDB snapshots, or {ACCEPT}"
+        )),
+        Persistence::Unknown(why) if allow_volatile => {
+            log::warn!("cannot tell whether Redis persists ({why}); allow_volatile_redis is set");
+            Ok(())
+        }
+        // Redis away at start: the broker serves from its state file meanwhile.
+        Persistence::Unknown(why) if why.contains("did not answer") || why.contains("reached") => {
+            log::warn!("cannot tell whether Redis persists now ({why}): starting without it");
+            Ok(())
+        }
+        Persistence::Unknown(why) => Err(format!(
+            "cannot tell whether Redis persists ({why}; CONFIG GET may be disabled). If it \
+             keeps its data on disk, {ACCEPT}"
+        )),
+    }
 }
 
 /// Serves `app` on `listen` (over TLS with `tls`'s certificate and key) until `handle` shuts

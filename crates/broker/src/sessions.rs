@@ -5,18 +5,22 @@
 //! sorted set, so any instance can renew it, close it or find it lapsed. Removing the id from
 //! the sorted set is the claim: only the instance whose `ZREM` removed it cleans the session up,
 //! so a session closed and swept at once is cleaned up once. Without Redis (or while it is
-//! away) sessions live in this instance's memory.
+//! away) sessions live in the broker's state file ([`LocalStore`]), written before the answer:
+//! a restart, even a kill -9, loses none.
 //!
-//! A stream has at most one session: a second Start Streaming for a stream already live (a
-//! reconnect, a failover) joins the open session instead of creating its forwards again, so the
-//! lapse of an abandoned duplicate can never delete the forwards of the stream still live.
+//! A stream has at most one open session, and opening one is an atomic claim of the stream (a
+//! unique index in the state file, `SET NX` on the stream's index in Redis): a second Start
+//! Streaming for a stream already live (a reconnect, a failover, the same token on another
+//! instance) joins the open session instead of creating its forwards again, so the lapse of an
+//! abandoned duplicate can never delete the forwards of the stream still live. A stopped
+//! session is remembered for a day, so that a repeated stop is told so.
 
+use crate::local_store::{self, LocalStore, StoreError, STOPPED_MEMORY};
 use crate::redis_link::{unix_millis, RedisLink, PREFIX};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Sessions claimed per sweep at most; the rest wait for the next.
 const SWEEP_BATCH: isize = 50;
@@ -40,14 +44,37 @@ return 1
 ";
 
 /// Removes a session and its lease; returns 1 for the caller that removed the lease (the
-/// claim). KEYS[1]: the leases, KEYS[2]: the session, KEYS[3]: its stream's index. ARGV: id.
+/// claim). A stop remembers who stopped it. KEYS[1]: the leases, KEYS[2]: the session, KEYS[3]:
+/// its stream's index, KEYS[4]: its stop record. ARGV: id, the stopping streamer ("" for a
+/// sweep), seconds to remember the stop.
 const CLAIM_SCRIPT: &str = r"
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 if redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('DEL', KEYS[3])
 end
+if removed == 1 and ARGV[2] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[3])
+end
 return removed
+";
+
+/// Opens a session unless its stream has an open one whose lease runs: the claim of the stream.
+/// Returns nothing when it opened, else the open session's id. KEYS[1]: the leases, KEYS[2]:
+/// the session, KEYS[3]: its stream's index. ARGV: id, the session's JSON, its deadline, now,
+/// seconds to keep the values.
+const OPEN_SCRIPT: &str = r"
+local other = redis.call('GET', KEYS[3])
+if other and other ~= ARGV[1] then
+  local deadline = redis.call('ZSCORE', KEYS[1], other)
+  if deadline and tonumber(deadline) >= tonumber(ARGV[4]) then
+    return other
+  end
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[5])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return false
 ";
 
 /// One streamer's live session.
@@ -89,6 +116,36 @@ pub enum RenewError {
     Unknown,
     /// The session belongs to another streamer.
     NotYours,
+    /// Where the session is kept cannot be read now (Redis is away, or the state file failed):
+    /// nothing can be said of it, and nothing is claimed.
+    Unavailable,
+}
+
+impl From<StoreError> for RenewError {
+    fn from(e: StoreError) -> Self {
+        log::error!("{e}");
+        RenewError::Unavailable
+    }
+}
+
+/// What opening a session did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// The session holds its stream now.
+    New,
+    /// The stream already has an open session (with a running lease): this one.
+    Existing(Session),
+}
+
+/// What a stop found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    /// The session, now this caller's to clean up.
+    Now(Session),
+    /// The streamer's own session was stopped before (within a day).
+    Already,
+    /// Another caller claimed it at the same moment (a sweep, a second stop): theirs to clean.
+    Elsewhere,
 }
 
 /// The sessions, with their leases.
@@ -97,7 +154,8 @@ pub struct Sessions {
     link: Option<Arc<RedisLink>>,
     renew: redis::Script,
     claim: redis::Script,
-    local: Mutex<HashMap<String, (Session, Instant)>>,
+    open: redis::Script,
+    local: LocalStore,
     lease: Duration,
 }
 
@@ -113,16 +171,25 @@ fn leases_key() -> String {
     format!("{PREFIX}:leases")
 }
 
+fn stopped_key(id: &str) -> String {
+    format!("{PREFIX}:session-stopped:{id}")
+}
+
 impl Sessions {
-    /// Sessions with `lease`, shared through `link` or in memory.
-    pub fn new(link: Option<Arc<RedisLink>>, lease: Duration) -> Self {
+    /// Sessions with `lease`, shared through `link` or kept in `local`.
+    pub fn new(link: Option<Arc<RedisLink>>, local: LocalStore, lease: Duration) -> Self {
         Sessions {
             link,
             renew: redis::Script::new(RENEW_SCRIPT),
             claim: redis::Script::new(CLAIM_SCRIPT),
-            local: Mutex::default(),
+            open: redis::Script::new(OPEN_SCRIPT),
+            local,
             lease,
         }
+    }
+
+    fn deadline(&self) -> u64 {
+        unix_millis() + self.lease.as_millis() as u64
     }
 
     /// The lease a heartbeat buys.
@@ -136,112 +203,127 @@ impl Sessions {
 
     /// The open session of `stream` for `sub`, renewed, when there is one: a Start Streaming
     /// for a stream already live joins it.
-    pub async fn join(&self, stream: &str, sub: &str) -> Option<Session> {
-        let local = {
-            let map = self.local_map();
-            map.values()
-                .find(|(s, deadline)| {
-                    s.stream == stream && !s.closing && *deadline >= Instant::now()
-                })
-                .map(|(s, _)| s.clone())
-        };
+    pub async fn join(&self, stream: &str, sub: &str) -> Result<Option<Session>, RenewError> {
+        let (key, now) = (stream.to_string(), unix_millis());
+        let local = self
+            .local
+            .run(move |c| local_store::open_session_of(c, &key, now))
+            .await?;
         let found = match local {
             Some(session) => Some(session),
-            None => {
-                let link = self.link.as_ref()?;
-                let index = stream_key(stream);
-                let id: Option<String> = link
-                    .run("find the stream's session", |mut conn| async move {
-                        conn.get(index).await
-                    })
-                    .await
-                    .flatten();
-                self.read(link, &id?).await
-            }
-        }?;
-        if found.sub != sub || found.closing {
-            return None;
+            None => match &self.link {
+                None => None,
+                Some(link) => {
+                    let index = stream_key(stream);
+                    let id: Option<String> = link
+                        .run("find the stream's session", |mut conn| async move {
+                            conn.get(index).await
+                        })
+                        .await
+                        .ok_or(RenewError::Unavailable)?;
+                    match id {
+                        Some(id) => self.read(link, &id).await?,
+                        None => None,
+                    }
+                }
+            },
+        };
+        let Some(found) = found.filter(|s| !s.closing) else {
+            return Ok(None);
+        };
+        if found.sub != sub {
+            return Ok(None);
         }
-        self.renew(&found.id, sub).await.ok()?;
-        Some(found)
+        match self.renew(&found.id, sub).await {
+            Ok(()) => Ok(Some(found)),
+            Err(RenewError::Unknown) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
-    /// Opens `session` with a full lease.
-    pub async fn open(&self, session: Session) {
+    /// Opens `session` with a full lease, written through before this returns, unless its
+    /// stream already has an open session. Redis holds it when it is up; the state file
+    /// otherwise.
+    pub async fn open(&self, session: Session) -> Result<Opened, RenewError> {
+        let deadline = self.deadline();
         if let Some(link) = &self.link {
             let json = serde_json::to_string(&session).expect("a session serializes");
-            let deadline = unix_millis() + self.lease.as_millis() as u64;
             let (key, index, id) = (
                 session_key(&session.id),
                 stream_key(&session.stream),
                 session.id.clone(),
             );
-            let keep = self.keep_seconds();
-            let stored = link
+            let (keep, now) = (self.keep_seconds(), unix_millis());
+            let stored: Option<Option<String>> = link
                 .run("open session", |mut conn| async move {
-                    redis::pipe()
-                        .set_ex(key, json, keep)
-                        .ignore()
-                        .set_ex(index, &id, keep)
-                        .ignore()
-                        .zadd(leases_key(), &id, deadline)
-                        .ignore()
-                        .query_async::<()>(&mut conn)
+                    self.open
+                        .key(leases_key())
+                        .key(key)
+                        .key(index)
+                        .arg(id)
+                        .arg(json)
+                        .arg(deadline)
+                        .arg(now)
+                        .arg(keep)
+                        .invoke_async(&mut conn)
                         .await
                 })
                 .await;
-            if stored.is_some() {
-                return;
+            match stored {
+                Some(None) => return Ok(Opened::New),
+                Some(Some(other)) => {
+                    return match self.read(link, &other).await? {
+                        Some(open) => Ok(Opened::Existing(open)),
+                        None => Err(RenewError::Unavailable),
+                    }
+                }
+                // Redis is away: the state file holds it until Redis is back.
+                None => {}
             }
         }
-        let deadline = Instant::now() + self.lease;
-        self.local_map()
-            .insert(session.id.clone(), (session, deadline));
+        let now = unix_millis();
+        let existing = self
+            .local
+            .run(move |c| local_store::insert_session(c, &session, deadline, now))
+            .await?;
+        Ok(existing.map_or(Opened::New, Opened::Existing))
     }
 
-    async fn read(&self, link: &RedisLink, id: &str) -> Option<Session> {
+    async fn read(&self, link: &RedisLink, id: &str) -> Result<Option<Session>, RenewError> {
         let key = session_key(id);
-        link.run("read session", |mut conn| async move {
-            conn.get::<_, Option<String>>(key).await
-        })
-        .await
-        .flatten()
-        .and_then(|s| serde_json::from_str(&s).ok())
-    }
-
-    /// Renews `id`'s lease for the streamer `sub`.
-    pub async fn renew(&self, id: &str, sub: &str) -> Result<(), RenewError> {
-        {
-            let mut local = self.local_map();
-            if let Some((session, deadline)) = local.get_mut(id) {
-                if session.sub != sub {
-                    return Err(RenewError::NotYours);
-                }
-                if *deadline < Instant::now() {
-                    return Err(RenewError::Unknown);
-                }
-                *deadline = Instant::now() + self.lease;
-                return Ok(());
-            }
-        }
-        let Some(link) = &self.link else {
-            return Err(RenewError::Unknown);
-        };
-        let key = session_key(id);
-        let Some(stored) = link
+        let stored = link
             .run("read session", |mut conn| async move {
                 conn.get::<_, Option<String>>(key).await
             })
             .await
-        else {
-            // Redis is away: the session cannot be checked, and ending a stream for that
-            // would be worse than a lease renewed without checking.
-            log::warn!("session {id}: heartbeat accepted unchecked while Redis is away");
+            .ok_or(RenewError::Unavailable)?;
+        Ok(stored.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    /// Renews `id`'s lease for the streamer `sub`.
+    pub async fn renew(&self, id: &str, sub: &str) -> Result<(), RenewError> {
+        let key = id.to_string();
+        if let Some((session, deadline)) = self
+            .local
+            .run(move |c| local_store::session(c, &key))
+            .await?
+        {
+            if session.sub != sub {
+                return Err(RenewError::NotYours);
+            }
+            if deadline < unix_millis() || session.closing {
+                return Err(RenewError::Unknown);
+            }
+            let (key, deadline) = (id.to_string(), self.deadline());
+            self.local
+                .run(move |c| local_store::set_deadline(c, &key, deadline))
+                .await?;
             return Ok(());
+        }
+        let Some(link) = &self.link else {
+            return Err(RenewError::Unknown);
         };
-        let session: Session = stored
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .ok_or(RenewError::Unknown)?;
+        let session = self.read(link, id).await?.ok_or(RenewError::Unknown)?;
         if session.sub != sub {
             return Err(RenewError::NotYours);
         }
@@ -264,92 +346,140 @@ impl Sessions {
             })
             .await;
         match renewed {
-            Some(1) | None => Ok(()),
+            Some(1) => Ok(()),
             Some(_) => Err(RenewError::Unknown),
+            None => Err(RenewError::Unavailable),
         }
     }
 
-    /// Claims `id` for closing: the session to clean up, or `None` when it is already closed
-    /// or another instance claimed it. Another streamer's session is not closed.
-    pub async fn close(&self, id: &str, sub: &str) -> Result<Option<Session>, RenewError> {
+    /// Claims `id` for closing, for its streamer `sub`: the session to clean up, or what
+    /// became of it. Another streamer's session is not closed.
+    pub async fn close(&self, id: &str, sub: &str) -> Result<Closed, RenewError> {
+        let key = id.to_string();
+        if let Some((session, _)) = self
+            .local
+            .run(move |c| local_store::session(c, &key))
+            .await?
         {
-            let mut local = self.local_map();
-            if let Some((session, _)) = local.get(id) {
+            if session.sub != sub {
+                return Err(RenewError::NotYours);
+            }
+            let (key, now) = (id.to_string(), unix_millis());
+            let removed = self
+                .local
+                .run(move |c| local_store::remove_session(c, &key, Some(now)))
+                .await?;
+            return Ok(removed.map_or(Closed::Elsewhere, Closed::Now));
+        }
+        if let Some(link) = &self.link {
+            if let Some(session) = self.read(link, id).await? {
                 if session.sub != sub {
                     return Err(RenewError::NotYours);
                 }
-                return Ok(local.remove(id).map(|(s, _)| s));
+                return Ok(match self.claim(link, session, sub).await? {
+                    Some(session) => Closed::Now(session),
+                    None => Closed::Elsewhere,
+                });
             }
         }
-        let Some(link) = &self.link else {
-            return Ok(None);
-        };
-        let Some(session) = self.read(link, id).await else {
-            return Ok(None);
-        };
-        if session.sub != sub {
-            return Err(RenewError::NotYours);
-        }
-        Ok(self.claim(link, session).await)
+        self.stopped(id, sub).await
     }
 
-    /// Removes `session` with its lease; it is this instance's to clean up when that removed
-    /// the lease.
-    async fn claim(&self, link: &RedisLink, session: Session) -> Option<Session> {
-        let (key, index, id) = (
+    /// A session that is not open: stopped before by `sub` (or another streamer), or unknown.
+    async fn stopped(&self, id: &str, sub: &str) -> Result<Closed, RenewError> {
+        let key = id.to_string();
+        let mut by = self
+            .local
+            .run(move |c| local_store::stopped_by(c, &key))
+            .await?;
+        if let (None, Some(link)) = (&by, &self.link) {
+            let key = stopped_key(id);
+            by = link
+                .run("read stop record", |mut conn| async move {
+                    conn.get::<_, Option<String>>(key).await
+                })
+                .await
+                .ok_or(RenewError::Unavailable)?;
+        }
+        match by {
+            Some(by) if by == sub => Ok(Closed::Already),
+            Some(_) => Err(RenewError::NotYours),
+            None => Err(RenewError::Unknown),
+        }
+    }
+
+    /// Removes `session` with its lease (`stopped_by`: the streamer who stopped it, "" for a
+    /// sweep); it is this instance's to clean up when that removed the lease. `None` with
+    /// Redis away.
+    async fn claim(
+        &self,
+        link: &RedisLink,
+        session: Session,
+        stopped_by: &str,
+    ) -> Result<Option<Session>, RenewError> {
+        let (key, index, stop, id, by) = (
             session_key(&session.id),
             stream_key(&session.stream),
+            stopped_key(&session.id),
             session.id.clone(),
+            stopped_by.to_string(),
         );
+        let remember = STOPPED_MEMORY.as_secs();
         let removed: i64 = link
             .run("claim session", |mut conn| async move {
                 self.claim
                     .key(leases_key())
                     .key(key)
                     .key(index)
+                    .key(stop)
                     .arg(id)
+                    .arg(by)
+                    .arg(remember)
                     .invoke_async(&mut conn)
                     .await
             })
-            .await?;
-        (removed == 1).then_some(session)
+            .await
+            .ok_or(RenewError::Unavailable)?;
+        Ok((removed == 1).then_some(session))
     }
 
-    /// Claims the sessions whose lease lapsed (in memory, and in Redis for every instance).
+    /// Claims the sessions whose lease lapsed (in the state file, and in Redis for every
+    /// instance).
     pub async fn claim_lapsed(&self) -> Vec<Session> {
-        let now = Instant::now();
-        let mut lapsed: Vec<Session> = {
-            let mut local = self.local_map();
-            let ids: Vec<String> = local
-                .iter()
-                .filter(|(_, (_, deadline))| *deadline < now)
-                .map(|(id, _)| id.clone())
-                .collect();
-            ids.iter()
-                .filter_map(|id| local.remove(id).map(|(s, _)| s))
-                .collect()
-        };
+        let now = unix_millis();
+        let mut lapsed = self
+            .local
+            .run(move |c| local_store::take_lapsed(c, now, SWEEP_BATCH as usize))
+            .await
+            .unwrap_or_else(|e| {
+                log::error!("sweep: {e}");
+                Vec::new()
+            });
         let Some(link) = &self.link else {
             return lapsed;
         };
-        let due = unix_millis();
         let ids: Vec<String> = link
             .run("find lapsed leases", |mut conn| async move {
-                conn.zrangebyscore_limit(leases_key(), 0, due, 0, SWEEP_BATCH)
+                conn.zrangebyscore_limit(leases_key(), 0, now, 0, SWEEP_BATCH)
                     .await
             })
             .await
             .unwrap_or_default();
         for id in ids {
             match self.read(link, &id).await {
-                Some(session) => lapsed.extend(self.claim(link, session).await),
-                None => {
+                Ok(Some(session)) => {
+                    if let Ok(Some(session)) = self.claim(link, session, "").await {
+                        lapsed.push(session);
+                    }
+                }
+                Ok(None) => {
                     // A lease without its session: nothing to clean up but the lease.
                     link.run("drop lease", |mut conn| async move {
                         conn.zrem::<_, _, ()>(leases_key(), id).await
                     })
                     .await;
                 }
+                Err(_) => break,
             }
         }
         lapsed
@@ -378,13 +508,24 @@ impl Sessions {
                 return;
             }
         }
-        self.local_map()
-            .insert(session.id.clone(), (session, Instant::now() + retry));
+        let deadline = unix_millis() + retry.as_millis() as u64;
+        if let Err(e) = self
+            .local
+            .run(move |c| local_store::put_session(c, &session, deadline))
+            .await
+        {
+            log::error!("a clean-up to try again could not be recorded: {e}");
+        }
     }
 
-    /// Sessions open now (this instance's, plus Redis's when it is up), for `/metrics`.
+    /// Sessions open now (in the state file, plus Redis's when it is up), for `/metrics`.
     pub async fn count(&self) -> u64 {
-        let local = self.local_map().len() as u64;
+        let now = unix_millis();
+        let local = self
+            .local
+            .run(move |c| local_store::count_open(c, now))
+            .await
+            .unwrap_or(0);
         let Some(link) = &self.link else {
             return local;
         };
@@ -394,9 +535,5 @@ impl Sessions {
             })
             .await;
         local + shared.unwrap_or(0)
-    }
-
-    fn local_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Session, Instant)>> {
-        self.local.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -68,7 +68,11 @@ fn zego_go_live_heartbeat_and_stop() {
     let stop = broker.stop(&token, &session);
     assert_eq!((stop.status, &stop.body), (200, &json!({})));
     let again = broker.stop(&token, &session);
-    assert_eq!(again.status, 200, "stop is idempotent");
+    assert_eq!(
+        (again.status, &again.body),
+        (200, &json!({"already_stopped": true})),
+        "a repeated stop says so"
+    );
     let lapsed = broker.live(&token, &session);
     assert_eq!((lapsed.status, lapsed.code()), (404, "session_unknown"));
 

@@ -116,6 +116,14 @@ pub struct PlayAnswer {
     pub request_id: String,
 }
 
+/// The answer of `POST /v1/stop` (`{}` from brokers before this field).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopAnswer {
+    /// The session was stopped before (a repeated stop); nothing was done now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already_stopped: bool,
+}
+
 /// The answer of `POST /v1/live`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveAnswer {
@@ -167,6 +175,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 404: the session is unknown or its lease lapsed.
     SessionUnknown,
+    /// 409: the stream is live in another streamer's session (two tokens pinning one stream).
+    StreamBusy,
     /// 404: nobody publishes the stream asked for in `/v1/play` (the vendor has no playing
     /// node); `vendor_code` carries the vendor's own code when it gave one.
     NotPublished,
@@ -190,6 +200,7 @@ impl ErrorCode {
             | ErrorCode::TokenRevoked => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::SessionUnknown | ErrorCode::NotPublished => 404,
+            ErrorCode::StreamBusy => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::VendorError => 502,
             ErrorCode::Unavailable => 503,

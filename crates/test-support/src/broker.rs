@@ -200,6 +200,7 @@ impl BrokerOptions {
 
     /// Adds `key = value` (value as TOML) to `section` (`"limits"`, `"sessions"`, `"tokens"`).
     #[must_use]
+    /// (`section` "" is the top level.)
     pub fn set(mut self, section: &str, key: &str, value: &str) -> BrokerOptions {
         self.extra.push(format!("{section}\u{0}{key} = {value}"));
         self
@@ -264,6 +265,10 @@ impl BrokerOptions {
         }
         for entry in &self.extra {
             let (section, line) = entry.split_once('\u{0}').expect("set() joins with NUL");
+            if section.is_empty() {
+                top.push(line.to_owned());
+                continue;
+            }
             match sections.iter_mut().find(|(name, _)| name == section) {
                 Some((_, lines)) => lines.push(line.to_owned()),
                 None => sections.push((section.to_owned(), vec![line.to_owned()])),
@@ -339,6 +344,12 @@ impl Broker {
     /// (with the broker's output) when it does not come up.
     #[must_use]
     pub fn start(options: BrokerOptions) -> Broker {
+        Self::try_start(options).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`start`](Self::start), with the broker's own words when it exits at start (a refused
+    /// config) instead of a panic.
+    pub fn try_start(options: BrokerOptions) -> Result<Broker, String> {
         let port = free_port();
         let dir = TempDir::new("golive-broker");
         let config = dir.path().join("broker.toml");
@@ -358,11 +369,15 @@ impl Broker {
             config,
             http,
         };
-        broker.spawn();
-        broker
+        broker.try_spawn()?;
+        Ok(broker)
     }
 
     fn spawn(&mut self) {
+        self.try_spawn().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
         let out = |name: &str| {
             fs::OpenOptions::new()
                 .create(true)
@@ -385,20 +400,34 @@ impl Broker {
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display())),
         );
+        let mut exited = None;
         let up = wait_until(START_TIMEOUT, || {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("the broker exited at start ({status}):\n{}", self.output());
+                    exited = Some(status);
+                    return Some(false);
                 }
             }
-            self.get("/healthz").ok().filter(|r| r.status == 200)
+            self.get("/healthz")
+                .ok()
+                .filter(|r| r.status == 200)
+                .map(|_| true)
         });
-        assert!(
-            up.is_some(),
-            "the broker on port {} did not answer /healthz within {START_TIMEOUT:?}:\n{}",
-            self.port,
-            self.output()
-        );
+        match (up, exited) {
+            (Some(true), _) => Ok(()),
+            (_, Some(status)) => {
+                self.child = None;
+                Err(format!(
+                    "the broker exited at start ({status}):\n{}",
+                    self.output()
+                ))
+            }
+            _ => Err(format!(
+                "the broker on port {} did not answer /healthz within {START_TIMEOUT:?}:\n{}",
+                self.port,
+                self.output()
+            )),
+        }
     }
 
     /// `http://127.0.0.1:<port>` (`https://` when serving TLS): the plugin's `platform_url`.

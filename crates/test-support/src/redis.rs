@@ -1,11 +1,13 @@
-//! A real Redis (Debian's `redis-server`) on a free loopback port, with its own temp dir and
-//! no persistence, for the broker's shared state.
+//! A real Redis (Debian's `redis-server`) on a free loopback port, with its own temp dir, for
+//! the broker's shared state: persistent as the broker requires (an append-only file, fsync'd
+//! every second, Redis's own default for it), or without persistence for the broker's refusal
+//! of such a Redis.
 //!
 //! ```ignore
 //! let mut redis = RedisServer::start();
 //! let broker = Broker::start(BrokerOptions::new().zego(&sim.base_url()).redis(&redis.url()));
 //! redis.kill(); // SIGKILL: the broker falls back to its local limiter
-//! redis.restart(); // the same port again
+//! redis.restart(); // the same port again, with what its append-only file holds
 //! ```
 
 use crate::util::{die_with_parent, free_port, stop_child, tail_of_file, wait_until, TempDir};
@@ -23,17 +25,29 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    persistent: bool,
 }
 
 impl RedisServer {
-    /// Starts `redis-server` on a free port of 127.0.0.1 and waits until it answers PING.
-    /// Panics when it cannot.
+    /// Starts `redis-server` with an append-only file on a free port of 127.0.0.1 and waits
+    /// until it answers PING. Panics when it cannot.
     #[must_use]
     pub fn start() -> RedisServer {
+        Self::start_with(true)
+    }
+
+    /// [`start`](Self::start) without any persistence (no AOF, no RDB snapshots).
+    #[must_use]
+    pub fn start_volatile() -> RedisServer {
+        Self::start_with(false)
+    }
+
+    fn start_with(persistent: bool) -> RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             dir: TempDir::new("golive-redis"),
+            persistent,
         };
         server.spawn();
         server
@@ -47,7 +61,9 @@ impl RedisServer {
             .arg(self.port.to_string())
             .arg("--dir")
             .arg(self.dir.path())
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--save", "", "--daemonize", "no", "--appendonly"])
+            .arg(if self.persistent { "yes" } else { "no" })
+            .args(["--appendfsync", "everysec"])
             .arg("--logfile")
             .arg(&log)
             .stdin(Stdio::null())
@@ -93,7 +109,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again, empty, on the same port.
+    /// Starts it again on the same port: with what its append-only file holds, or empty
+    /// without persistence.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();

@@ -89,6 +89,7 @@ impl PlatformError {
                     | ErrorCode::TokenAudience
                     | ErrorCode::TokenRevoked
                     | ErrorCode::Forbidden
+                    | ErrorCode::StreamBusy
             ),
             _ => false,
         }
@@ -166,6 +167,7 @@ pub fn describe_code(code: ErrorCode) -> (&'static str, &'static str) {
         ErrorCode::TokenRevoked => ("Platform.Code.TokenRevoked", "Platform.Action.NewToken"),
         ErrorCode::Forbidden => ("Platform.Code.Forbidden", "Platform.Action.AskPlatform"),
         ErrorCode::SessionUnknown => ("Platform.Code.SessionUnknown", "Platform.Action.Restart"),
+        ErrorCode::StreamBusy => ("Platform.Code.StreamBusy", "Platform.Action.AskPlatform"),
         ErrorCode::NotPublished => ("Platform.Code.NotPublished", "Platform.Action.Publish"),
         ErrorCode::RateLimited => ("Platform.Code.RateLimited", "Platform.Action.RetryLater"),
         ErrorCode::VendorError => ("Platform.Code.VendorError", "Platform.Action.AskPlatform"),
