@@ -14,7 +14,7 @@ use base64::Engine;
 use common::broker::{Broker, BrokerOptions, TokenPin, BROKER_HS256_KEY};
 use common::fixtures::{sim, AliyunRoom};
 use common::ui_thread::{window_names, xdotool};
-use common::{Obs, ObsError, ObsOptions, RtmpServer};
+use common::{wait_until, Obs, ObsError, ObsOptions, RtmpServer};
 use hmac::{Hmac, Mac};
 use rtc_golive_simulator::Simulator;
 use serde_json::{json, Value};
@@ -151,10 +151,14 @@ fn goes_live_on_zego_with_heartbeats_and_stops_the_session() {
     assert_eq!(dispatches.len(), 1, "one dispatch, by the broker");
     assert_eq!(dispatches[0].params["StreamId"], STREAM);
     assert_eq!(dispatches[0].params["Type"], "push");
-    assert_eq!(
-        sim.zego().cdn_rules(STREAM),
-        [CDN_URL],
-        "the broker's forward"
+    // The broker creates the forward after answering the go-live.
+    let forwarded = wait_until(Duration::from_secs(10), || {
+        (sim.zego().cdn_rules(STREAM) == [CDN_URL]).then_some(())
+    });
+    assert!(
+        forwarded.is_some(),
+        "the broker's forward:\n{}",
+        broker.log_tail(30)
     );
 
     // Two leases later the session and its forward are still there: the heartbeats came.

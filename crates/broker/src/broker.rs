@@ -12,15 +12,15 @@ use crate::local_store::LocalStore;
 use crate::metrics::{Gauges, Metrics};
 use crate::redis_link::RedisLink;
 use crate::revocation::Revocations;
-use crate::sessions::{Closed, Opened, RenewError, Session, Sessions};
+use crate::sessions::{Closed, Opened, Outcome, RenewError, Session, Sessions};
 use crate::token::{self, AliyunPin, Claims, Pin, ZegoPin};
 use crate::vendor::{Nodes, Vendors};
 use rtc_golive_core::cdn_forwarding::ForwardFailure;
 use rtc_golive_core::config::zego::ZegoConfig;
 use rtc_golive_core::go_live_error::cdn_warning;
 use rtc_golive_core::platform_api::{
-    ErrorCode, GoLiveAnswer, GoLiveRequest, LiveAnswer, PlayAnswer, PlayRequest, SessionRequest,
-    StopAnswer, WireTarget,
+    ErrorCode, ForwardState, GoLiveAnswer, GoLiveRequest, LiveAnswer, PlayAnswer, PlayRequest,
+    SessionRequest, StopAnswer, WireForward, WireTarget,
 };
 use rtc_golive_core::providers::aliyun::AliyunError;
 use rtc_golive_core::providers::zego::ZegoError;
@@ -104,6 +104,7 @@ impl Broker {
         if let Some(link) = &broker.link {
             link.spawn_watch();
         }
+        tokio::spawn(broker.clone().resume_forwards());
         // The sweep holds the broker weakly: its last reference must go where `serve` drops it
         // (see there), not on a runtime thread cancelling this task at shutdown.
         let sweeper = Arc::downgrade(&broker);
@@ -176,7 +177,7 @@ impl Broker {
     }
 
     async fn golive_logged(
-        &self,
+        self: &Arc<Self>,
         claims: &Claims,
         request: &GoLiveRequest,
         client_ip: Option<Ipv4Addr>,
@@ -298,7 +299,7 @@ impl Broker {
     }
 
     async fn golive_inner(
-        &self,
+        self: &Arc<Self>,
         claims: &Claims,
         request: &GoLiveRequest,
         client_ip: Option<Ipv4Addr>,
@@ -324,7 +325,7 @@ impl Broker {
     /// create before the first is created, so whatever the vendor may come to hold is deleted
     /// with the session, whatever happens to this request or this process.
     async fn open_session(
-        &self,
+        self: &Arc<Self>,
         claims: &Claims,
         pin: Pin<'_>,
     ) -> Result<(String, Vec<String>), ApiError> {
@@ -355,6 +356,7 @@ impl Broker {
             },
             cdn_urls,
             closing: false,
+            outcomes: Vec::new(),
         };
         match self
             .sessions
@@ -384,21 +386,12 @@ impl Broker {
                 ))
             }
             Opened::New => {
-                let warnings = match pin {
-                    Pin::Zego(pin) if !pin.cdn_urls.is_empty() => {
-                        match self.create_forwards(pin).await {
-                            Ok(warnings) => warnings,
-                            Err(e) => {
-                                // The queue is full: the go-live fails, and what it may have
-                                // created goes with its session.
-                                self.abandon(&session).await;
-                                return Err(e);
-                            }
-                        }
-                    }
-                    _ => Vec::new(),
-                };
-                Ok((session.id, warnings))
+                // The forwards are created after the answer, at the vendor's rate: a rush of
+                // streamers with forwards goes live as fast as one without.
+                if !session.cdn_urls.is_empty() {
+                    tokio::spawn(self.clone().create_forwards(session.clone()));
+                }
+                Ok((session.id, Vec::new()))
             }
         }
     }
@@ -411,18 +404,6 @@ impl Broker {
             open.id
         );
         (open.id, Vec::new())
-    }
-
-    /// Ends a session this go-live opened and cannot finish.
-    async fn abandon(&self, session: &Session) {
-        match self.sessions.close(&session.id, &session.sub).await {
-            Ok(Closed::Now(session)) => self.clean_up(session).await,
-            Ok(_) => {}
-            Err(e) => log::warn!(
-                "session {} could not be closed now ({e:?}): its lease will end it",
-                session.id
-            ),
-        }
     }
 
     fn zego_account(&self) -> Result<&ZegoAccount, ApiError> {
@@ -598,43 +579,101 @@ impl Broker {
         }
     }
 
-    /// Creates the token's CDN forwards (already on record in its session): a warning per
-    /// failure (the stream goes live without that forward, as in direct mode without
-    /// `cdn_required`). `Err` when the broker's queue is full.
-    async fn create_forwards(&self, pin: &ZegoPin) -> Result<Vec<String>, ApiError> {
-        let config = Arc::new(self.zego_config(pin)?);
-        let mut warnings = Vec::new();
-        for (i, url) in pin.cdn_urls.iter().enumerate() {
-            let (call_config, call_url) = (config.clone(), url.clone());
-            let result = self
-                .vendor_call(
-                    Limit::ZegoCdn,
-                    config.app_id.to_string(),
-                    "CreatCDNTransferRule",
-                    move |v| v.create_cdn_rule(&call_config, &call_url),
-                    ZegoError::is_rate_limited,
-                )
-                .await;
-            match result {
-                Ok(answer) => log::info!(
-                    "cdn forward created: stream={} cdn={} RequestId={}",
-                    pin.stream_id,
-                    redacted_url(url),
-                    answer.request_id
-                ),
-                Err(CallError::Vendor(error)) => {
-                    let failure = ForwardFailure {
-                        index: i + 1,
-                        url: redacted_url(url),
-                        error,
-                    };
-                    log::warn!("{failure}");
-                    warnings.push(english(&cdn_warning(&failure)));
+    /// Creates the CDN forwards of `session` (on record in it already), in order, each through
+    /// the limiter; how each ended is written to the session, which the heartbeats report. A
+    /// forward the vendor refuses is a warning: the stream is live without it, as in direct
+    /// mode without `cdn_required`. Ends when the session does (stopped, swept): a forward
+    /// created after that is deleted at once.
+    async fn create_forwards(self: Arc<Self>, session: Session) {
+        let (Some(stream_id), Ok(account)) = (&session.stream_id, self.zego_account()) else {
+            return;
+        };
+        let config = match account.config(stream_id, &session.cdn_urls) {
+            Ok(config) => Arc::new(config),
+            Err(e) => {
+                log::warn!(
+                    "session {}: no forward created: {}",
+                    session.id,
+                    english(&e.message)
+                );
+                return;
+            }
+        };
+        let mut outcomes = session.outcomes.clone();
+        for (i, url) in session.cdn_urls.iter().enumerate().skip(outcomes.len()) {
+            let outcome = loop {
+                let (call_config, call_url) = (config.clone(), url.clone());
+                let result = self
+                    .vendor_call(
+                        Limit::ZegoCdn,
+                        config.app_id.to_string(),
+                        "CreatCDNTransferRule",
+                        move |v| v.create_cdn_rule(&call_config, &call_url),
+                        ZegoError::is_rate_limited,
+                    )
+                    .await;
+                match result {
+                    Ok(answer) => {
+                        log::info!(
+                            "cdn forward created: session={} stream={stream_id} cdn={} RequestId={}",
+                            session.id,
+                            redacted_url(url),
+                            answer.request_id
+                        );
+                        break Outcome::Created;
+                    }
+                    Err(CallError::Vendor(error)) => {
+                        let failure = ForwardFailure {
+                            index: i + 1,
+                            url: redacted_url(url),
+                            error,
+                        };
+                        log::warn!("session {}: {failure}", session.id);
+                        break Outcome::Failed(english(&cdn_warning(&failure)));
+                    }
+                    // The queue is full: this forward waits its turn again, while its session
+                    // lives.
+                    Err(CallError::Refused(e)) => {
+                        let wait = e.retry_after.unwrap_or(1).max(1);
+                        tokio::time::sleep(Duration::from_secs(wait)).await;
+                        if !self
+                            .sessions
+                            .record_outcomes(&session.id, outcomes.clone())
+                            .await
+                        {
+                            return;
+                        }
+                    }
                 }
-                Err(CallError::Refused(e)) => return Err(e),
+            };
+            let created = outcome == Outcome::Created;
+            outcomes.push(outcome);
+            if !self
+                .sessions
+                .record_outcomes(&session.id, outcomes.clone())
+                .await
+            {
+                // Stopped or swept meanwhile: its clean-up may have come before this creation.
+                if created {
+                    self.delete_forwards(stream_id, std::slice::from_ref(url))
+                        .await;
+                }
+                return;
             }
         }
-        Ok(warnings)
+    }
+
+    /// Resumes the creation of the forwards of the open sessions whose creation a restart
+    /// interrupted.
+    async fn resume_forwards(self: Arc<Self>) {
+        for session in self.sessions.unfinished().await {
+            log::info!(
+                "session {}: creating its remaining {} CDN forward(s)",
+                session.id,
+                session.cdn_urls.len() - session.outcomes.len()
+            );
+            tokio::spawn(self.clone().create_forwards(session));
+        }
     }
 
     /// Deletes the forwards of `stream_id`; returns those that could not be deleted.
@@ -677,18 +716,39 @@ impl Broker {
         left
     }
 
-    /// `POST /v1/live`.
+    /// `POST /v1/live`: the lease renewed, and where the session's forwards stand.
     pub async fn live(
         &self,
         claims: &Claims,
         request: &SessionRequest,
     ) -> Result<LiveAnswer, ApiError> {
-        match self.sessions.renew(&request.session, &claims.sub).await {
-            Ok(()) => Ok(LiveAnswer {
-                lease_seconds: self.sessions.lease().as_secs(),
-            }),
-            Err(e) => Err(session_error(e)),
-        }
+        let session = self
+            .sessions
+            .renew(&request.session, &claims.sub)
+            .await
+            .map_err(session_error)?;
+        let forwards = session
+            .cdn_urls
+            .iter()
+            .enumerate()
+            .map(|(i, url)| {
+                let (state, warning) = match session.outcomes.get(i) {
+                    None => (ForwardState::Pending, None),
+                    Some(Outcome::Created) => (ForwardState::Created, None),
+                    Some(Outcome::Failed(warning)) => (ForwardState::Failed, Some(warning.clone())),
+                };
+                WireForward {
+                    index: i + 1,
+                    cdn: redacted_url(url),
+                    state,
+                    warning,
+                }
+            })
+            .collect();
+        Ok(LiveAnswer {
+            lease_seconds: self.sessions.lease().as_secs(),
+            forwards,
+        })
     }
 
     /// `POST /v1/stop`: deletes the session's forwards before answering. A stop of a session

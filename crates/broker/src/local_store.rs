@@ -216,6 +216,14 @@ pub fn open_session_of(
     .transpose()
 }
 
+/// Replaces the stored value of the open session `id`; false when it is gone or closing.
+pub fn replace_body(conn: &mut Connection, id: &str, session: &Session) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE sessions SET body = ?2 WHERE id = ?1 AND closing = 0",
+        params![id, body_of(session)],
+    )? == 1)
+}
+
 /// Moves `id`'s deadline; false when there is no such session.
 pub fn set_deadline(conn: &mut Connection, id: &str, deadline_ms: u64) -> rusqlite::Result<bool> {
     Ok(conn.execute(
@@ -341,6 +349,7 @@ mod tests {
             stream_id: Some("s".into()),
             cdn_urls: vec!["rtmp://cdn.example/live/key".into()],
             closing: false,
+            outcomes: Vec::new(),
         }
     }
 

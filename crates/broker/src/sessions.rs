@@ -95,6 +95,20 @@ pub struct Session {
     /// Closed, its forwards still to delete (a clean-up to try again): never joined.
     #[serde(default)]
     pub closing: bool,
+    /// What became of each forward's creation, in `cdn_urls` order (shorter while they are
+    /// being created).
+    #[serde(default)]
+    pub outcomes: Vec<Outcome>,
+}
+
+/// How a forward's creation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The vendor created it.
+    Created,
+    /// The vendor refused it; the warning for the streamer.
+    Failed(String),
 }
 
 impl std::fmt::Debug for Session {
@@ -235,7 +249,7 @@ impl Sessions {
             return Ok(None);
         }
         match self.renew(&found.id, sub).await {
-            Ok(()) => Ok(Some(found)),
+            Ok(renewed) => Ok(Some(renewed)),
             Err(RenewError::Unknown) => Ok(None),
             Err(e) => Err(e),
         }
@@ -300,8 +314,8 @@ impl Sessions {
         Ok(stored.and_then(|s| serde_json::from_str(&s).ok()))
     }
 
-    /// Renews `id`'s lease for the streamer `sub`.
-    pub async fn renew(&self, id: &str, sub: &str) -> Result<(), RenewError> {
+    /// Renews `id`'s lease for the streamer `sub`: the session as it stands.
+    pub async fn renew(&self, id: &str, sub: &str) -> Result<Session, RenewError> {
         let key = id.to_string();
         if let Some((session, deadline)) = self
             .local
@@ -318,7 +332,7 @@ impl Sessions {
             self.local
                 .run(move |c| local_store::set_deadline(c, &key, deadline))
                 .await?;
-            return Ok(());
+            return Ok(session);
         }
         let Some(link) = &self.link else {
             return Err(RenewError::Unknown);
@@ -346,10 +360,61 @@ impl Sessions {
             })
             .await;
         match renewed {
-            Some(1) => Ok(()),
+            Some(1) => Ok(session),
             Some(_) => Err(RenewError::Unknown),
             None => Err(RenewError::Unavailable),
         }
+    }
+
+    /// Records how the creation of the session's first forwards ended, while it is open;
+    /// `false` when the session is gone (stopped, or swept).
+    pub async fn record_outcomes(&self, id: &str, outcomes: Vec<Outcome>) -> bool {
+        let key = id.to_string();
+        let local = self
+            .local
+            .run(move |c| local_store::session(c, &key))
+            .await
+            .ok()
+            .flatten();
+        let stored = match (local, &self.link) {
+            (Some((session, _)), _) => Some(session),
+            (None, Some(link)) => self.read(link, id).await.ok().flatten(),
+            (None, None) => None,
+        };
+        let Some(mut session) = stored.filter(|s| !s.closing) else {
+            return false;
+        };
+        session.outcomes = outcomes;
+        let key = id.to_string();
+        let written = self
+            .local
+            .run({
+                let session = session.clone();
+                move |c| local_store::replace_body(c, &key, &session)
+            })
+            .await
+            .unwrap_or(false);
+        if written {
+            return true;
+        }
+        let Some(link) = &self.link else {
+            return false;
+        };
+        let json = serde_json::to_string(&session).expect("a session serializes");
+        let key = session_key(id);
+        // Only while the session exists: a stop or sweep that removed it meanwhile wins.
+        let set: Option<Option<String>> = link
+            .run("record forward", |mut conn| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(json)
+                    .arg("XX")
+                    .arg("KEEPTTL")
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await;
+        matches!(set, Some(Some(_)))
     }
 
     /// Claims `id` for closing, for its streamer `sub`: the session to clean up, or what
@@ -516,6 +581,36 @@ impl Sessions {
         {
             log::error!("a clean-up to try again could not be recorded: {e}");
         }
+    }
+
+    /// The open sessions some of whose forwards were never tried (a restart came between).
+    pub async fn unfinished(&self) -> Vec<Session> {
+        let unfinished = |s: &Session| !s.closing && s.outcomes.len() < s.cdn_urls.len();
+        let mut found: Vec<Session> = self
+            .local
+            .run(local_store::all_sessions)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _)| s)
+            .filter(unfinished)
+            .collect();
+        if let Some(link) = &self.link {
+            let ids: Vec<String> = link
+                .run("list leases", |mut conn| async move {
+                    conn.zrange(leases_key(), 0, -1).await
+                })
+                .await
+                .unwrap_or_default();
+            for id in ids {
+                if let Ok(Some(session)) = self.read(link, &id).await {
+                    if unfinished(&session) {
+                        found.push(session);
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Sessions open now (in the state file, plus Redis's when it is up), for `/metrics`.

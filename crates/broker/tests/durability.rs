@@ -45,15 +45,21 @@ fn go_live(broker: &Broker, sim: &Simulator, stream: &str) -> (String, String) {
     );
     let start = broker.golive(Some(&token), &json!({}));
     assert_eq!(start.status, 200, "{:?}", start.body);
+    let session = start.body["session"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+    // The forward is created after the answer; the heartbeat says when.
+    let created = wait_until(Duration::from_secs(10), || {
+        let beat = broker.live(&token, &session);
+        (beat.body["forwards"][0]["state"] == "created").then_some(())
+    });
+    assert!(created.is_some(), "{}", broker.log_tail(20));
     assert_eq!(
         sim.zego().cdn_rules(stream).len(),
         1,
         "the forward of {stream}"
     );
-    let session = start.body["session"]
-        .as_str()
-        .expect("a session")
-        .to_owned();
     (token, session)
 }
 
@@ -351,4 +357,66 @@ fn a_redis_that_keeps_nothing_on_disk_is_refused_unless_allowed() {
         "true",
     ));
     assert!(allowed.output().contains("keeps nothing on disk"));
+}
+
+#[test]
+fn a_refused_forward_is_reported_by_the_heartbeat_and_the_stream_goes_on() {
+    let sim = simulator();
+    let broker = Broker::start(options(&sim));
+    let stream = "refused-0";
+    let token = broker.token(
+        "sub-refused",
+        &TokenPin::zego_with_cdn(stream, &[&cdn_url(stream)]),
+    );
+    sim.zego().fail_next("CreatCDNTransferRule", 5002, 1);
+    let start = broker.golive(Some(&token), &json!({}));
+    assert_eq!(start.status, 200, "{:?}", start.body);
+    let session = start.body["session"].as_str().unwrap().to_owned();
+    let mut last = serde_json::Value::Null;
+    let failed = wait_until(Duration::from_secs(10), || {
+        last = broker.live(&token, &session).body["forwards"][0].clone();
+        (last["state"] == "failed").then_some(())
+    });
+    assert!(failed.is_some(), "{last}");
+    let warning = last["warning"].as_str().expect("a warning");
+    assert!(warning.contains("5002"), "{warning}");
+    assert!(
+        !warning.contains("cdn-key"),
+        "the CDN key reached the warning: {warning}"
+    );
+    assert_eq!(last["cdn"], "rtmp://cdn.example.com/…");
+    assert_eq!(broker.stop(&token, &session).status, 200);
+    assert_eq!(rules(&sim, &[stream]), 0);
+}
+
+#[test]
+fn a_restart_finishes_the_forwards_a_crash_interrupted() {
+    let sim = simulator();
+    let mut broker = Broker::start(options(&sim));
+    let stream = "resumed-0";
+    let token = broker.token(
+        "sub-resumed",
+        &TokenPin::zego_with_cdn(stream, &[&cdn_url(stream)]),
+    );
+    // Every vendor answer takes 2 s: the forward's creation starts when the go-live is
+    // answered and is still waiting for the vendor when the broker dies.
+    sim.zego().set_latency(Duration::from_secs(2));
+    let start = broker.golive(Some(&token), &json!({}));
+    assert_eq!(start.status, 200, "{:?}", start.body);
+    let session = start.body["session"].as_str().unwrap().to_owned();
+    broker.kill();
+    sim.zego().set_latency(Duration::ZERO);
+    broker.restart();
+    let created = wait_until(Duration::from_secs(10), || {
+        (broker.live(&token, &session).body["forwards"][0]["state"] == "created").then_some(())
+    });
+    assert!(created.is_some(), "{}", broker.log_tail(20));
+    assert!(
+        broker.output().contains("creating its remaining 1 CDN forward(s)"),
+        "{}",
+        broker.log_tail(20)
+    );
+    assert_eq!(rules(&sim, &[stream]), 1);
+    assert_eq!(broker.stop(&token, &session).status, 200);
+    assert_eq!(rules(&sim, &[stream]), 0);
 }

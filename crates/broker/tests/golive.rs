@@ -128,6 +128,22 @@ fn aliyun_go_live_reuses_the_address_until_fresh() {
     }
 }
 
+/// Heartbeats until the session's forwards stand as `states` (each forward's `state`).
+fn wait_for_forwards(broker: &Broker, token: &str, session: &str, states: &[&str]) {
+    let mut last = serde_json::Value::Null;
+    let reached = rtc_golive_test_support::wait_until(std::time::Duration::from_secs(10), || {
+        let beat = broker.live(token, session);
+        assert_eq!(beat.status, 200, "{:?}", beat.body);
+        last = beat.body["forwards"].clone();
+        let now: Vec<&str> = last
+            .as_array()
+            .map(|f| f.iter().filter_map(|f| f["state"].as_str()).collect())
+            .unwrap_or_default();
+        (now == states).then_some(())
+    });
+    assert!(reached.is_some(), "forwards {last}, not {states:?}");
+}
+
 #[test]
 fn the_session_holds_its_cdn_forwards_until_stop() {
     let sim = sim().zego(vec![NODES[0].to_owned()]).start();
@@ -147,9 +163,19 @@ fn the_session_holds_its_cdn_forwards_until_stop() {
 
     let start = broker.golive(Some(&token), &json!({}));
     assert_eq!(start.status, 200, "{:?}", start.body);
-    assert_eq!(sim.zego().cdn_rules("carol-main"), cdn);
     assert_eq!(start.body["warnings"], json!([]));
     let session = start.body["session"].as_str().unwrap().to_owned();
+    // The forwards are created after the answer, in order; the heartbeats say how they stand.
+    wait_for_forwards(&broker, &token, &session, &["created", "created"]);
+    assert_eq!(sim.zego().cdn_rules("carol-main"), cdn);
+    let beat = broker.live(&token, &session);
+    assert_eq!(
+        beat.body["forwards"],
+        json!([
+            {"index": 1, "cdn": "rtmp://cdn.example.com/…", "state": "created"},
+            {"index": 2, "cdn": "rtmp://cdn2.example.com/…", "state": "created"}
+        ])
+    );
 
     // A reconnect's Start Streaming while live joins the session: no second set of forwards,
     // and no duplicate session whose lapse would delete the live stream's forwards.
@@ -172,6 +198,8 @@ fn the_session_holds_its_cdn_forwards_until_stop() {
         session.as_str(),
         "a stopped session is not joined"
     );
+    let next_session = next.body["session"].as_str().unwrap();
+    wait_for_forwards(&broker, &token, next_session, &["created", "created"]);
     assert_eq!(sim.zego().cdn_rules("carol-main"), cdn);
     assert_eq!(
         broker

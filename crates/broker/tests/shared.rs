@@ -36,6 +36,18 @@ fn wait_for_mode(broker: &Broker, mode: &str, timeout: Duration) {
     );
 }
 
+/// Waits for the forwards a session creates after its go-live's answer.
+fn wait_for_rules(sim: &Simulator, stream: &str, rules: &[&str]) {
+    let created = wait_until(Duration::from_secs(10), || {
+        (sim.zego().cdn_rules(stream) == rules).then_some(())
+    });
+    assert!(
+        created.is_some(),
+        "{stream}'s forwards: {:?}",
+        sim.zego().cdn_rules(stream)
+    );
+}
+
 /// The most requests of `action` the simulator received in any one-second window.
 fn busiest_second(sim: &Simulator, action: &str) -> usize {
     let mut at: Vec<SystemTime> = sim
@@ -106,7 +118,7 @@ fn revocations_and_sessions_are_shared() {
     let start = a.golive(Some(&minted.token), &json!({}));
     assert_eq!(start.status, 200, "{:?}", start.body);
     let session = start.body["session"].as_str().unwrap().to_owned();
-    assert_eq!(sim.zego().cdn_rules("dave-main"), cdn);
+    wait_for_rules(&sim, "dave-main", &cdn);
 
     // The other instance knows the session: heartbeat there, stop there.
     assert_eq!(b.live(&minted.token, &session).status, 200);
@@ -238,6 +250,7 @@ fn a_killed_broker_s_forwards_are_deleted_by_the_other_after_the_lease() {
     assert_eq!(start.body["heartbeat_seconds"], 1);
     let session = start.body["session"].as_str().unwrap().to_owned();
     assert_eq!(a.live(&token, &session).body["lease_seconds"], 4);
+    wait_for_rules(&sim, "frank-main", &cdn);
 
     a.kill();
     let killed = Instant::now();

@@ -129,6 +129,36 @@ pub struct StopAnswer {
 pub struct LiveAnswer {
     /// Seconds the session lives without another heartbeat.
     pub lease_seconds: u64,
+    /// The session's CDN forwards, which the broker creates after answering the go-live:
+    /// where each stands (none for a session without forwards, or from older brokers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<WireForward>,
+}
+
+/// One CDN forward of a session, as `/v1/live` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireForward {
+    /// 1-based position in the token's `cdn_urls`.
+    pub index: usize,
+    /// `scheme://host/…` of the CDN URL (its key left out).
+    pub cdn: String,
+    /// Where it stands.
+    pub state: ForwardState,
+    /// Why it failed, in English, for the streamer's dialog (`failed` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// Where a CDN forward stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardState {
+    /// Not created yet (waiting for the vendor's rate).
+    Pending,
+    /// The vendor forwards the stream.
+    Created,
+    /// The vendor refused it: the stream is live without it.
+    Failed,
 }
 
 /// A refusal: `{"error": {...}}`.

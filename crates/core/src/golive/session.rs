@@ -7,7 +7,7 @@ use crate::config::{aliyun::AliyunConfig, platform::PlatformConfig, zego::ZegoCo
 use crate::host::StreamControl;
 use crate::lock::LockRecovered;
 use crate::messages::Message;
-use crate::platform_api::ErrorCode;
+use crate::platform_api::{ErrorCode, ForwardState, WireForward};
 use crate::presence;
 use crate::providers::platform;
 use crate::providers::zego::{self, StreamState};
@@ -153,7 +153,8 @@ fn stop_platform_session(shared: &Shared, config: PlatformConfig, session: Strin
 }
 
 /// Sends the heartbeat every `every` until stopped. A broker that no longer knows the session
-/// (its lease lapsed) is reported to the streamer once: its CDN forwards are gone.
+/// (its lease lapsed) is reported to the streamer once: its CDN forwards are gone. So is each
+/// CDN forward the broker reports failed (it creates them after answering the go-live).
 fn heartbeat(
     shared: &Shared,
     config: &PlatformConfig,
@@ -161,9 +162,13 @@ fn heartbeat(
     every: Duration,
     stop: &StopSignal,
 ) {
+    let mut reported = Vec::new();
     while stop.sleep(every) {
         match platform::live(&shared.http, config, session) {
-            Ok(answer) => log::debug!("platform: heartbeat, lease {} s", answer.lease_seconds),
+            Ok(answer) => {
+                log::debug!("platform: heartbeat, lease {} s", answer.lease_seconds);
+                report_forwards(shared, &answer.forwards, &mut reported);
+            }
             Err(_) if stop.is_stopped() => return,
             Err(e) if e.code() == Some(ErrorCode::SessionUnknown) => {
                 log::warn!("platform: the broker no longer knows the session: {e}");
@@ -171,6 +176,29 @@ fn heartbeat(
                 return;
             }
             Err(e) => log::warn!("platform: heartbeat failed, retrying: {e}"),
+        }
+    }
+}
+
+/// Tells the streamer once of each forward the broker could not create, and logs each state
+/// change; `reported` holds the `(index, state)` pairs already seen.
+fn report_forwards(
+    shared: &Shared,
+    forwards: &[WireForward],
+    reported: &mut Vec<(usize, ForwardState)>,
+) {
+    for forward in forwards {
+        if reported.contains(&(forward.index, forward.state)) {
+            continue;
+        }
+        reported.push((forward.index, forward.state));
+        match (forward.state, &forward.warning) {
+            (ForwardState::Failed, warning) => {
+                let warning = warning.clone().unwrap_or_default();
+                log::warn!("platform: CDN forward {} failed: {warning}", forward.cdn);
+                shared.alert(Message::new("Platform.Warn.Broker").text(warning));
+            }
+            (state, _) => log::info!("platform: CDN forward {}: {state:?}", forward.cdn),
         }
     }
 }
