@@ -18,11 +18,13 @@ checkout=$(dirname "$here")
 source "$here/rootfs.sh"
 
 # rust-src: std's source for -Z build-std; libclang-dev: obs-sys's build script runs bindgen;
-# wine: the tests and the installer's; nsis: the installer; zip: the portable package.
+# wine: the tests and the installer's; nsis: the installer; zip: the portable package;
+# libsimde-dev: libobs 29.0's headers include SIMDe for SSE outside MSVC (the layout check).
 packages=(rustc cargo rust-src gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 libclang-dev
-  ca-certificates wine wine64 nsis file zip)
-# sid's libobs headers (32.x) for the layout check, unpacked without the library's dependencies.
-headers_hook='chroot "$1" sh -c "cd /tmp && apt-get download -q libobs-dev && mkdir -p /opt/libobs && dpkg-deb -x libobs-dev_*.deb /opt/libobs && rm libobs-dev_*.deb"'
+  ca-certificates wine wine64 nsis file zip libsimde-dev)
+# sid's libobs headers (32.x) for the layout check, unpacked without the library's dependencies;
+# SIMDe alone in an include directory of its own, so that MinGW sees no Linux header.
+headers_hook='chroot "$1" sh -c "cd /tmp && apt-get download -q libobs-dev && mkdir -p /opt/libobs /opt/simde && dpkg-deb -x libobs-dev_*.deb /opt/libobs && rm libobs-dev_*.deb && ln -s /usr/include/simde /opt/simde/simde"'
 rootfs_ensure windows sid --customize-hook="$headers_hook" -- "${packages[@]}"
 [ "${1:-}" = "--prepare" ] && exit 0
 
@@ -56,7 +58,7 @@ check_imports() {
   local dll=$1 dump foreign missing=() entry
   dump=$(inside x86_64-w64-mingw32-objdump -p "$dll")
   foreign=$(awk '/DLL Name:/ { print tolower($3) }' <<<"$dump" | sort -u |
-    grep -vxE 'obs\.dll|obs-frontend-api\.dll|(kernel32|msvcrt|ntdll|userenv|ws2_32|bcryptprimitives|advapi32|bcrypt|crypt32|ncrypt|secur32|api-ms-win-[a-z0-9-]+)\.dll' || true)
+    grep -vxE 'obs\.dll|obs-frontend-api\.dll|(kernel32|msvcrt|ntdll|userenv|ws2_32|bcryptprimitives|advapi32|bcrypt|crypt32|ncrypt|secur32|ktmw32|oleaut32|api-ms-win-[a-z0-9-]+)\.dll' || true)
   if [ -n "$foreign" ]; then
     echo "error: $dll needs DLLs that neither OBS nor Windows provides: $foreign" >&2
     return 1
@@ -99,7 +101,7 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$checkout/Cargo.toml" | head -n 1
 # The layout check compiles libobs's headers with MinGW: the machine's 29.0.2 headers (the
 # oldest supported OBS) and sid's 32.2.
 export RTC_GOLIVE_ROOTFS_BINDS="$RTC_GOLIVE_ROOTFS_BINDS /usr/include/obs:/opt/libobs-29/include/obs"
-export RTC_GOLIVE_ABI_CC=/usr/bin/x86_64-w64-mingw32-gcc
+export RTC_GOLIVE_ABI_CC=/usr/bin/x86_64-w64-mingw32-gcc RTC_GOLIVE_ABI_CFLAGS=-I/opt/simde
 export RTC_GOLIVE_ABI_INCLUDE="/opt/libobs-29/include;/opt/libobs/usr/include"
 export RTC_GOLIVE_WINDOWS_DLL=$out/obs-rtc-golive.dll
 export RTC_GOLIVE_TEST_HOST=$out/test-host/host.exe
@@ -114,5 +116,9 @@ status=0
 inside cargo test -Z build-std --target "$target" --no-fail-fast \
   -p rtc-golive-core -p rtc-golive-simulator -p obs-rtc-golive -p rtc-golive-broker \
   --lib --bins --tests || status=$?
+# The installer picks its language from Windows's, which Wine takes from the locale at start.
+echo "==> the installer's tests again in Chinese"
+LC_ALL=zh_CN.UTF-8 inside cargo test -Z build-std --target "$target" -p obs-rtc-golive \
+  --test windows_installer || status=$?
 echo "==> Windows tests: $((SECONDS - started)) s"
 exit "$status"
