@@ -54,6 +54,8 @@ struct RawConfig {
     tls_key: Option<PathBuf>,
     redis_url: Option<String>,
     admin_key: Option<String>,
+    admin_key_file: Option<PathBuf>,
+    admin_key_env: Option<String>,
     client_ip_header: Option<String>,
     tokens: RawTokens,
     zego: Option<RawZego>,
@@ -69,6 +71,7 @@ struct RawConfig {
 struct RawTokens {
     hs256_key: Option<String>,
     hs256_key_file: Option<PathBuf>,
+    hs256_key_env: Option<String>,
     audience: String,
     leeway_seconds: Option<u64>,
 }
@@ -77,7 +80,9 @@ struct RawTokens {
 #[serde(deny_unknown_fields)]
 struct RawZego {
     app_id: u32,
-    server_secret: String,
+    server_secret: Option<String>,
+    server_secret_file: Option<PathBuf>,
+    server_secret_env: Option<String>,
     endpoint: Option<String>,
     #[serde(default)]
     is_test: bool,
@@ -87,7 +92,9 @@ struct RawZego {
 #[serde(deny_unknown_fields)]
 struct RawAliyun {
     access_key_id: String,
-    access_key_secret: String,
+    access_key_secret: Option<String>,
+    access_key_secret_file: Option<PathBuf>,
+    access_key_secret_env: Option<String>,
     endpoint: Option<String>,
     app_id: String,
     signature_version: Option<String>,
@@ -309,7 +316,15 @@ impl BrokerConfig {
             redis::Client::open(url.as_str())
                 .map_err(|_| err("redis_url: not a redis:// or rediss:// URL"))?;
         }
-        let admin_key = match raw.admin_key {
+        let admin_key = Secret {
+            section: "",
+            key: "admin_key",
+            inline: raw.admin_key,
+            file: raw.admin_key_file,
+            env: raw.admin_key_env,
+        }
+        .read(&resolve)?;
+        let admin_key = match admin_key {
             Some(k) if k.len() < 16 => return Err(err("admin_key: use at least 16 characters")),
             k => k.map(|k| TokenKey(k.into_bytes())),
         };
@@ -324,8 +339,14 @@ impl BrokerConfig {
             })
             .transpose()?;
         let tokens = tokens(raw.tokens, &resolve)?;
-        let zego = raw.zego.map(zego_account).transpose()?;
-        let aliyun = raw.aliyun.map(aliyun_account).transpose()?;
+        let zego = raw
+            .zego
+            .map(|raw| zego_account(raw, &resolve))
+            .transpose()?;
+        let aliyun = raw
+            .aliyun
+            .map(|raw| aliyun_account(raw, &resolve))
+            .transpose()?;
         if zego.is_none() && aliyun.is_none() {
             return Err(err("configure [zego] or [aliyun] (or both)"));
         }
@@ -357,27 +378,109 @@ fn err(text: &str) -> ConfigError {
     ConfigError(text.to_string())
 }
 
+/// A secret written inline (`<key>`), in a file (`<key>_file`, a path; trailing line breaks
+/// trimmed; refused when every user may read it) or in an environment variable (`<key>_env`,
+/// its name): at most one of the three.
+struct Secret {
+    /// `"[zego] "`, or empty for a top-level key.
+    section: &'static str,
+    key: &'static str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    env: Option<String>,
+}
+
+impl Secret {
+    /// The value, `None` when none of the three is set.
+    fn read(self, resolve: &dyn Fn(PathBuf) -> PathBuf) -> Result<Option<String>, ConfigError> {
+        let Secret {
+            section,
+            key,
+            inline,
+            file,
+            env,
+        } = self;
+        let value = match (inline, file, env) {
+            (None, None, None) => return Ok(None),
+            (Some(value), None, None) => value,
+            (None, Some(file), None) => read_secret_file(&resolve(file))
+                .map_err(|e| ConfigError(format!("{section}{key}_file: {e}")))?,
+            (None, None, Some(name)) => match std::env::var(&name) {
+                Ok(value) => trim_line_breaks(value),
+                Err(std::env::VarError::NotPresent) => {
+                    return Err(ConfigError(format!(
+                        "{section}{key}_env: the environment variable {name} is not set"
+                    )))
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(ConfigError(format!(
+                        "{section}{key}_env: the environment variable {name} is not UTF-8"
+                    )))
+                }
+            },
+            _ => {
+                return Err(ConfigError(format!(
+                    "{section}{key}: set only one of {key}, {key}_file and {key}_env"
+                )))
+            }
+        };
+        if value.is_empty() {
+            return Err(ConfigError(format!("{section}{key}: the secret is empty")));
+        }
+        Ok(Some(value))
+    }
+}
+
+/// `value` without its trailing line breaks (a file or variable written with `echo`).
+fn trim_line_breaks(mut value: String) -> String {
+    let kept = value.trim_end_matches(['\r', '\n']).len();
+    value.truncate(kept);
+    value
+}
+
+/// A secret file's text. On Unix, a file every user may read is refused: the secret would not
+/// be one (other users of the machine, a backup, a container's other processes...).
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mode = metadata.permissions().mode();
+        if mode & 0o004 != 0 {
+            return Err(format!(
+                "{} is readable by every user (mode {:o}): make it readable by the broker only, \
+                 e.g. chmod o-rwx {}",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(trim_line_breaks(text))
+}
+
 fn tokens(
     raw: RawTokens,
     resolve: &dyn Fn(PathBuf) -> PathBuf,
 ) -> Result<TokenSettings, ConfigError> {
-    let key = match (raw.hs256_key, raw.hs256_key_file) {
-        (Some(key), None) => key.into_bytes(),
-        (None, Some(file)) => {
-            let file = resolve(file);
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                ConfigError(format!(
-                    "[tokens] hs256_key_file: cannot read {}: {e}",
-                    file.display()
-                ))
-            })?;
-            text.trim().as_bytes().to_vec()
-        }
-        _ => {
-            return Err(err(
-                "[tokens]: set exactly one of hs256_key and hs256_key_file",
-            ))
-        }
+    let from_file = raw.hs256_key_file.is_some();
+    let key = Secret {
+        section: "[tokens] ",
+        key: "hs256_key",
+        inline: raw.hs256_key,
+        file: raw.hs256_key_file,
+        env: raw.hs256_key_env,
+    }
+    .read(resolve)?
+    .ok_or_else(|| err("[tokens]: set one of hs256_key, hs256_key_file and hs256_key_env"))?;
+    // A key file's surrounding whitespace was always trimmed.
+    let key = if from_file {
+        key.trim().as_bytes().to_vec()
+    } else {
+        key.into_bytes()
     };
     // RFC 7518 §3.2: an HS256 key must have at least as many bits as the hash.
     if key.len() < 32 {
@@ -400,11 +503,25 @@ fn tokens(
 /// A stream id that passes the core's checks, to validate the credentials without a token.
 const PLACEHOLDER: &str = "config-check";
 
-fn zego_account(raw: RawZego) -> Result<ZegoAccount, ConfigError> {
+fn zego_account(
+    raw: RawZego,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<ZegoAccount, ConfigError> {
+    let server_secret = Secret {
+        section: "[zego] ",
+        key: "server_secret",
+        inline: raw.server_secret,
+        file: raw.server_secret_file,
+        env: raw.server_secret_env,
+    }
+    .read(resolve)?
+    .ok_or_else(|| {
+        err("[zego]: set one of server_secret, server_secret_file and server_secret_env")
+    })?;
     let account = ZegoAccount {
         app_id: raw.app_id,
         raw: RawZegoValues {
-            server_secret: raw.server_secret,
+            server_secret,
             endpoint: raw.endpoint,
             is_test: raw.is_test,
         },
@@ -415,10 +532,24 @@ fn zego_account(raw: RawZego) -> Result<ZegoAccount, ConfigError> {
     Ok(account)
 }
 
-fn aliyun_account(raw: RawAliyun) -> Result<AliyunAccount, ConfigError> {
+fn aliyun_account(
+    raw: RawAliyun,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<AliyunAccount, ConfigError> {
+    let access_key_secret = Secret {
+        section: "[aliyun] ",
+        key: "access_key_secret",
+        inline: raw.access_key_secret,
+        file: raw.access_key_secret_file,
+        env: raw.access_key_secret_env,
+    }
+    .read(resolve)?
+    .ok_or_else(|| {
+        err("[aliyun]: set one of access_key_secret, access_key_secret_file and access_key_secret_env")
+    })?;
     let account = AliyunAccount {
         access_key_id: raw.access_key_id,
-        access_key_secret: raw.access_key_secret,
+        access_key_secret,
         endpoint: raw.endpoint,
         app_id: raw.app_id,
         signature_version: raw.signature_version.unwrap_or_else(|| "v2".into()),
