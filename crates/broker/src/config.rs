@@ -4,6 +4,7 @@
 //! plugin's settings), with a placeholder for what each token pins, so a bad AppId or endpoint
 //! is refused at start and not at the first go-live.
 
+use crate::token::VerifyingKey;
 use axum::http::HeaderName;
 use rtc_golive_core::config::aliyun::AliyunConfig;
 use rtc_golive_core::config::zego::ZegoConfig;
@@ -74,6 +75,23 @@ struct RawTokens {
     hs256_key_env: Option<String>,
     audience: String,
     leeway_seconds: Option<u64>,
+    #[serde(default)]
+    keys: Vec<RawKey>,
+    jwks_file: Option<PathBuf>,
+}
+
+/// One of `[[tokens.keys]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    kid: Option<String>,
+    #[serde(default)]
+    sign: bool,
+    hs256_key: Option<String>,
+    hs256_key_file: Option<PathBuf>,
+    hs256_key_env: Option<String>,
+    ed25519_public_key_file: Option<PathBuf>,
+    es256_public_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -161,12 +179,38 @@ impl std::fmt::Debug for TokenKey {
 /// How tokens are signed and checked.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
-    /// The HS256 key.
-    pub key: TokenKey,
+    /// Every key a token may be checked with (the signing key among them).
+    pub keys: Vec<VerifyingKey>,
+    /// The HS256 key `token` signs with, when there is one.
+    pub signing: Option<SigningKey>,
     /// The `aud` every token must carry.
     pub audience: String,
     /// Clock leeway for `exp` (at most 60 s).
     pub leeway_seconds: u64,
+}
+
+/// The HS256 key new tokens are signed with, and the `kid` their header names.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    /// The key's id; none for the legacy `hs256_key`.
+    pub kid: Option<String>,
+    /// The secret.
+    pub key: TokenKey,
+}
+
+impl TokenSettings {
+    /// One HS256 key without a kid, signing and checking (the config's `hs256_key` alone).
+    pub fn hs256(key: &[u8], audience: &str, leeway_seconds: u64) -> Self {
+        TokenSettings {
+            keys: vec![VerifyingKey::hs256(None, key)],
+            signing: Some(SigningKey {
+                kid: None,
+                key: TokenKey(key.to_vec()),
+            }),
+            audience: audience.to_string(),
+            leeway_seconds,
+        }
+    }
 }
 
 /// The ZEGOCLOUD app's credentials, as a core config whose stream is filled per token.
@@ -317,7 +361,7 @@ impl BrokerConfig {
                 .map_err(|_| err("redis_url: not a redis:// or rediss:// URL"))?;
         }
         let admin_key = Secret {
-            section: "",
+            section: String::new(),
             key: "admin_key",
             inline: raw.admin_key,
             file: raw.admin_key_file,
@@ -383,7 +427,7 @@ fn err(text: &str) -> ConfigError {
 /// its name): at most one of the three.
 struct Secret {
     /// `"[zego] "`, or empty for a top-level key.
-    section: &'static str,
+    section: String,
     key: &'static str,
     inline: Option<String>,
     file: Option<PathBuf>,
@@ -467,24 +511,130 @@ fn tokens(
     resolve: &dyn Fn(PathBuf) -> PathBuf,
 ) -> Result<TokenSettings, ConfigError> {
     let from_file = raw.hs256_key_file.is_some();
-    let key = Secret {
-        section: "[tokens] ",
+    let legacy = Secret {
+        section: "[tokens] ".into(),
         key: "hs256_key",
         inline: raw.hs256_key,
         file: raw.hs256_key_file,
         env: raw.hs256_key_env,
     }
     .read(resolve)?
-    .ok_or_else(|| err("[tokens]: set one of hs256_key, hs256_key_file and hs256_key_env"))?;
-    // A key file's surrounding whitespace was always trimmed.
-    let key = if from_file {
-        key.trim().as_bytes().to_vec()
-    } else {
-        key.into_bytes()
-    };
-    // RFC 7518 §3.2: an HS256 key must have at least as many bits as the hash.
-    if key.len() < 32 {
-        return Err(err("[tokens]: the HS256 key must be at least 32 bytes"));
+    .map(|key| hs256_bytes(key, from_file, "[tokens]"))
+    .transpose()?;
+    let mut keys = Vec::new();
+    let mut signing = None;
+    if let Some(key) = &legacy {
+        keys.push(VerifyingKey::hs256(None, key));
+    }
+    for (i, raw_key) in raw.keys.into_iter().enumerate() {
+        let label = match &raw_key.kid {
+            Some(kid) => format!("[[tokens.keys]] kid {kid:?}"),
+            None => format!("[[tokens.keys]] #{}", i + 1),
+        };
+        if raw_key
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid.trim().is_empty())
+        {
+            return Err(ConfigError(format!("{label}: kid must not be empty")));
+        }
+        let from_file = raw_key.hs256_key_file.is_some();
+        let secret = Secret {
+            section: format!("{label} "),
+            key: "hs256_key",
+            inline: raw_key.hs256_key,
+            file: raw_key.hs256_key_file,
+            env: raw_key.hs256_key_env,
+        }
+        .read(resolve)?;
+        let public = |file: PathBuf| {
+            let file = resolve(file);
+            std::fs::read(&file)
+                .map_err(|e| ConfigError(format!("{label}: cannot read {}: {e}", file.display())))
+        };
+        let kid = raw_key.kid;
+        let key = match (
+            secret,
+            raw_key.ed25519_public_key_file,
+            raw_key.es256_public_key_file,
+        ) {
+            (Some(secret), None, None) => {
+                let secret = hs256_bytes(secret, from_file, &label)?;
+                if raw_key.sign {
+                    if signing.is_some() {
+                        return Err(ConfigError(format!(
+                            "{label}: only one key may have sign = true"
+                        )));
+                    }
+                    signing = Some(SigningKey {
+                        kid: kid.clone(),
+                        key: TokenKey(secret.clone()),
+                    });
+                }
+                VerifyingKey::hs256(kid, &secret)
+            }
+            (None, Some(file), None) => VerifyingKey::ed25519_pem(kid, &public(file)?)
+                .map_err(|e| ConfigError(format!("{label} ed25519_public_key_file: {e}")))?,
+            (None, None, Some(file)) => VerifyingKey::es256_pem(kid, &public(file)?)
+                .map_err(|e| ConfigError(format!("{label} es256_public_key_file: {e}")))?,
+            _ => {
+                return Err(ConfigError(format!(
+                    "{label}: set one of hs256_key (or hs256_key_file, hs256_key_env), \
+                     ed25519_public_key_file and es256_public_key_file"
+                )))
+            }
+        };
+        if raw_key.sign && key.alg != jsonwebtoken::Algorithm::HS256 {
+            return Err(ConfigError(format!(
+                "{label}: sign = true needs an HS256 key (the broker has only the public key)"
+            )));
+        }
+        keys.push(key);
+    }
+    if let Some(file) = raw.jwks_file {
+        let file = resolve(file);
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            ConfigError(format!(
+                "[tokens] jwks_file: cannot read {}: {e}",
+                file.display()
+            ))
+        })?;
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text).map_err(|e| {
+            ConfigError(format!(
+                "[tokens] jwks_file: {} is not a JWKS: {e}",
+                file.display()
+            ))
+        })?;
+        for (i, jwk) in set.keys.iter().enumerate() {
+            let key = VerifyingKey::from_jwk(jwk).map_err(|e| {
+                ConfigError(format!(
+                    "[tokens] jwks_file: key #{} (kid {:?}): {e}",
+                    i + 1,
+                    jwk.common.key_id.as_deref().unwrap_or("none")
+                ))
+            })?;
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        return Err(err(
+            "[tokens]: set hs256_key (or hs256_key_file, hs256_key_env), [[tokens.keys]] or jwks_file",
+        ));
+    }
+    let mut kids: Vec<&str> = keys.iter().filter_map(|k| k.kid.as_deref()).collect();
+    kids.sort_unstable();
+    if let Some(pair) = kids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(ConfigError(format!(
+            "[tokens]: two keys have kid {:?}: a kid names one key",
+            pair[0]
+        )));
+    }
+    // Without a key marked for signing, the legacy key signs, as it always did.
+    if signing.is_none() {
+        signing = legacy.map(|key| SigningKey {
+            kid: None,
+            key: TokenKey(key),
+        });
     }
     if raw.audience.trim().is_empty() {
         return Err(err("[tokens] audience: must not be empty"));
@@ -494,10 +644,27 @@ fn tokens(
         return Err(err("[tokens] leeway_seconds: at most 60"));
     }
     Ok(TokenSettings {
-        key: TokenKey(key),
+        keys,
+        signing,
         audience: raw.audience,
         leeway_seconds,
     })
+}
+
+/// An HS256 key's bytes, at least 32 (RFC 7518 §3.2: as many bits as the hash). A key file's
+/// surrounding whitespace was always trimmed.
+fn hs256_bytes(key: String, from_file: bool, label: &str) -> Result<Vec<u8>, ConfigError> {
+    let key = if from_file {
+        key.trim().as_bytes().to_vec()
+    } else {
+        key.into_bytes()
+    };
+    if key.len() < 32 {
+        return Err(ConfigError(format!(
+            "{label}: the HS256 key must be at least 32 bytes"
+        )));
+    }
+    Ok(key)
 }
 
 /// A stream id that passes the core's checks, to validate the credentials without a token.
@@ -508,7 +675,7 @@ fn zego_account(
     resolve: &dyn Fn(PathBuf) -> PathBuf,
 ) -> Result<ZegoAccount, ConfigError> {
     let server_secret = Secret {
-        section: "[zego] ",
+        section: "[zego] ".into(),
         key: "server_secret",
         inline: raw.server_secret,
         file: raw.server_secret_file,
@@ -537,7 +704,7 @@ fn aliyun_account(
     resolve: &dyn Fn(PathBuf) -> PathBuf,
 ) -> Result<AliyunAccount, ConfigError> {
     let access_key_secret = Secret {
-        section: "[aliyun] ",
+        section: "[aliyun] ".into(),
         key: "access_key_secret",
         inline: raw.access_key_secret,
         file: raw.access_key_secret_file,
@@ -655,5 +822,150 @@ server_secret = "0123456789abcdef0123456789abcdef"
             "client_ip_header",
         );
         bad("[zego]", "[limits]\nqueue_limit = 0\n[zego]", "positive");
+    }
+
+    /// `GOOD` with its `[tokens]` section replaced by `tokens`.
+    fn with_tokens(tokens: &str) -> Result<BrokerConfig, ConfigError> {
+        let text = GOOD.replace(
+            "[tokens]\nhs256_key = \"0123456789abcdef0123456789abcdef\"\naudience = \"obs\"\n",
+            "",
+        );
+        assert_ne!(text, GOOD);
+        parse(&format!("{text}\n[tokens]\naudience = \"obs\"\n{tokens}"))
+    }
+
+    const OLD: &str = "[[tokens.keys]]\nkid = \"2026-06\"\nhs256_key = \"old-0123456789abcdef0123456789abcdef\"\n";
+    const NEW: &str = "[[tokens.keys]]\nkid = \"2026-12\"\nsign = true\nhs256_key = \"new-0123456789abcdef0123456789abcdef\"\n";
+
+    #[test]
+    fn the_legacy_key_alone_is_one_signing_key_without_kid() {
+        let t = parse(GOOD).unwrap().tokens;
+        assert_eq!(t.keys.len(), 1);
+        assert_eq!(t.keys[0].kid, None);
+        let signing = t.signing.unwrap();
+        assert_eq!(signing.kid, None);
+        assert_eq!(signing.key.0, b"0123456789abcdef0123456789abcdef");
+    }
+
+    #[test]
+    fn rotation_keys_have_kids_and_one_signs() {
+        let t = with_tokens(&format!(
+            "hs256_key = \"0123456789abcdef0123456789abcdef\"\n{OLD}{NEW}"
+        ))
+        .unwrap()
+        .tokens;
+        let kids: Vec<_> = t.keys.iter().map(|k| k.kid.as_deref()).collect();
+        assert_eq!(kids, [None, Some("2026-06"), Some("2026-12")]);
+        assert_eq!(t.signing.as_ref().unwrap().kid.as_deref(), Some("2026-12"));
+        assert!(!format!("{t:?}").contains("0123456789abcdef"));
+        // Without a key marked, nothing signs (the legacy key does when there is one).
+        let t = with_tokens(OLD).unwrap().tokens;
+        assert!(t.signing.is_none());
+        let t = with_tokens(&format!(
+            "hs256_key = \"0123456789abcdef0123456789abcdef\"\n{OLD}"
+        ))
+        .unwrap()
+        .tokens;
+        assert_eq!(t.signing.unwrap().kid, None);
+    }
+
+    #[test]
+    fn key_problems_are_named() {
+        let bad = |tokens: &str, expect: &str| {
+            let e = with_tokens(tokens).unwrap_err().0;
+            assert!(e.contains(expect), "{e:?} should mention {expect:?}");
+            assert!(!e.contains("0123456789abcdef"), "{e}");
+        };
+        bad("", "set hs256_key");
+        bad(
+            &format!("{NEW}{}", NEW.replace("2026-12", "2027")),
+            "only one key may have sign = true",
+        );
+        bad(&format!("{OLD}{OLD}"), "two keys have kid \"2026-06\"");
+        bad(&OLD.replace("2026-06", " "), "kid must not be empty");
+        bad(
+            &OLD.replace("old-0123456789abcdef0123456789abcdef", "short"),
+            "[[tokens.keys]] kid \"2026-06\": the HS256 key must be at least 32 bytes",
+        );
+        bad(
+            "[[tokens.keys]]\nkid = \"a\"\n",
+            "[[tokens.keys]] kid \"a\": set one of hs256_key",
+        );
+        bad(
+            &format!("{OLD}ed25519_public_key_file = \"/nonexistent.pem\"\n"),
+            "set one of hs256_key",
+        );
+        bad(
+            "[[tokens.keys]]\nkid = \"login\"\ned25519_public_key_file = \"/nonexistent.pem\"\n",
+            "[[tokens.keys]] kid \"login\": cannot read /nonexistent.pem",
+        );
+        bad(
+            "jwks_file = \"/nonexistent.json\"\n",
+            "[tokens] jwks_file: cannot read",
+        );
+        bad(
+            "[[tokens.keys]]\nhs256_key_env = \"RTC_GOLIVE_TEST_NOT_SET_EVER\"\n",
+            "[[tokens.keys]] #1 hs256_key_env: the environment variable RTC_GOLIVE_TEST_NOT_SET_EVER is not set",
+        );
+        bad("colour = 1\n", "colour");
+    }
+
+    #[test]
+    fn public_keys_and_a_jwks_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("broker-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        std::fs::write(dir.join("ed.pem"), ed.public_key_pem()).unwrap();
+        std::fs::write(dir.join("ec.pem"), ec.public_key_pem()).unwrap();
+        let x = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ed.public_key_raw(),
+        );
+        std::fs::write(
+            dir.join("jwks.json"),
+            serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "jwks-ed"}]})
+                .to_string(),
+        )
+        .unwrap();
+        let text = GOOD.replace(
+            "audience = \"obs\"\n",
+            "audience = \"obs\"\njwks_file = \"jwks.json\"\n\
+             [[tokens.keys]]\nkid = \"ed\"\ned25519_public_key_file = \"ed.pem\"\n\
+             [[tokens.keys]]\nkid = \"ec\"\nes256_public_key_file = \"ec.pem\"\n",
+        );
+        let parsed = BrokerConfig::parse(&text, &dir);
+        let swapped = BrokerConfig::parse(
+            &text.replace("ed.pem", "ec.pem").replace(
+                "es256_public_key_file = \"ec.pem\"",
+                "es256_public_key_file = \"ed.pem\"",
+            ),
+            &dir,
+        );
+        let signing = BrokerConfig::parse(
+            &text.replace("kid = \"ed\"\n", "kid = \"ed\"\nsign = true\n"),
+            &dir,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let t = parsed.unwrap().tokens;
+        let keys: Vec<_> = t.keys.iter().map(|k| (k.kid.as_deref(), k.alg)).collect();
+        use jsonwebtoken::Algorithm::{EdDSA, ES256, HS256};
+        assert_eq!(
+            keys,
+            [
+                (None, HS256),
+                (Some("ed"), EdDSA),
+                (Some("ec"), ES256),
+                (Some("jwks-ed"), EdDSA)
+            ]
+        );
+        assert!(swapped
+            .unwrap_err()
+            .0
+            .contains("ed25519_public_key_file: not an Ed25519 public key"));
+        assert!(signing
+            .unwrap_err()
+            .0
+            .contains("sign = true needs an HS256 key"));
     }
 }
