@@ -32,7 +32,7 @@ const QUEUE_LIMIT: u32 = 1000;
 /// (4 % let one request in 500 through early in one of four storms: docs/benchmarks-broker.md).
 const MARGIN_PERCENT: u32 = 8;
 /// The clock leeway tokens get, and the most the config may allow.
-const MAX_LEEWAY_SECONDS: u64 = 60;
+pub const MAX_LEEWAY_SECONDS: u64 = 60;
 
 /// Why the config cannot be used: the file, the key and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! token signed with HS256 using a public key as the secret, one naming `none`, or any other
 //! algorithm never passes, since the algorithm comes from the key, not from the token.
 //!
-use crate::config::TokenSettings;
+use crate::config::{TokenSettings, MAX_LEEWAY_SECONDS};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -90,8 +90,25 @@ impl Claims {
     }
 }
 
-/// The longest a token may live.
+/// The longest a token may live (`exp - iat`): `token` mints no longer one, and the broker
+/// refuses a longer one (`token_invalid`), whoever signed it.
 pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// How long a revocation must be kept: until the token's `exp` is past even with the most
+/// leeway a config allows (and a minute more). Without `exp`, as long as a token accepted now
+/// may live: [`verify`] refuses a token issued in the future or living longer than
+/// [`MAX_TTL`], so one accepted now expires within `MAX_TTL` and the leeway. An `exp` beyond
+/// that (a typo, milliseconds) gets no more.
+pub fn revocation_seconds(exp: Option<u64>) -> u64 {
+    let longest = MAX_TTL.as_secs() + 24 * 60 * 60;
+    match exp {
+        Some(exp) => exp
+            .saturating_sub(unix_now())
+            .saturating_add(MAX_LEEWAY_SECONDS + 60)
+            .min(longest),
+        None => longest,
+    }
+}
 
 /// A key tokens are checked with: its `kid` (none for the legacy key), the one algorithm a
 /// token checked with it must name, and the key. Never printed.
@@ -253,6 +270,25 @@ pub fn verify(settings: &TokenSettings, token: &str) -> Result<Claims, ErrorCode
     }
     let claims = outcome?;
     if claims.pin().is_none() || claims.jti.is_empty() {
+        return Err(ErrorCode::TokenInvalid);
+    }
+    // A token living longer than `token` would mint (a login service's mistake), or issued in
+    // the future: its revocation could not be kept long enough (see `revocation_seconds`).
+    if claims.exp.saturating_sub(claims.iat) > MAX_TTL.as_secs() {
+        log::info!(
+            "refused sub={} jti={}: it lives {} days (exp - iat), more than 366",
+            claims.sub,
+            claims.jti,
+            claims.exp.saturating_sub(claims.iat) / 86_400
+        );
+        return Err(ErrorCode::TokenInvalid);
+    }
+    if claims.iat > unix_now() + settings.leeway_seconds {
+        log::info!(
+            "refused sub={} jti={}: issued in the future (iat)",
+            claims.sub,
+            claims.jti
+        );
         return Err(ErrorCode::TokenInvalid);
     }
     Ok(claims)
@@ -655,5 +691,51 @@ mod tests {
                 "{refused}"
             );
         }
+    }
+
+    #[test]
+    fn a_token_lives_366_days_at_most_and_from_now() {
+        let s = settings();
+        let key = EncodingKey::from_secret(KEY);
+        let at = |iat: u64, exp: u64| Claims {
+            iat,
+            exp,
+            ..claims()
+        };
+        let now = unix_now();
+        let max = MAX_TTL.as_secs();
+        let longest = at(now - 10, now - 10 + max);
+        assert_eq!(
+            verify(&s, &sign(Algorithm::HS256, None, &key, &longest)),
+            Ok(longest.clone())
+        );
+        for refused in [
+            at(now - 10, now - 9 + max),
+            at(0, now + 3600),
+            at(now + 3600, now + 7200),
+        ] {
+            assert_eq!(
+                verify(&s, &sign(Algorithm::HS256, None, &key, &refused)),
+                Err(ErrorCode::TokenInvalid),
+                "{refused:?}"
+            );
+        }
+        // Within the leeway, a clock a little ahead is fine.
+        let ahead = at(now + 30, now + 3600);
+        assert!(verify(&s, &sign(Algorithm::HS256, None, &key, &ahead)).is_ok());
+        assert!(mint(&s, "a", zego(), MAX_TTL + Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_revocation_outlives_its_token() {
+        let now = unix_now();
+        let kept = revocation_seconds(Some(now + 3600));
+        assert!((3600 + 120..=3600 + 121).contains(&kept), "{kept}");
+        assert_eq!(revocation_seconds(Some(now - 3600)), 120);
+        let longest = MAX_TTL.as_secs() + 86_400;
+        assert_eq!(revocation_seconds(None), longest);
+        assert_eq!(revocation_seconds(Some(now * 1000)), longest);
+        // Any token accepted now expires before a revocation without exp ends.
+        assert!(MAX_TTL.as_secs() + MAX_LEEWAY_SECONDS * 2 < longest);
     }
 }
