@@ -155,6 +155,10 @@ impl VerifyingKey {
     pub fn es256_pem(kid: Option<String>, pem: &[u8]) -> Result<Self, String> {
         let key = DecodingKey::from_ec_pem(pem)
             .map_err(|e| format!("not an EC (P-256) public key in PEM: {e}"))?;
+        // Another curve would be read, and then check no signature at all.
+        if !names_p256(pem) {
+            return Err("an EC public key, but not on P-256 (ES256 needs P-256)".into());
+        }
         Ok(VerifyingKey {
             kid,
             alg: Algorithm::ES256,
@@ -194,6 +198,21 @@ impl VerifyingKey {
             key,
         })
     }
+}
+
+/// Whether the PEM's DER names the P-256 curve (OID 1.2.840.10045.3.1.7).
+fn names_p256(pem: &[u8]) -> bool {
+    use base64::Engine;
+    const P256: [u8; 10] = [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+    let text = String::from_utf8_lossy(pem);
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .flat_map(|line| line.trim().chars())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .is_ok_and(|der| der.windows(P256.len()).any(|w| w == P256))
 }
 
 /// Signs `claims`' pins for `sub` with a fresh `jti`, valid for `ttl` from now.
@@ -644,6 +663,9 @@ mod tests {
         assert!(VerifyingKey::ed25519_pem(None, l.ec_public_pem.as_bytes()).is_err());
         assert!(VerifyingKey::es256_pem(None, l.ed_public_pem.as_bytes()).is_err());
         assert!(VerifyingKey::ed25519_pem(None, b"0123456789abcdef0123456789abcdef").is_err());
+        let p384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let e = VerifyingKey::es256_pem(None, p384.public_key_pem().as_bytes()).unwrap_err();
+        assert!(e.contains("not on P-256"), "{e}");
     }
 
     #[test]
