@@ -10,7 +10,7 @@
 //!
 use crate::config::{TokenSettings, MAX_LEEWAY_SECONDS};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rtc_golive_core::platform_api::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -190,6 +190,9 @@ impl VerifyingKey {
         };
         if named.is_some_and(|named| named != alg) {
             return Err("its alg does not match its key type".into());
+        }
+        if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
+            return Err("its use is not sig".into());
         }
         let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unreadable key: {e}"))?;
         Ok(VerifyingKey {
@@ -707,6 +710,9 @@ mod tests {
                 "kty": "OKP", "crv": "Ed25519", "x": b64(&ed_raw), "kid": "ed", "alg": "ES256"
             }),
             serde_json::json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "rsa"}),
+            serde_json::json!({
+                "kty": "OKP", "crv": "Ed25519", "x": b64(&ed_raw), "kid": "ed", "use": "enc"
+            }),
         ] {
             assert!(
                 VerifyingKey::from_jwk(&jwk(refused.clone())).is_err(),
