@@ -209,6 +209,62 @@ fn goes_live_on_zego_with_heartbeats_and_stops_the_session() {
     assert_eq!(obs.quit().code(), Some(0));
 }
 
+/// A token revoked while live: the next heartbeat is refused, and the plugin stops the stream
+/// (it would go on to the vendor's node without the platform's session and CDN forward) and
+/// tells the streamer why and what to do, in its window.
+#[test]
+fn a_token_revoked_while_live_stops_the_stream_with_the_reason() {
+    let (rtmp, sim, broker) = rig();
+    let minted = broker.mint("alice", &TokenPin::zego_with_cdn(STREAM, &[CDN_URL]), None);
+    let mut obs = launch(settings(&broker, &minted.token));
+    obs.start_stream().expect("go-live through the broker");
+    rtmp.wait_for_publish(Some(STREAM), Duration::from_secs(20))
+        .expect("nginx receives the stream");
+    assert_eq!(sim.zego().cdn_rules(STREAM), [CDN_URL]);
+
+    broker.revoke(&minted.jti);
+    // A heartbeat every third of the lease: the stream stops within one and a bit.
+    let stopped = common::wait_until(Duration::from_secs(LEASE_SECONDS + 10), || {
+        (!obs.stream_active()).then_some(())
+    });
+    assert!(
+        stopped.is_some(),
+        "the stream goes on with a revoked token:\n{}",
+        broker.log_tail(30)
+    );
+    rtmp.wait_for_publish_done(Some(STREAM), Duration::from_secs(10))
+        .expect("publish ends");
+    let status = obs.plugin_status();
+    let text = status["lastAlert"]["text"].as_str().unwrap_or_default();
+    for part in [
+        "Streaming was stopped",
+        "token_revoked",
+        "your token has been revoked",
+        "ask your platform for a new token",
+    ] {
+        assert!(text.contains(part), "{part:?} not in the alert: {status}");
+    }
+    let window = common::wait_until(Duration::from_secs(10), || {
+        window_names(obs.display())
+            .contains("Properties for 'RTC Go-Live'")
+            .then_some(())
+    });
+    assert!(
+        window.is_some(),
+        "the plugin's window opened with the reason"
+    );
+    assert!(obs
+        .log_text()
+        .contains("platform: the broker refused the heartbeat, stopping"));
+    // The broker refuses the revoked token's stop too: the lease ends the forward.
+    common::wait_until(Duration::from_secs(3 * LEASE_SECONDS), || {
+        sim.zego().cdn_rules(STREAM).is_empty().then_some(())
+    })
+    .unwrap_or_else(|| panic!("the lease ends the forward:\n{}", broker.log_tail(30)));
+    assert_no_secret_in_obs(&obs, &minted.token);
+    assert_eq!(obs.quit().code(), Some(0));
+}
+
 #[test]
 fn goes_live_on_aliyun_and_quitting_obs_stops_the_session() {
     let (rtmp, sim, broker) = rig();

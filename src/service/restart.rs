@@ -1,4 +1,5 @@
-//! Restarting a live stream through the frontend, for the core's failover ([`StreamControl`]).
+//! Restarting or stopping a live stream through the frontend, for the core's failover and the
+//! platform's refusals while live ([`StreamControl`]).
 
 use super::super::guard::guard;
 use super::super::libobs::frontend::{queue_ui_task, UiThread};
@@ -46,6 +47,11 @@ impl StreamControl for FrontendRestart {
         }
         std::thread::sleep(RESTART_SETTLE);
         queue_ui_task(start_streaming_task);
+    }
+
+    fn stop(&self) {
+        log::warn!("stopping the stream: it cannot go on (the reason is in the plugin's window)");
+        queue_ui_task(stop_streaming_task);
     }
 }
 

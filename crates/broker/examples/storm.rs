@@ -14,7 +14,7 @@
 //! Tokens are signed in process with the harness's key (500 runs of the `token` command would
 //! only measure process start-ups).
 
-use rtc_golive_broker::config::{TokenKey, TokenSettings};
+use rtc_golive_broker::config::TokenSettings;
 use rtc_golive_broker::token::{mint, ZegoPin};
 use rtc_golive_test_support::broker::{BROKER_AUDIENCE, BROKER_HS256_KEY};
 use rtc_golive_test_support::fixtures::sim;
@@ -66,11 +66,7 @@ fn main() -> ExitCode {
         });
         assert!(shared.is_some(), "the brokers never shared Redis");
     }
-    let settings = TokenSettings {
-        key: TokenKey(BROKER_HS256_KEY.as_bytes().to_vec()),
-        audience: BROKER_AUDIENCE.to_owned(),
-        leeway_seconds: 60,
-    };
+    let settings = TokenSettings::hs256(BROKER_HS256_KEY.as_bytes(), BROKER_AUDIENCE, 60);
     let tokens: Vec<String> = (0..clients)
         .map(|i| {
             let pin = ZegoPin {

@@ -782,10 +782,10 @@ impl Broker {
         }
     }
 
-    /// Revokes a token id on every instance.
-    pub async fn revoke(&self, jti: &str) -> Result<(), String> {
+    /// Revokes a token id on every instance, until the token's `exp` when known.
+    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<(), String> {
         log::info!("revoked jti={jti}");
-        self.revocations.revoke(jti).await
+        self.revocations.revoke(jti, exp).await
     }
 
     /// Deletes a closed or lapsed session's forwards; what is left is tried again later.

@@ -2,9 +2,10 @@
 
 use crate::config::BrokerConfig;
 use crate::http::REVOKE_PATH;
-use crate::revocation::{revoked_key, REVOCATION_TTL_SECONDS};
+use crate::revocation::revoked_key;
 use crate::token::{self, AliyunPin, ZegoPin};
 use clap::{ArgGroup, Parser, Subcommand};
+use rtc_golive_core::platform_api::ErrorCode;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -58,14 +59,24 @@ pub enum Command {
         ttl: Duration,
     },
     /// Revokes a token by its jti, for every instance (through Redis, or through the running
-    /// broker's admin API when there is no Redis).
+    /// broker's admin API when there is no Redis), until the token expires.
+    #[command(group(ArgGroup::new("which").required(true).args(["jti", "token"])))]
     Revoke {
         /// The broker's TOML config.
         #[arg(long)]
         config: PathBuf,
         /// The token's jti.
+        #[arg(long, conflicts_with = "token")]
+        jti: Option<String>,
+        /// With --jti: the token's expiry (`exp`: Unix seconds, or RFC 3339 such as
+        /// 2027-01-31T12:00:00Z), printed by `token`; the revocation is kept until then.
+        /// Without it, for 367 days.
+        #[arg(long, requires = "jti", value_parser = parse_exp)]
+        exp: Option<u64>,
+        /// The token itself (instead of --jti): its jti and expiry are read from it, once its
+        /// signature checks out with the config's keys.
         #[arg(long)]
-        jti: String,
+        token: Option<String>,
     },
 }
 
@@ -106,8 +117,37 @@ pub fn token(
     token::mint(&config.tokens, sub, (zego, aliyun), ttl)
 }
 
-/// `revoke`: through Redis when configured, else through the running broker's admin API.
-pub fn revoke(config: &BrokerConfig, jti: &str) -> Result<String, String> {
+/// `--exp`: Unix seconds or an RFC 3339 time.
+fn parse_exp(text: &str) -> Result<u64, String> {
+    if let Ok(seconds) = text.trim().parse::<u64>() {
+        return Ok(seconds);
+    }
+    humantime::parse_rfc3339_weak(text.trim())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| format!("{text:?} is neither Unix seconds nor an RFC 3339 time"))
+}
+
+/// What `revoke --token` revokes: the token's jti and exp, when the config's keys accept its
+/// signature; `Ok(None)` when it has expired (nothing to revoke).
+pub fn revocation_of(config: &BrokerConfig, token: &str) -> Result<Option<(String, u64)>, String> {
+    match token::verify(&config.tokens, token.trim()) {
+        Ok(claims) => Ok(Some((claims.jti, claims.exp))),
+        Err(ErrorCode::TokenExpired) => Ok(None),
+        Err(ErrorCode::TokenAudience) => {
+            Err("the token was made for another audience: not one this broker accepts".into())
+        }
+        Err(_) => Err(
+            "not a token this config's keys accept (signature, kid, lifetime): nothing to revoke"
+                .into(),
+        ),
+    }
+}
+
+/// `revoke`: through Redis when configured, else through the running broker's admin API; kept
+/// until `exp` when known.
+pub fn revoke(config: &BrokerConfig, jti: &str, exp: Option<u64>) -> Result<String, String> {
     if let Some(url) = &config.redis_url {
         let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
         let mut conn = client
@@ -117,7 +157,7 @@ pub fn revoke(config: &BrokerConfig, jti: &str) -> Result<String, String> {
             .arg(revoked_key(jti))
             .arg(1)
             .arg("EX")
-            .arg(REVOCATION_TTL_SECONDS)
+            .arg(token::revocation_seconds(exp))
             .query::<()>(&mut conn)
             .map_err(|e| format!("Redis refused the revocation: {e}"))?;
         return Ok(format!("revoked jti={jti} in Redis (every instance)"));
@@ -145,7 +185,7 @@ pub fn revoke(config: &BrokerConfig, jti: &str) -> Result<String, String> {
         .post(format!("{scheme}://{addr}{REVOKE_PATH}"))
         .bearer_auth(String::from_utf8_lossy(&key.0))
         .header("content-type", "application/json")
-        .body(serde_json::json!({ "jti": jti }).to_string())
+        .body(serde_json::json!({ "jti": jti, "exp": exp }).to_string())
         .send()
         .map_err(|e| format!("cannot reach the broker at {addr}: {e}"))?;
     let status = response.status();

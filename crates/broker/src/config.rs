@@ -4,6 +4,7 @@
 //! plugin's settings), with a placeholder for what each token pins, so a bad AppId or endpoint
 //! is refused at start and not at the first go-live.
 
+use crate::token::VerifyingKey;
 use axum::http::HeaderName;
 use rtc_golive_core::config::aliyun::AliyunConfig;
 use rtc_golive_core::config::zego::ZegoConfig;
@@ -31,7 +32,7 @@ const QUEUE_LIMIT: u32 = 1000;
 /// (4 % let one request in 500 through early in one of four storms: docs/benchmarks-broker.md).
 const MARGIN_PERCENT: u32 = 8;
 /// The clock leeway tokens get, and the most the config may allow.
-const MAX_LEEWAY_SECONDS: u64 = 60;
+pub const MAX_LEEWAY_SECONDS: u64 = 60;
 
 /// Why the config cannot be used: the file, the key and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,8 @@ struct RawConfig {
     allow_volatile_redis: Option<bool>,
     state_path: Option<PathBuf>,
     admin_key: Option<String>,
+    admin_key_file: Option<PathBuf>,
+    admin_key_env: Option<String>,
     client_ip_header: Option<String>,
     tokens: RawTokens,
     zego: Option<RawZego>,
@@ -71,15 +74,35 @@ struct RawConfig {
 struct RawTokens {
     hs256_key: Option<String>,
     hs256_key_file: Option<PathBuf>,
+    hs256_key_env: Option<String>,
     audience: String,
     leeway_seconds: Option<u64>,
+    #[serde(default)]
+    keys: Vec<RawKey>,
+    jwks_file: Option<PathBuf>,
+}
+
+/// One of `[[tokens.keys]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    kid: Option<String>,
+    #[serde(default)]
+    sign: bool,
+    hs256_key: Option<String>,
+    hs256_key_file: Option<PathBuf>,
+    hs256_key_env: Option<String>,
+    ed25519_public_key_file: Option<PathBuf>,
+    es256_public_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawZego {
     app_id: u32,
-    server_secret: String,
+    server_secret: Option<String>,
+    server_secret_file: Option<PathBuf>,
+    server_secret_env: Option<String>,
     endpoint: Option<String>,
     #[serde(default)]
     is_test: bool,
@@ -89,7 +112,9 @@ struct RawZego {
 #[serde(deny_unknown_fields)]
 struct RawAliyun {
     access_key_id: String,
-    access_key_secret: String,
+    access_key_secret: Option<String>,
+    access_key_secret_file: Option<PathBuf>,
+    access_key_secret_env: Option<String>,
     endpoint: Option<String>,
     app_id: String,
     signature_version: Option<String>,
@@ -162,12 +187,38 @@ impl std::fmt::Debug for TokenKey {
 /// How tokens are signed and checked.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
-    /// The HS256 key.
-    pub key: TokenKey,
+    /// Every key a token may be checked with (the signing key among them).
+    pub keys: Vec<VerifyingKey>,
+    /// The HS256 key `token` signs with, when there is one.
+    pub signing: Option<SigningKey>,
     /// The `aud` every token must carry.
     pub audience: String,
     /// Clock leeway for `exp` (at most 60 s).
     pub leeway_seconds: u64,
+}
+
+/// The HS256 key new tokens are signed with, and the `kid` their header names.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    /// The key's id; none for the legacy `hs256_key`.
+    pub kid: Option<String>,
+    /// The secret.
+    pub key: TokenKey,
+}
+
+impl TokenSettings {
+    /// One HS256 key without a kid, signing and checking (the config's `hs256_key` alone).
+    pub fn hs256(key: &[u8], audience: &str, leeway_seconds: u64) -> Self {
+        TokenSettings {
+            keys: vec![VerifyingKey::hs256(None, key)],
+            signing: Some(SigningKey {
+                kid: None,
+                key: TokenKey(key.to_vec()),
+            }),
+            audience: audience.to_string(),
+            leeway_seconds,
+        }
+    }
 }
 
 /// The ZEGOCLOUD app's credentials, as a core config whose stream is filled per token.
@@ -317,7 +368,15 @@ impl BrokerConfig {
             redis::Client::open(url.as_str())
                 .map_err(|_| err("redis_url: not a redis:// or rediss:// URL"))?;
         }
-        let admin_key = match raw.admin_key {
+        let admin_key = Secret {
+            section: String::new(),
+            key: "admin_key",
+            inline: raw.admin_key,
+            file: raw.admin_key_file,
+            env: raw.admin_key_env,
+        }
+        .read(&resolve)?;
+        let admin_key = match admin_key {
             Some(k) if k.len() < 16 => return Err(err("admin_key: use at least 16 characters")),
             k => k.map(|k| TokenKey(k.into_bytes())),
         };
@@ -332,8 +391,14 @@ impl BrokerConfig {
             })
             .transpose()?;
         let tokens = tokens(raw.tokens, &resolve)?;
-        let zego = raw.zego.map(zego_account).transpose()?;
-        let aliyun = raw.aliyun.map(aliyun_account).transpose()?;
+        let zego = raw
+            .zego
+            .map(|raw| zego_account(raw, &resolve))
+            .transpose()?;
+        let aliyun = raw
+            .aliyun
+            .map(|raw| aliyun_account(raw, &resolve))
+            .transpose()?;
         if zego.is_none() && aliyun.is_none() {
             return Err(err("configure [zego] or [aliyun] (or both)"));
         }
@@ -370,31 +435,219 @@ fn err(text: &str) -> ConfigError {
     ConfigError(text.to_string())
 }
 
+/// A secret written inline (`<key>`), in a file (`<key>_file`, a path; trailing line breaks
+/// trimmed; refused when every user may read it) or in an environment variable (`<key>_env`,
+/// its name): at most one of the three.
+struct Secret {
+    /// `"[zego] "`, or empty for a top-level key.
+    section: String,
+    key: &'static str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    env: Option<String>,
+}
+
+impl Secret {
+    /// The value, `None` when none of the three is set.
+    fn read(self, resolve: &dyn Fn(PathBuf) -> PathBuf) -> Result<Option<String>, ConfigError> {
+        let Secret {
+            section,
+            key,
+            inline,
+            file,
+            env,
+        } = self;
+        let value = match (inline, file, env) {
+            (None, None, None) => return Ok(None),
+            (Some(value), None, None) => value,
+            (None, Some(file), None) => read_secret_file(&resolve(file))
+                .map_err(|e| ConfigError(format!("{section}{key}_file: {e}")))?,
+            (None, None, Some(name)) => match std::env::var(&name) {
+                Ok(value) => trim_line_breaks(value),
+                Err(std::env::VarError::NotPresent) => {
+                    return Err(ConfigError(format!(
+                        "{section}{key}_env: the environment variable {name} is not set"
+                    )))
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(ConfigError(format!(
+                        "{section}{key}_env: the environment variable {name} is not UTF-8"
+                    )))
+                }
+            },
+            _ => {
+                return Err(ConfigError(format!(
+                    "{section}{key}: set only one of {key}, {key}_file and {key}_env"
+                )))
+            }
+        };
+        if value.is_empty() {
+            return Err(ConfigError(format!("{section}{key}: the secret is empty")));
+        }
+        Ok(Some(value))
+    }
+}
+
+/// `value` without its trailing line breaks (a file or variable written with `echo`).
+fn trim_line_breaks(mut value: String) -> String {
+    let kept = value.trim_end_matches(['\r', '\n']).len();
+    value.truncate(kept);
+    value
+}
+
+/// A secret file's text. On Unix, a file every user may read is refused: the secret would not
+/// be one (other users of the machine, a backup, a container's other processes...).
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mode = metadata.permissions().mode();
+        if mode & 0o004 != 0 {
+            return Err(format!(
+                "{} is readable by every user (mode {:o}): make it readable by the broker only, \
+                 e.g. chmod o-rwx {}",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(trim_line_breaks(text))
+}
+
 fn tokens(
     raw: RawTokens,
     resolve: &dyn Fn(PathBuf) -> PathBuf,
 ) -> Result<TokenSettings, ConfigError> {
-    let key = match (raw.hs256_key, raw.hs256_key_file) {
-        (Some(key), None) => key.into_bytes(),
-        (None, Some(file)) => {
+    let from_file = raw.hs256_key_file.is_some();
+    let legacy = Secret {
+        section: "[tokens] ".into(),
+        key: "hs256_key",
+        inline: raw.hs256_key,
+        file: raw.hs256_key_file,
+        env: raw.hs256_key_env,
+    }
+    .read(resolve)?
+    .map(|key| hs256_bytes(key, from_file, "[tokens]"))
+    .transpose()?;
+    let mut keys = Vec::new();
+    let mut signing = None;
+    if let Some(key) = &legacy {
+        keys.push(VerifyingKey::hs256(None, key));
+    }
+    for (i, raw_key) in raw.keys.into_iter().enumerate() {
+        let label = match &raw_key.kid {
+            Some(kid) => format!("[[tokens.keys]] kid {kid:?}"),
+            None => format!("[[tokens.keys]] #{}", i + 1),
+        };
+        if raw_key
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid.trim().is_empty())
+        {
+            return Err(ConfigError(format!("{label}: kid must not be empty")));
+        }
+        let from_file = raw_key.hs256_key_file.is_some();
+        let secret = Secret {
+            section: format!("{label} "),
+            key: "hs256_key",
+            inline: raw_key.hs256_key,
+            file: raw_key.hs256_key_file,
+            env: raw_key.hs256_key_env,
+        }
+        .read(resolve)?;
+        let public = |file: PathBuf| {
             let file = resolve(file);
-            let text = std::fs::read_to_string(&file).map_err(|e| {
+            std::fs::read(&file)
+                .map_err(|e| ConfigError(format!("{label}: cannot read {}: {e}", file.display())))
+        };
+        let kid = raw_key.kid;
+        let key = match (
+            secret,
+            raw_key.ed25519_public_key_file,
+            raw_key.es256_public_key_file,
+        ) {
+            (Some(secret), None, None) => {
+                let secret = hs256_bytes(secret, from_file, &label)?;
+                if raw_key.sign {
+                    if signing.is_some() {
+                        return Err(ConfigError(format!(
+                            "{label}: only one key may have sign = true"
+                        )));
+                    }
+                    signing = Some(SigningKey {
+                        kid: kid.clone(),
+                        key: TokenKey(secret.clone()),
+                    });
+                }
+                VerifyingKey::hs256(kid, &secret)
+            }
+            (None, Some(file), None) => VerifyingKey::ed25519_pem(kid, &public(file)?)
+                .map_err(|e| ConfigError(format!("{label} ed25519_public_key_file: {e}")))?,
+            (None, None, Some(file)) => VerifyingKey::es256_pem(kid, &public(file)?)
+                .map_err(|e| ConfigError(format!("{label} es256_public_key_file: {e}")))?,
+            _ => {
+                return Err(ConfigError(format!(
+                    "{label}: set one of hs256_key (or hs256_key_file, hs256_key_env), \
+                     ed25519_public_key_file and es256_public_key_file"
+                )))
+            }
+        };
+        if raw_key.sign && key.alg != jsonwebtoken::Algorithm::HS256 {
+            return Err(ConfigError(format!(
+                "{label}: sign = true needs an HS256 key (the broker has only the public key)"
+            )));
+        }
+        keys.push(key);
+    }
+    if let Some(file) = raw.jwks_file {
+        let file = resolve(file);
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            ConfigError(format!(
+                "[tokens] jwks_file: cannot read {}: {e}",
+                file.display()
+            ))
+        })?;
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text).map_err(|e| {
+            ConfigError(format!(
+                "[tokens] jwks_file: {} is not a JWKS: {e}",
+                file.display()
+            ))
+        })?;
+        for (i, jwk) in set.keys.iter().enumerate() {
+            let key = VerifyingKey::from_jwk(jwk).map_err(|e| {
                 ConfigError(format!(
-                    "[tokens] hs256_key_file: cannot read {}: {e}",
-                    file.display()
+                    "[tokens] jwks_file: key #{} (kid {:?}): {e}",
+                    i + 1,
+                    jwk.common.key_id.as_deref().unwrap_or("none")
                 ))
             })?;
-            text.trim().as_bytes().to_vec()
+            keys.push(key);
         }
-        _ => {
-            return Err(err(
-                "[tokens]: set exactly one of hs256_key and hs256_key_file",
-            ))
-        }
-    };
-    // RFC 7518 §3.2: an HS256 key must have at least as many bits as the hash.
-    if key.len() < 32 {
-        return Err(err("[tokens]: the HS256 key must be at least 32 bytes"));
+    }
+    if keys.is_empty() {
+        return Err(err(
+            "[tokens]: set hs256_key (or hs256_key_file, hs256_key_env), [[tokens.keys]] or jwks_file",
+        ));
+    }
+    let mut kids: Vec<&str> = keys.iter().filter_map(|k| k.kid.as_deref()).collect();
+    kids.sort_unstable();
+    if let Some(pair) = kids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(ConfigError(format!(
+            "[tokens]: two keys have kid {:?}: a kid names one key",
+            pair[0]
+        )));
+    }
+    // Without a key marked for signing, the legacy key signs, as it always did.
+    if signing.is_none() {
+        signing = legacy.map(|key| SigningKey {
+            kid: None,
+            key: TokenKey(key),
+        });
     }
     if raw.audience.trim().is_empty() {
         return Err(err("[tokens] audience: must not be empty"));
@@ -404,20 +657,51 @@ fn tokens(
         return Err(err("[tokens] leeway_seconds: at most 60"));
     }
     Ok(TokenSettings {
-        key: TokenKey(key),
+        keys,
+        signing,
         audience: raw.audience,
         leeway_seconds,
     })
 }
 
+/// An HS256 key's bytes, at least 32 (RFC 7518 §3.2: as many bits as the hash). A key file's
+/// surrounding whitespace was always trimmed.
+fn hs256_bytes(key: String, from_file: bool, label: &str) -> Result<Vec<u8>, ConfigError> {
+    let key = if from_file {
+        key.trim().as_bytes().to_vec()
+    } else {
+        key.into_bytes()
+    };
+    if key.len() < 32 {
+        return Err(ConfigError(format!(
+            "{label}: the HS256 key must be at least 32 bytes"
+        )));
+    }
+    Ok(key)
+}
+
 /// A stream id that passes the core's checks, to validate the credentials without a token.
 const PLACEHOLDER: &str = "config-check";
 
-fn zego_account(raw: RawZego) -> Result<ZegoAccount, ConfigError> {
+fn zego_account(
+    raw: RawZego,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<ZegoAccount, ConfigError> {
+    let server_secret = Secret {
+        section: "[zego] ".into(),
+        key: "server_secret",
+        inline: raw.server_secret,
+        file: raw.server_secret_file,
+        env: raw.server_secret_env,
+    }
+    .read(resolve)?
+    .ok_or_else(|| {
+        err("[zego]: set one of server_secret, server_secret_file and server_secret_env")
+    })?;
     let account = ZegoAccount {
         app_id: raw.app_id,
         raw: RawZegoValues {
-            server_secret: raw.server_secret,
+            server_secret,
             endpoint: raw.endpoint,
             is_test: raw.is_test,
         },
@@ -428,10 +712,24 @@ fn zego_account(raw: RawZego) -> Result<ZegoAccount, ConfigError> {
     Ok(account)
 }
 
-fn aliyun_account(raw: RawAliyun) -> Result<AliyunAccount, ConfigError> {
+fn aliyun_account(
+    raw: RawAliyun,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<AliyunAccount, ConfigError> {
+    let access_key_secret = Secret {
+        section: "[aliyun] ".into(),
+        key: "access_key_secret",
+        inline: raw.access_key_secret,
+        file: raw.access_key_secret_file,
+        env: raw.access_key_secret_env,
+    }
+    .read(resolve)?
+    .ok_or_else(|| {
+        err("[aliyun]: set one of access_key_secret, access_key_secret_file and access_key_secret_env")
+    })?;
     let account = AliyunAccount {
         access_key_id: raw.access_key_id,
-        access_key_secret: raw.access_key_secret,
+        access_key_secret,
         endpoint: raw.endpoint,
         app_id: raw.app_id,
         signature_version: raw.signature_version.unwrap_or_else(|| "v2".into()),
@@ -537,5 +835,150 @@ server_secret = "0123456789abcdef0123456789abcdef"
             "client_ip_header",
         );
         bad("[zego]", "[limits]\nqueue_limit = 0\n[zego]", "positive");
+    }
+
+    /// `GOOD` with its `[tokens]` section replaced by `tokens`.
+    fn with_tokens(tokens: &str) -> Result<BrokerConfig, ConfigError> {
+        let text = GOOD.replace(
+            "[tokens]\nhs256_key = \"0123456789abcdef0123456789abcdef\"\naudience = \"obs\"\n",
+            "",
+        );
+        assert_ne!(text, GOOD);
+        parse(&format!("{text}\n[tokens]\naudience = \"obs\"\n{tokens}"))
+    }
+
+    const OLD: &str = "[[tokens.keys]]\nkid = \"2026-06\"\nhs256_key = \"old-0123456789abcdef0123456789abcdef\"\n";
+    const NEW: &str = "[[tokens.keys]]\nkid = \"2026-12\"\nsign = true\nhs256_key = \"new-0123456789abcdef0123456789abcdef\"\n";
+
+    #[test]
+    fn the_legacy_key_alone_is_one_signing_key_without_kid() {
+        let t = parse(GOOD).unwrap().tokens;
+        assert_eq!(t.keys.len(), 1);
+        assert_eq!(t.keys[0].kid, None);
+        let signing = t.signing.unwrap();
+        assert_eq!(signing.kid, None);
+        assert_eq!(signing.key.0, b"0123456789abcdef0123456789abcdef");
+    }
+
+    #[test]
+    fn rotation_keys_have_kids_and_one_signs() {
+        let t = with_tokens(&format!(
+            "hs256_key = \"0123456789abcdef0123456789abcdef\"\n{OLD}{NEW}"
+        ))
+        .unwrap()
+        .tokens;
+        let kids: Vec<_> = t.keys.iter().map(|k| k.kid.as_deref()).collect();
+        assert_eq!(kids, [None, Some("2026-06"), Some("2026-12")]);
+        assert_eq!(t.signing.as_ref().unwrap().kid.as_deref(), Some("2026-12"));
+        assert!(!format!("{t:?}").contains("0123456789abcdef"));
+        // Without a key marked, nothing signs (the legacy key does when there is one).
+        let t = with_tokens(OLD).unwrap().tokens;
+        assert!(t.signing.is_none());
+        let t = with_tokens(&format!(
+            "hs256_key = \"0123456789abcdef0123456789abcdef\"\n{OLD}"
+        ))
+        .unwrap()
+        .tokens;
+        assert_eq!(t.signing.unwrap().kid, None);
+    }
+
+    #[test]
+    fn key_problems_are_named() {
+        let bad = |tokens: &str, expect: &str| {
+            let e = with_tokens(tokens).unwrap_err().0;
+            assert!(e.contains(expect), "{e:?} should mention {expect:?}");
+            assert!(!e.contains("0123456789abcdef"), "{e}");
+        };
+        bad("", "set hs256_key");
+        bad(
+            &format!("{NEW}{}", NEW.replace("2026-12", "2027")),
+            "only one key may have sign = true",
+        );
+        bad(&format!("{OLD}{OLD}"), "two keys have kid \"2026-06\"");
+        bad(&OLD.replace("2026-06", " "), "kid must not be empty");
+        bad(
+            &OLD.replace("old-0123456789abcdef0123456789abcdef", "short"),
+            "[[tokens.keys]] kid \"2026-06\": the HS256 key must be at least 32 bytes",
+        );
+        bad(
+            "[[tokens.keys]]\nkid = \"a\"\n",
+            "[[tokens.keys]] kid \"a\": set one of hs256_key",
+        );
+        bad(
+            &format!("{OLD}ed25519_public_key_file = \"/nonexistent.pem\"\n"),
+            "set one of hs256_key",
+        );
+        bad(
+            "[[tokens.keys]]\nkid = \"login\"\ned25519_public_key_file = \"/nonexistent.pem\"\n",
+            "[[tokens.keys]] kid \"login\": cannot read /nonexistent.pem",
+        );
+        bad(
+            "jwks_file = \"/nonexistent.json\"\n",
+            "[tokens] jwks_file: cannot read",
+        );
+        bad(
+            "[[tokens.keys]]\nhs256_key_env = \"RTC_GOLIVE_TEST_NOT_SET_EVER\"\n",
+            "[[tokens.keys]] #1 hs256_key_env: the environment variable RTC_GOLIVE_TEST_NOT_SET_EVER is not set",
+        );
+        bad("colour = 1\n", "colour");
+    }
+
+    #[test]
+    fn public_keys_and_a_jwks_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("broker-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        std::fs::write(dir.join("ed.pem"), ed.public_key_pem()).unwrap();
+        std::fs::write(dir.join("ec.pem"), ec.public_key_pem()).unwrap();
+        let x = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ed.public_key_raw(),
+        );
+        std::fs::write(
+            dir.join("jwks.json"),
+            serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "jwks-ed"}]})
+                .to_string(),
+        )
+        .unwrap();
+        let text = GOOD.replace(
+            "audience = \"obs\"\n",
+            "audience = \"obs\"\njwks_file = \"jwks.json\"\n\
+             [[tokens.keys]]\nkid = \"ed\"\ned25519_public_key_file = \"ed.pem\"\n\
+             [[tokens.keys]]\nkid = \"ec\"\nes256_public_key_file = \"ec.pem\"\n",
+        );
+        let parsed = BrokerConfig::parse(&text, &dir);
+        let swapped = BrokerConfig::parse(
+            &text.replace("ed.pem", "ec.pem").replace(
+                "es256_public_key_file = \"ec.pem\"",
+                "es256_public_key_file = \"ed.pem\"",
+            ),
+            &dir,
+        );
+        let signing = BrokerConfig::parse(
+            &text.replace("kid = \"ed\"\n", "kid = \"ed\"\nsign = true\n"),
+            &dir,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let t = parsed.unwrap().tokens;
+        let keys: Vec<_> = t.keys.iter().map(|k| (k.kid.as_deref(), k.alg)).collect();
+        use jsonwebtoken::Algorithm::{EdDSA, ES256, HS256};
+        assert_eq!(
+            keys,
+            [
+                (None, HS256),
+                (Some("ed"), EdDSA),
+                (Some("ec"), ES256),
+                (Some("jwks-ed"), EdDSA)
+            ]
+        );
+        assert!(swapped
+            .unwrap_err()
+            .0
+            .contains("ed25519_public_key_file: not an Ed25519 public key"));
+        assert!(signing
+            .unwrap_err()
+            .0
+            .contains("sign = true needs an HS256 key"));
     }
 }

@@ -19,7 +19,8 @@ use serde::Deserialize;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-/// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`).
+/// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`,
+/// with the token's `"exp"` when known).
 pub const REVOKE_PATH: &str = "/v1/admin/revoke";
 
 /// The body of `POST /v1/admin/revoke`.
@@ -27,6 +28,10 @@ pub const REVOKE_PATH: &str = "/v1/admin/revoke";
 pub struct RevokeRequest {
     /// The token id to revoke.
     pub jti: String,
+    /// The token's `exp` (Unix seconds): the revocation is kept until then; without it, as
+    /// long as any token may live.
+    #[serde(default)]
+    pub exp: Option<u64>,
 }
 
 impl IntoResponse for ApiError {
@@ -166,7 +171,7 @@ async fn revoke(
             "jti must not be empty",
         ));
     }
-    match broker.revoke(request.jti.trim()).await {
+    match broker.revoke(request.jti.trim(), request.exp).await {
         Ok(()) => Ok(Json(serde_json::json!({"revoked": request.jti.trim()})).into_response()),
         Err(e) => Err(ApiError {
             retry_after: Some(5),

@@ -62,9 +62,10 @@ fn run(command: Command) -> Result<(), String> {
             };
             let (token, claims) = cli::token(&config, &sub, zego, aliyun, ttl)?;
             eprintln!(
-                "token for sub={} jti={} expires {}",
+                "token for sub={} jti={} exp={} expires {}",
                 claims.sub,
                 claims.jti,
+                claims.exp,
                 humantime::format_rfc3339_seconds(
                     std::time::UNIX_EPOCH + std::time::Duration::from_secs(claims.exp)
                 )
@@ -72,9 +73,25 @@ fn run(command: Command) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::Revoke { config, jti } => {
+        Command::Revoke {
+            config,
+            jti,
+            exp,
+            token,
+        } => {
             let config = load(&config)?;
-            eprintln!("{}", cli::revoke(&config, &jti)?);
+            let (jti, exp) = match (jti, token) {
+                (Some(jti), _) => (jti, exp),
+                (None, Some(token)) => match cli::revocation_of(&config, &token)? {
+                    Some((jti, exp)) => (jti, Some(exp)),
+                    None => {
+                        eprintln!("the token has expired already: nothing to revoke");
+                        return Ok(());
+                    }
+                },
+                (None, None) => return Err("revoke needs --jti or --token".into()),
+            };
+            eprintln!("{}", cli::revoke(&config, &jti, exp)?);
             Ok(())
         }
     }

@@ -17,7 +17,8 @@ pub fn revoked_key(jti: &str) -> String {
     format!("{PREFIX}:revoked:{jti}")
 }
 
-/// How long Redis keeps a revocation: longer than any token lives.
+/// How long Redis keeps a revocation whose token's `exp` is unknown: longer than any token
+/// accepted now lives.
 pub const REVOCATION_TTL_SECONDS: u64 = MAX_TTL.as_secs() + 24 * 60 * 60;
 
 /// The revoked ids.
@@ -61,12 +62,14 @@ impl Revocations {
         found
     }
 
-    /// Revokes `jti`; `Err` when it could not be written to the state file, or Redis is
-    /// configured but the revocation could not be shared (it still holds on this instance).
-    pub async fn revoke(&self, jti: &str) -> Result<(), String> {
+    /// Revokes `jti`, kept until the token's `exp` when known (else as long as any token
+    /// lives: [`crate::token::revocation_seconds`]); `Err` when it could not be written to the
+    /// state file, or Redis is configured but the revocation could not be shared (it still holds
+    /// on this instance).
+    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<(), String> {
         let (key, until) = (
             jti.to_string(),
-            unix_millis() / 1000 + REVOCATION_TTL_SECONDS,
+            unix_millis() / 1000 + crate::token::revocation_seconds(exp),
         );
         self.store
             .run(move |c| local_store::revoke(c, &key, until))
@@ -77,9 +80,9 @@ impl Revocations {
             return Ok(());
         };
         let key = revoked_key(jti);
+        let seconds = crate::token::revocation_seconds(exp);
         link.run("revoke", |mut conn| async move {
-            conn.set_ex::<_, _, ()>(key, 1, REVOCATION_TTL_SECONDS)
-                .await
+            conn.set_ex::<_, _, ()>(key, 1, seconds).await
         })
         .await
         .ok_or_else(|| "revoked on this instance only: Redis is unreachable".to_string())

@@ -23,4 +23,8 @@ impl Alerts for StatusOnly {
 pub trait StreamControl: Send + Sync {
     /// Stop streaming and start again, which resolves a fresh target.
     fn restart(&self);
+
+    /// Stop streaming, as Stop Streaming does, because the stream cannot go on (the platform
+    /// refused its token while live); the core tells the streamer why through [`Alerts`].
+    fn stop(&self);
 }

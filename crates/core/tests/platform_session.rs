@@ -6,6 +6,7 @@
 use rtc_golive_core::config::{ServiceKind, ServiceSettings};
 use rtc_golive_core::golive::{Begin, GoLive};
 use rtc_golive_core::host::StreamControl;
+use rtc_golive_core::messages::Message;
 use rtc_golive_core::pending::Waited;
 use rtc_golive_core::platform_api::{GoLiveAnswer, GoLiveRequest, SessionRequest};
 use rtc_golive_core::resolve::test_connection;
@@ -27,6 +28,14 @@ struct Seen {
 
 /// Answers `/v1/golive` with `node`, a session for starts, and a 1 s heartbeat.
 fn stand_in_broker(node: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    stand_in_broker_refusing(node, None)
+}
+
+/// [`stand_in_broker`] whose `/v1/live` answers `refusal` (status, wire code) when given.
+fn stand_in_broker_refusing(
+    node: String,
+    refusal: Option<(u16, &'static str)>,
+) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -36,13 +45,18 @@ fn stand_in_broker(node: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
             let Ok(stream) = stream else { return };
             let log = log.clone();
             let node = node.clone();
-            std::thread::spawn(move || serve(stream, &node, &log));
+            std::thread::spawn(move || serve(stream, &node, &log, refusal));
         }
     });
     (url, seen)
 }
 
-fn serve(stream: std::net::TcpStream, node: &str, log: &Mutex<Vec<Seen>>) {
+fn serve(
+    stream: std::net::TcpStream,
+    node: &str,
+    log: &Mutex<Vec<Seen>>,
+    refusal: Option<(u16, &'static str)>,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     loop {
@@ -73,6 +87,7 @@ fn serve(stream: std::net::TcpStream, node: &str, log: &Mutex<Vec<Seen>>) {
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         let body = String::from_utf8(body).unwrap();
+        let mut status = "200 OK".to_string();
         let answer = match path.as_str() {
             "/v1/golive" => {
                 let request: GoLiveRequest = serde_json::from_str(&body).unwrap();
@@ -89,7 +104,13 @@ fn serve(stream: std::net::TcpStream, node: &str, log: &Mutex<Vec<Seen>>) {
                 })
                 .unwrap()
             }
-            "/v1/live" => r#"{"lease_seconds":60}"#.to_string(),
+            "/v1/live" => match refusal {
+                Some((code, name)) => {
+                    status = format!("{code} Refused");
+                    serde_json::json!({"error": {"code": name, "message": "refused"}}).to_string()
+                }
+                None => r#"{"lease_seconds":60}"#.to_string(),
+            },
             _ => "{}".to_string(),
         };
         log.lock().unwrap().push(Seen {
@@ -98,7 +119,7 @@ fn serve(stream: std::net::TcpStream, node: &str, log: &Mutex<Vec<Seen>>) {
             body,
         });
         let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
             answer.len()
         );
         if writer.write_all(response.as_bytes()).is_err() {
@@ -111,6 +132,18 @@ struct NoRestart;
 
 impl StreamControl for NoRestart {
     fn restart(&self) {}
+    fn stop(&self) {}
+}
+
+/// Counts the stops the core asked for.
+#[derive(Default)]
+struct CountStops(std::sync::atomic::AtomicUsize);
+
+impl StreamControl for CountStops {
+    fn restart(&self) {}
+    fn stop(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 fn wait_for(seen: &Mutex<Vec<Seen>>, path: &str, timeout: Duration) -> Option<Seen> {
@@ -203,4 +236,98 @@ fn test_connection_resolves_ahead_without_a_session() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     let request: GoLiveRequest = serde_json::from_str(&seen[0].body).unwrap();
     assert!(request.ahead && !request.fresh);
+}
+
+/// A live stream whose heartbeat the broker refuses for good (the token expired, was revoked
+/// or retired, or the session lapsed) is stopped, with the reason and what to do; one refused
+/// for a while (the broker unavailable) goes on.
+#[test]
+fn a_heartbeat_refused_for_good_stops_the_stream_with_the_reason() {
+    let node = rtc_golive_simulator::HandshakeNode::start("127.0.0.1:0").unwrap();
+    let token = |name, meaning, action| {
+        Some(
+            Message::new("Platform.Stopped.Token")
+                .text(name)
+                .key_arg(meaning)
+                .key_arg(action),
+        )
+    };
+    for (refusal, expected) in [
+        (
+            (401, "token_revoked"),
+            token(
+                "token_revoked",
+                "Platform.Code.TokenRevoked",
+                "Platform.Action.NewToken",
+            ),
+        ),
+        (
+            (401, "token_expired"),
+            token(
+                "token_expired",
+                "Platform.Code.TokenExpired",
+                "Platform.Action.NewToken",
+            ),
+        ),
+        (
+            (401, "token_invalid"),
+            token(
+                "token_invalid",
+                "Platform.Code.TokenInvalid",
+                "Platform.Action.RecopyToken",
+            ),
+        ),
+        (
+            (404, "session_unknown"),
+            Some(Message::new("Platform.Stopped.SessionLost")),
+        ),
+        ((503, "unavailable"), None),
+    ] {
+        let (url, seen) =
+            stand_in_broker_refusing(format!("rtmp://127.0.0.1:{}", node.port()), Some(refusal));
+        let settings = serde_json::json!({"platform_url": url, "platform_token": TOKEN,
+                                          "prefetch": false});
+        let shared = Shared::new(None).unwrap();
+        let mut golive = GoLive::new(
+            ServiceSettings::parse(ServiceKind::RtcPlatformGolive, &settings),
+            shared.clone(),
+        );
+        let Ok(Begin::Resolving(resolving)) = golive.start() else {
+            panic!("a platform start resolves");
+        };
+        let outcome = resolving.wait(Duration::from_secs(20));
+        golive.adopt(&resolving, outcome).expect("go-live");
+        let control = Arc::new(CountStops::default());
+        golive.on_live(control.clone());
+        let stops = || control.0.load(std::sync::atomic::Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while stops() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let alert = shared.status.last_alert().map(|(_, message)| message);
+        if expected.is_some() {
+            assert_eq!(stops(), 1, "{refusal:?}");
+            assert_eq!(alert, expected, "{refusal:?}");
+            // The heartbeat ended: it asks once.
+            std::thread::sleep(Duration::from_millis(1500));
+            let beats = seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| s.path == "/v1/live")
+                .count();
+            assert_eq!(beats, 1, "{refusal:?}");
+        } else {
+            assert_eq!(stops(), 0, "{refusal:?}");
+            assert_eq!(alert, None, "{refusal:?}");
+            let beats = seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| s.path == "/v1/live")
+                .count();
+            assert!(beats >= 3, "the heartbeat goes on: {beats}");
+        }
+        golive.on_stopped();
+    }
 }

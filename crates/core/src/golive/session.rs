@@ -112,7 +112,12 @@ impl Session {
                 // Scoped: OBS quitting cuts a heartbeat in flight; the stop still goes out.
                 let shared = shared.scoped();
                 background.spawn("platform-heartbeat", move |stop| {
-                    heartbeat(&shared, &config, &session, every, &stop);
+                    if let Some(reason) = heartbeat(&shared, &config, &session, every, &stop) {
+                        // The streamer learns why, then the stream stops: it would go on to
+                        // the vendor's node without the platform's session and forwards.
+                        shared.alert(reason);
+                        control.stop();
+                    }
                 })
             }
         };
@@ -152,16 +157,19 @@ fn stop_platform_session(shared: &Shared, config: PlatformConfig, session: Strin
     });
 }
 
-/// Sends the heartbeat every `every` until stopped. A broker that no longer knows the session
-/// (its lease lapsed) is reported to the streamer once: its CDN forwards are gone. So is each
-/// CDN forward the broker reports failed (it creates them after answering the go-live).
+/// Sends the heartbeat every `every` until stopped, telling the streamer once of each CDN
+/// forward the broker reports failed (it creates them after answering the go-live). Returns why
+/// the stream must stop when the broker refuses it for good: the token expired, was revoked or
+/// is no longer accepted (its key was retired), or the broker no longer knows the session (its
+/// lease lapsed, so its CDN forwards are gone). Other failures (the network, the broker
+/// restarting) are retried.
 fn heartbeat(
     shared: &Shared,
     config: &PlatformConfig,
     session: &str,
     every: Duration,
     stop: &StopSignal,
-) {
+) -> Option<Message> {
     let mut reported = Vec::new();
     while stop.sleep(every) {
         match platform::live(&shared.http, config, session) {
@@ -169,14 +177,38 @@ fn heartbeat(
                 log::debug!("platform: heartbeat, lease {} s", answer.lease_seconds);
                 report_forwards(shared, &answer.forwards, &mut reported);
             }
-            Err(_) if stop.is_stopped() => return,
-            Err(e) if e.code() == Some(ErrorCode::SessionUnknown) => {
-                log::warn!("platform: the broker no longer knows the session: {e}");
-                shared.alert(Message::new("Platform.Warn.SessionLost"));
-                return;
-            }
-            Err(e) => log::warn!("platform: heartbeat failed, retrying: {e}"),
+            Err(_) if stop.is_stopped() => return None,
+            Err(e) => match e.code().and_then(stopped_by) {
+                Some(reason) => {
+                    log::warn!("platform: the broker refused the heartbeat, stopping: {e}");
+                    return Some(reason);
+                }
+                None => log::warn!("platform: heartbeat failed, retrying: {e}"),
+            },
         }
+    }
+    None
+}
+
+/// The streamer's text for a heartbeat refusal that ends the stream, `None` for one that may
+/// pass.
+fn stopped_by(code: ErrorCode) -> Option<Message> {
+    match code {
+        ErrorCode::TokenExpired
+        | ErrorCode::TokenRevoked
+        | ErrorCode::TokenInvalid
+        | ErrorCode::TokenAudience
+        | ErrorCode::TokenMissing => {
+            let (meaning, action) = platform::describe_code(code);
+            Some(
+                Message::new("Platform.Stopped.Token")
+                    .text(platform::wire_name(code))
+                    .key_arg(meaning)
+                    .key_arg(action),
+            )
+        }
+        ErrorCode::SessionUnknown => Some(Message::new("Platform.Stopped.SessionLost")),
+        _ => None,
     }
 }
 

@@ -218,7 +218,7 @@ fn describe_play_code(code: ErrorCode) -> (&'static str, &'static str) {
 }
 
 /// The code as it reads on the wire (`token_expired`), for the dialog and support.
-fn wire_name(code: ErrorCode) -> String {
+pub(crate) fn wire_name(code: ErrorCode) -> String {
     serde_json::to_value(code)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
