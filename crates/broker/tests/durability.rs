@@ -412,7 +412,9 @@ fn a_restart_finishes_the_forwards_a_crash_interrupted() {
     });
     assert!(created.is_some(), "{}", broker.log_tail(20));
     assert!(
-        broker.output().contains("creating its remaining 1 CDN forward(s)"),
+        broker
+            .output()
+            .contains("creating its remaining 1 CDN forward(s)"),
         "{}",
         broker.log_tail(20)
     );
