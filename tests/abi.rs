@@ -21,6 +21,10 @@ use std::mem::{offset_of, size_of};
 use std::os::raw::{c_char, c_int, c_longlong, c_void};
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One compilation of the probe takes about a second.
+const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A function: its C return type, and its parameters' C types, each with the size of the Rust
 /// type the plugin gives it.
@@ -442,45 +446,41 @@ fn compiler_and_headers() -> (String, Vec<String>) {
     )
 }
 
-/// Compiles `source` against the headers under `include`. Under Wine the compiler is a Linux
-/// program: paths are passed in Unix form (no drive letter, forward slashes), which Windows
-/// code reads as paths on the current drive; its output cannot come back through a pipe, so it
-/// goes to this test's own output; and since its exit status does not come back either,
-/// success is the object file existing (gcc never leaves one behind a failed compilation).
+/// Compiles `source` against the headers under `include`, through `sh`, which writes the
+/// compiler's output and exit status to files beside the source. Under Wine the compiler is a
+/// Linux program: Wine neither passes its output back through a pipe nor waits for it, so the
+/// status file's appearance is its end. Paths are in Unix form (no drive letter, forward
+/// slashes), which Windows code reads as paths on the current drive.
 fn compiles(cc: &str, include: &str, source: &str, object: &str) -> Result<(), String> {
-    let _ = std::fs::remove_file(object);
-    let mut command = Command::new(cc);
-    command
-        .arg("-std=gnu11")
-        .arg(format!("-I{include}"))
-        // The frontend's header includes libobs's as <obs.h>.
-        .arg(format!("-I{include}/obs"))
-        .arg("-c")
-        .arg(source)
-        .arg("-o")
-        .arg(object);
+    let (log, status) = (format!("{object}.log"), format!("{object}.status"));
+    let _ = std::fs::remove_file(&status);
     // Flags the target's compiler needs (e.g. where SIMDe is for libobs 29.0's headers).
-    if let Ok(flags) = std::env::var("RTC_GOLIVE_ABI_CFLAGS") {
-        command.args(flags.split_whitespace());
-    }
-    let diagnostics = if cfg!(windows) {
-        // Wine reports no status for a Linux child (at times an error): the object decides.
-        let _ = command.status();
-        "(the compiler's diagnostics, if it ran, are printed above)".to_string()
-    } else {
-        let out = command
-            .output()
-            .map_err(|e| format!("cannot run {cc}: {e}"))?;
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+    let flags = std::env::var("RTC_GOLIVE_ABI_CFLAGS").unwrap_or_default();
+    // The frontend's header includes libobs's as <obs.h>.
+    let script = format!(
+        "{cc} -std=gnu11 {flags} -I'{include}' -I'{include}/obs' -c '{source}' -o '{object}' \
+         >'{log}' 2>&1; echo $? >'{status}.part' && mv '{status}.part' '{status}'"
+    );
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .map_err(|e| format!("cannot run /bin/sh: {e}"))?;
+    let deadline = Instant::now() + COMPILE_TIMEOUT;
+    let code = loop {
+        if let Ok(code) = std::fs::read_to_string(&status) {
+            break code;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{cc} did not finish within {COMPILE_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     };
-    if Path::new(object).is_file() {
+    if code.trim() == "0" {
         Ok(())
     } else {
-        Err(diagnostics)
+        Err(std::fs::read_to_string(&log).unwrap_or_default())
     }
 }
 

@@ -120,11 +120,12 @@ fn every_secret_may_come_from_a_file_or_the_environment() {
     );
     let admin = dir.secret("admin.key", "admin-key-from-file-0123", 0o400);
     let config = format!(
+        // Literal strings: a Windows path's backslashes are no escapes.
         r#"
 listen = "127.0.0.1:0"
-admin_key_file = "{}"
+admin_key_file = '{}'
 [tokens]
-hs256_key_file = "{}"
+hs256_key_file = '{}'
 audience = "obs"
 [zego]
 app_id = 1234567
