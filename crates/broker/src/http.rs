@@ -4,11 +4,14 @@ use crate::api_error::ApiError;
 use crate::broker::Broker;
 use crate::client_address::streamer_ipv4;
 use crate::config::TokenKey;
+use crate::connections::HttpSettings;
 use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::BoxError;
 use axum::{Json, Router};
 use rtc_golive_core::platform_api::{
     ErrorCode, GoLiveRequest, PlayRequest, SessionRequest, GOLIVE_PATH, LIVE_PATH, PLAY_PATH,
@@ -18,6 +21,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tower::timeout::TimeoutLayer;
+use tower::ServiceBuilder;
 
 /// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`).
 pub const REVOKE_PATH: &str = "/v1/admin/revoke";
@@ -43,17 +48,73 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The broker's routes.
+/// Every route on one listener, with the default `[http]` settings (tests; `serve` uses
+/// [`public_router`] and [`admin_router`]).
 pub fn router(broker: Arc<Broker>) -> Router {
+    public_router(broker, true, &HttpSettings::default())
+}
+
+/// The public listener: the streamer API, and the operations and admin API unless they have a
+/// listener of their own (`admin_listen`).
+pub fn public_router(
+    broker: Arc<Broker>,
+    with_operations: bool,
+    settings: &HttpSettings,
+) -> Router {
+    let mut routes = streamer_routes();
+    if with_operations {
+        routes = routes.merge(operations_routes()).merge(admin_routes());
+    }
+    finish(routes, broker, settings)
+}
+
+/// The `admin_listen` listener: operations and the admin API.
+pub fn admin_router(broker: Arc<Broker>, settings: &HttpSettings) -> Router {
+    finish(operations_routes().merge(admin_routes()), broker, settings)
+}
+
+fn streamer_routes() -> Router<Arc<Broker>> {
     Router::new()
         .route(GOLIVE_PATH, post(golive))
         .route(LIVE_PATH, post(live))
         .route(STOP_PATH, post(stop))
         .route(PLAY_PATH, post(play))
-        .route(REVOKE_PATH, post(revoke))
+}
+
+fn operations_routes() -> Router<Arc<Broker>> {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(broker)
+}
+
+fn admin_routes() -> Router<Arc<Broker>> {
+    Router::new().route(REVOKE_PATH, post(revoke))
+}
+
+/// The state and the layers every listener has: the whole-request timeout, answered with the
+/// broker's own 503 refusal.
+fn finish(routes: Router<Arc<Broker>>, broker: Arc<Broker>, settings: &HttpSettings) -> Router {
+    let limit = settings.request_timeout;
+    routes.with_state(broker).layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(move |e: BoxError| async move {
+                if e.is::<tower::timeout::error::Elapsed>() {
+                    ApiError {
+                        retry_after: Some(5),
+                        ..ApiError::new(
+                            ErrorCode::Unavailable,
+                            format!(
+                                "the broker could not answer within its request timeout ({} s, [http] request_timeout_seconds)",
+                                limit.as_secs()
+                            ),
+                        )
+                    }
+                } else {
+                    ApiError::new(ErrorCode::Unavailable, format!("the broker failed: {e}"))
+                }
+            }))
+            .layer(TimeoutLayer::new(limit)),
+    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -147,6 +147,7 @@ pub struct BrokerOptions {
     tls: Option<(PathBuf, PathBuf)>,
     client_ip_header: Option<String>,
     extra: Vec<String>,
+    nofile: Option<(u64, u64)>,
 }
 
 impl BrokerOptions {
@@ -154,6 +155,13 @@ impl BrokerOptions {
     #[must_use]
     pub fn new() -> BrokerOptions {
         BrokerOptions::default()
+    }
+
+    /// Runs the broker under `prlimit --nofile=SOFT:HARD` (systemd's default is 1024:524288).
+    #[must_use]
+    pub fn nofile(mut self, soft: u64, hard: u64) -> BrokerOptions {
+        self.nofile = Some((soft, hard));
+        self
     }
 
     /// Runs `binary` instead of the one found by default.
@@ -326,6 +334,7 @@ impl BrokerReply {
 #[derive(Debug)]
 pub struct Broker {
     binary: PathBuf,
+    nofile: Option<(u64, u64)>,
     child: Option<Child>,
     port: u16,
     https: bool,
@@ -351,6 +360,7 @@ impl Broker {
             .expect("an HTTP client");
         let mut broker = Broker {
             binary,
+            nofile: options.nofile,
             child: None,
             port,
             https: options.tls.is_some(),
@@ -370,7 +380,17 @@ impl Broker {
                 .open(self.dir.path().join(name))
                 .expect("the broker's log file can be opened")
         };
-        let mut command = Command::new(&self.binary);
+        let mut command = match self.nofile {
+            Some((soft, hard)) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit
+                    .arg(format!("--nofile={soft}:{hard}"))
+                    .arg("--")
+                    .arg(&self.binary);
+                prlimit
+            }
+            None => Command::new(&self.binary),
+        };
         command
             .arg("serve")
             .arg("--config")
