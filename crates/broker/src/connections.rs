@@ -39,6 +39,24 @@ const MIN_CONNECTIONS: u64 = 16;
 /// The cap when the file-descriptor limit cannot be read (Windows has no such limit).
 const FALLBACK_MAX_CONNECTIONS: u64 = 8192;
 
+/// A `max_connections` the file-descriptor limit cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "[http] max_connections = {cap} does not fit the file-descriptor limit ({soft}, of which \
+     {headroom} stay free for Redis, vendor calls and files): raise the limit (systemd: \
+     LimitNOFILE=) or lower max_connections to at most {room}"
+)]
+pub struct CapError {
+    /// `max_connections`.
+    pub cap: u64,
+    /// The soft RLIMIT_NOFILE.
+    pub soft: u64,
+    /// Descriptors kept free.
+    pub headroom: u64,
+    /// The largest cap that fits.
+    pub room: u64,
+}
+
 /// `[http]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,16 +143,16 @@ impl HttpSettings {
 
     /// The connection cap: `max_connections`, else the soft RLIMIT_NOFILE less the headroom.
     /// An explicit cap the limit cannot hold is refused with what to change.
-    pub fn connection_cap(&self) -> Result<u64, String> {
+    pub fn connection_cap(&self) -> Result<u64, CapError> {
         let soft = soft_fd_limit();
         let room = soft.map(|soft| soft.saturating_sub(headroom(soft)).max(MIN_CONNECTIONS));
         match (self.max_connections, soft, room) {
-            (Some(cap), Some(soft), Some(room)) if cap > room => Err(format!(
-                "[http] max_connections = {cap} does not fit the file-descriptor limit ({soft}, \
-                 of which {} stay free for Redis, vendor calls and files): raise the limit \
-                 (systemd: LimitNOFILE=) or lower max_connections to at most {room}",
-                headroom(soft)
-            )),
+            (Some(cap), Some(soft), Some(room)) if cap > room => Err(CapError {
+                cap,
+                soft,
+                headroom: headroom(soft),
+                room,
+            }),
             (Some(cap), _, _) => Ok(cap),
             (None, _, Some(room)) => Ok(room),
             (None, _, None) => Ok(FALLBACK_MAX_CONNECTIONS),
@@ -269,7 +287,7 @@ mod tests {
                 max_connections: Some(soft),
                 ..HttpSettings::default()
             };
-            let e = too_many.connection_cap().unwrap_err();
+            let e = too_many.connection_cap().unwrap_err().to_string();
             assert!(e.contains("LimitNOFILE"), "{e}");
         }
     }

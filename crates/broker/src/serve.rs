@@ -8,7 +8,7 @@
 
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
-use crate::connections::{out_of_descriptors, HttpSettings, RateLimitedLog};
+use crate::connections::{out_of_descriptors, CapError, HttpSettings, RateLimitedLog};
 use crate::http::{admin_router, public_router};
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -35,8 +35,37 @@ const LOG_PERIOD: Duration = Duration::from_secs(10);
 /// How long the accept loop pauses after a failed accept (out of descriptors, mostly).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// Why `serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `[http] max_connections` does not fit the descriptor limit.
+    #[error(transparent)]
+    Connections(#[from] CapError),
+    /// A listen address cannot be bound.
+    #[error("cannot serve on {address}: {source}")]
+    Bind {
+        /// `listen` or `admin_listen`.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The certificate or key cannot be loaded.
+    #[error("cannot load tls_cert {} / tls_key {}: {source}", cert.display(), key.display())]
+    Tls {
+        /// `tls_cert`.
+        cert: PathBuf,
+        /// `tls_key`.
+        key: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The broker cannot start (Redis URL, the vendors' HTTP client).
+    #[error("{0}")]
+    Broker(String),
+}
+
 /// Serves `config` until the process is told to stop.
-pub async fn serve(config: BrokerConfig) -> Result<(), String> {
+pub async fn serve(config: BrokerConfig) -> Result<(), ServeError> {
     let listen = config.listen;
     let admin_listen = config.admin_listen;
     let tls = config.tls.clone();
@@ -59,7 +88,7 @@ pub async fn serve(config: BrokerConfig) -> Result<(), String> {
         Some(address) => Some(bind(address).await?),
         None => None,
     };
-    let broker = Broker::start(config)?;
+    let broker = Broker::start(config).map_err(ServeError::Broker)?;
     let (stop_tx, stop) = watch::channel(false);
     let reload = tls.clone();
     tokio::spawn(async move {
@@ -121,10 +150,10 @@ pub async fn serve(config: BrokerConfig) -> Result<(), String> {
     Ok(())
 }
 
-async fn bind(address: SocketAddr) -> Result<TcpListener, String> {
+async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(address)
         .await
-        .map_err(|e| format!("cannot serve on {address}: {e}"))
+        .map_err(|source| ServeError::Bind { address, source })
 }
 
 /// The certificate and key, reloaded on SIGHUP.
@@ -136,18 +165,13 @@ struct Tls {
 }
 
 impl Tls {
-    async fn load(cert: PathBuf, key: PathBuf) -> Result<Self, String> {
+    async fn load(cert: PathBuf, key: PathBuf) -> Result<Self, ServeError> {
         // The process-wide rustls provider: ring, as everywhere in the workspace.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = RustlsConfig::from_pem_file(&cert, &key)
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot load tls_cert {} / tls_key {}: {e}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
+        let config = match RustlsConfig::from_pem_file(&cert, &key).await {
+            Ok(config) => config,
+            Err(source) => return Err(ServeError::Tls { cert, key, source }),
+        };
         let tls = Tls { config, cert, key };
         tls.http1_only();
         Ok(tls)
