@@ -9,7 +9,7 @@
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::connections::{out_of_descriptors, CapError, HttpSettings, RateLimitedLog};
-use crate::http::{admin_router, public_router};
+use crate::http::{admin_router, public_router, Operations};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
@@ -89,11 +89,14 @@ pub async fn serve(config: BrokerConfig) -> Result<(), ServeError> {
         None => None,
     };
     let broker = Broker::start(config).map_err(ServeError::Broker)?;
+    let operations = Arc::new(Operations::default());
     let (stop_tx, stop) = watch::channel(false);
     let reload = tls.clone();
+    let draining = operations.clone();
     tokio::spawn(async move {
         wait_for_signals(reload).await;
         log::info!("stopping: finishing the requests in flight");
+        draining.drain();
         let _ = stop_tx.send(true);
     });
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -121,14 +124,19 @@ pub async fn serve(config: BrokerConfig) -> Result<(), ServeError> {
         accept_log: RateLimitedLog::new(LOG_PERIOD),
         waiting: Arc::default(),
     });
-    let public_app = public_router(broker.clone(), admin.is_none(), &settings);
+    let public_app = public_router(
+        broker.clone(),
+        operations.clone(),
+        admin.is_none(),
+        &settings,
+    );
     let public_loop = tokio::spawn(server.clone().accept_loop(public, public_app, stop.clone()));
     let admin_loop = admin.map(|listener| {
         log::info!(
             "operations and admin API on {scheme}://{}",
             admin_listen.expect("set")
         );
-        let app = admin_router(broker.clone(), &settings);
+        let app = admin_router(broker.clone(), operations.clone(), &settings);
         tokio::spawn(server.clone().accept_loop(listener, app, stop.clone()))
     });
     let _ = public_loop.await;

@@ -243,6 +243,7 @@ async fn health_answers_json() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["ok"], json!(true), "{body}");
+    assert_eq!(body["status"], json!("ok"), "{body}");
     assert_eq!(body["redis"], json!("none"), "{body}");
     app.close().await;
 }

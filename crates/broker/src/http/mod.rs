@@ -8,6 +8,7 @@ pub mod operations;
 pub mod streamer;
 
 pub use admin::{RevokeRequest, REVOKE_PATH};
+pub use operations::Operations;
 
 use crate::api_error::ApiError;
 use crate::broker::Broker;
@@ -16,7 +17,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{BoxError, Json, Router};
+use axum::{middleware, BoxError, Extension, Json, Router};
 use rtc_golive_core::platform_api::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,13 +44,14 @@ impl IntoResponse for ApiError {
 /// Every route on one listener, with the default `[http]` settings (tests; `serve` uses
 /// [`public_router`] and [`admin_router`]).
 pub fn router(broker: Arc<Broker>) -> Router {
-    public_router(broker, true, &HttpSettings::default())
+    public_router(broker, Arc::default(), true, &HttpSettings::default())
 }
 
 /// The public listener: the streamer API, and the operations and admin API unless they have a
 /// listener of their own (`admin_listen`).
 pub fn public_router(
     broker: Arc<Broker>,
+    operations: Arc<Operations>,
     with_operations: bool,
     settings: &HttpSettings,
 ) -> Router {
@@ -57,27 +59,38 @@ pub fn public_router(
     if with_operations {
         routes = routes.merge(operations::routes()).merge(admin::routes());
     }
-    finish(routes, broker, settings)
+    finish(routes, broker, operations, settings)
 }
 
 /// The `admin_listen` listener: operations and the admin API.
-pub fn admin_router(broker: Arc<Broker>, settings: &HttpSettings) -> Router {
+pub fn admin_router(
+    broker: Arc<Broker>,
+    operations: Arc<Operations>,
+    settings: &HttpSettings,
+) -> Router {
     finish(
         operations::routes().merge(admin::routes()),
         broker,
+        operations,
         settings,
     )
 }
 
-/// The state, the refusals for unknown paths and methods, the body limit, and the
-/// whole-request timeout (answered with the broker's own 503).
-fn finish(routes: Router<Arc<Broker>>, broker: Arc<Broker>, settings: &HttpSettings) -> Router {
+/// The state, the refusals for unknown paths and methods, the body limit, the whole-request
+/// timeout (answered with the broker's own 503), and outermost the access log and metrics.
+fn finish(
+    routes: Router<Arc<Broker>>,
+    broker: Arc<Broker>,
+    operations: Arc<Operations>,
+    settings: &HttpSettings,
+) -> Router {
     let limit = settings.request_timeout;
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
-        .with_state(broker)
+        .layer(Extension(operations.clone()))
+        .with_state(broker.clone())
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(move |e: BoxError| async move {
@@ -85,6 +98,10 @@ fn finish(routes: Router<Arc<Broker>>, broker: Arc<Broker>, settings: &HttpSetti
                 }))
                 .layer(TimeoutLayer::new(limit)),
         )
+        .layer(middleware::from_fn_with_state(
+            (broker, operations),
+            operations::observe,
+        ))
 }
 
 async fn not_found() -> ApiError {
