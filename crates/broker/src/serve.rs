@@ -314,29 +314,39 @@ impl Server {
         stop: watch::Receiver<bool>,
     ) {
         let _ = stream.set_nodelay(true);
+        // Waiting for a request from the start: at the cap, a connection still in its TLS
+        // handshake may be closed to make room too.
+        let activity = Activity::new(self.waiting.clone());
         let Some(tls) = &self.tls else {
-            return self.http(stream, peer, app, stop).await;
+            return self.http(stream, peer, app, activity, stop).await;
         };
         // The handshake gets the header-read timeout too: a client that connects and says
         // nothing is closed as soon over TLS as without.
-        match tokio::time::timeout(
+        let handshake = tokio::time::timeout(
             self.settings.header_read_timeout,
             tls.acceptor().accept(stream),
-        )
-        .await
-        {
-            Ok(Ok(stream)) => self.http(stream, peer, app, stop).await,
-            Ok(Err(e)) => log::debug!("TLS handshake with {peer} failed: {e}"),
-            Err(_) => log::debug!("TLS handshake with {peer} timed out"),
+        );
+        tokio::select! {
+            shaken = handshake => match shaken {
+                Ok(Ok(stream)) => self.http(stream, peer, app, activity, stop).await,
+                Ok(Err(e)) => log::debug!("TLS handshake with {peer} failed: {e}"),
+                Err(_) => log::debug!("TLS handshake with {peer} timed out"),
+            },
+            () = activity.close.notified() => {}
         }
     }
 
     /// HTTP/1 on `io` until the client closes, a timeout closes it, or the broker stops.
-    async fn http<IO>(&self, io: IO, peer: SocketAddr, app: Router, mut stop: watch::Receiver<bool>)
-    where
+    async fn http<IO>(
+        &self,
+        io: IO,
+        peer: SocketAddr,
+        app: Router,
+        activity: Arc<Activity>,
+        mut stop: watch::Receiver<bool>,
+    ) where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let activity = Activity::new(self.waiting.clone());
         let counted = activity.clone();
         let service = tower::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
