@@ -8,9 +8,11 @@ use axum::Router;
 use jsonwebtoken::{EncodingKey, Header};
 use rtc_golive_broker::broker::Broker;
 use rtc_golive_broker::config::BrokerConfig;
-use rtc_golive_broker::http::router;
+use rtc_golive_broker::connections::HttpSettings;
+use rtc_golive_broker::http::{public_router, router, Operations};
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 const KEY: &str = "router-test-key-0123456789abcdef-0123456789";
@@ -18,6 +20,10 @@ const ADMIN_KEY: &str = "router-admin-key-0123456789";
 
 /// A broker whose ZEGOCLOUD endpoint refuses connections (nothing listens on port 1).
 fn config() -> BrokerConfig {
+    config_with_vendor("http://127.0.0.1:1")
+}
+
+fn config_with_vendor(endpoint: &str) -> BrokerConfig {
     BrokerConfig::parse(
         &format!(
             r#"
@@ -29,7 +35,7 @@ audience = "obs"
 [zego]
 app_id = 1234567
 server_secret = "0123456789abcdef0123456789abcdef"
-endpoint = "http://127.0.0.1:1"
+endpoint = "{endpoint}"
 "#
         ),
         Path::new("/"),
@@ -245,5 +251,67 @@ async fn health_answers_json() {
     assert_eq!(body["ok"], json!(true), "{body}");
     assert_eq!(body["status"], json!("ok"), "{body}");
     assert_eq!(body["redis"], json!("none"), "{body}");
+    app.close().await;
+}
+
+#[tokio::test]
+async fn health_is_503_while_the_broker_stops() {
+    let operations = Arc::new(Operations::default());
+    let app = App(Some(public_router(
+        Broker::start(config()).unwrap(),
+        operations.clone(),
+        true,
+        &HttpSettings::default(),
+    )));
+    operations.drain();
+    let (status, retry_after, body) = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after, None);
+    assert_eq!(
+        (&body["status"], &body["ok"]),
+        (&json!("unavailable"), &json!(false))
+    );
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_request_over_its_time_is_refused_with_json() {
+    // A vendor that takes the connection and answers nothing for 1.5 s.
+    let vendor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", vendor.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((socket, _)) = vendor.accept() {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            drop(socket);
+        }
+    });
+    let settings = HttpSettings {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..HttpSettings::default()
+    };
+    let app = App(Some(public_router(
+        Broker::start(config_with_vendor(&endpoint)).unwrap(),
+        Arc::default(),
+        true,
+        &settings,
+    )));
+    let started = std::time::Instant::now();
+    let (status, body) = app.post("/v1/golive", Some(&token("jti-slow")), "{}").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(
+        (status.as_u16(), code(&body)),
+        (503, "unavailable"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("request_timeout_seconds"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["retry_after_seconds"], json!(5));
     app.close().await;
 }
