@@ -293,6 +293,56 @@ mod tests {
     }
 
     #[test]
+    fn descriptor_exhaustion_is_told_apart() {
+        let emfile = std::io::Error::from_raw_os_error(24);
+        let enfile = std::io::Error::from_raw_os_error(23);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            (
+                out_of_descriptors(&emfile),
+                out_of_descriptors(&enfile),
+                out_of_descriptors(&reset)
+            ),
+            (cfg!(unix), cfg!(unix), false)
+        );
+    }
+
+    #[test]
+    fn the_config_takes_http_and_admin_listen() {
+        use crate::config::BrokerConfig;
+        let base = r#"
+listen = "127.0.0.1:8080"
+[tokens]
+hs256_key = "0123456789abcdef0123456789abcdef"
+audience = "obs"
+[zego]
+app_id = 1234567
+server_secret = "0123456789abcdef0123456789abcdef"
+"#;
+        let parse = |extra_top: &str, http: &str| {
+            BrokerConfig::parse(
+                &format!("{extra_top}\n{base}\n[http]\n{http}\n"),
+                std::path::Path::new("/"),
+            )
+        };
+        let c = parse(
+            r#"admin_listen = "127.0.0.1:9090""#,
+            "header_read_timeout_seconds = 20\nidle_timeout_seconds = 15\nmax_connections = 100",
+        )
+        .unwrap();
+        assert_eq!(c.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(20));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(15));
+        assert_eq!(c.http.max_connections, Some(100));
+        let problem = |top: &str, http: &str| parse(top, http).unwrap_err().0;
+        assert!(problem(r#"admin_listen = "nowhere""#, "").contains("admin_listen"));
+        assert!(problem(r#"admin_listen = "127.0.0.1:8080""#, "").contains("differ"));
+        assert!(problem("", "idle_timeout_seconds = 11").contains("idle_timeout_seconds"));
+        assert!(problem("", "max_connections = 0").contains("max_connections"));
+        assert!(problem("", "keepalive = 1").contains("keepalive"));
+    }
+
+    #[test]
     fn a_rate_limited_line_counts_what_it_left_out() {
         let log = RateLimitedLog::new(Duration::from_secs(60));
         let mut written = Vec::new();

@@ -1,7 +1,8 @@
 //! Connection hygiene with the real binary, under systemd's default descriptor limit
 //! (`prlimit --nofile=1024:4096`): 1,100 connections that sent half a request header do not
 //! lock out a real `/healthz` and a real `/v1/golive`; they are closed after the header-read
-//! timeout; the log says the connection cap was reached.
+//! timeout; the log says the connection cap was reached. And under a limit too small for the
+//! cap, accept failing for lack of descriptors is logged (rate-limited) and survived.
 
 // The test harness (rtc-golive-test-support) is Unix only.
 #![cfg(unix)]
@@ -138,4 +139,40 @@ fn half_sent_connections_do_not_lock_out_real_requests() {
         "{}",
         broker.log_tail(30)
     );
+}
+
+#[test]
+fn running_out_of_descriptors_is_logged_and_survived() {
+    let sim = sim()
+        .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
+        .start();
+    // 24 descriptors: the broker's own take about 16, so accept fails long before the cap
+    // (16 connections, the least it allows).
+    let broker = Broker::start(
+        BrokerOptions::new()
+            .binary(env!("CARGO_BIN_EXE_rtc-golive-broker"))
+            .zego(&sim.base_url())
+            .nofile(24, 24),
+    );
+    let held: Vec<TcpStream> = (0..30)
+        .filter_map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", broker.port())).ok()?;
+            stream.write_all(b"GET /heal").ok()?;
+            Some(stream)
+        })
+        .collect();
+    let logged = rtc_golive_test_support::wait_until(Duration::from_secs(5), || {
+        broker
+            .output()
+            .contains("cannot accept a connection: out of file descriptors")
+            .then_some(())
+    });
+    assert!(logged.is_some(), "{}", broker.log_tail(20));
+    drop(held);
+    let served = rtc_golive_test_support::wait_until(Duration::from_secs(15), || {
+        broker.get("/healthz").ok().filter(|r| r.status == 200)
+    });
+    assert!(served.is_some(), "{}", broker.log_tail(20));
+    let lines = broker.output().matches("out of file descriptors").count();
+    assert!(lines <= 2, "rate-limited: {lines} lines");
 }
