@@ -9,7 +9,7 @@
 
 use rtc_golive_test_support::broker::BROKER_BIN_ENV;
 use rtc_golive_test_support::fixtures::sim;
-use rtc_golive_test_support::{Broker, BrokerOptions, TokenPin};
+use rtc_golive_test_support::{Broker, BrokerOptions, TestCa, TokenPin};
 use serde_json::json;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -43,12 +43,31 @@ fn closed(mut stream: &TcpStream) -> bool {
 
 #[test]
 fn half_sent_connections_do_not_lock_out_real_requests() {
+    half_sent(
+        None,
+        b"POST /v1/golive HTTP/1.1\r\nHost: broker\r\nContent-Ty",
+    );
+}
+
+/// Over HTTPS, the connections send half a ClientHello: a TLS handshake record header that
+/// announces 512 bytes, and 6 of them.
+#[test]
+fn half_sent_tls_handshakes_do_not_lock_out_real_requests() {
+    let ca = TestCa::generate();
+    half_sent(Some(&ca), b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+}
+
+fn half_sent(tls: Option<&TestCa>, half: &[u8]) {
     raise_own_fd_limit(4096);
     let sim = sim()
         .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
         .start();
+    let mut options = BrokerOptions::new();
+    if let Some(ca) = tls {
+        options = options.tls(&ca.server_chain_file(), &ca.server_key_file());
+    }
     let broker = Broker::start(
-        BrokerOptions::new()
+        options
             // RTC_GOLIVE_BROKER_BIN measures another build (e.g. target/release's).
             .binary(std::env::var_os(BROKER_BIN_ENV).map_or_else(
                 || PathBuf::from(env!("CARGO_BIN_EXE_rtc-golive-broker")),
@@ -74,9 +93,7 @@ fn half_sent_connections_do_not_lock_out_real_requests() {
         .map(|i| {
             let mut stream = TcpStream::connect(("127.0.0.1", broker.port()))
                 .unwrap_or_else(|e| panic!("connection {i}: {e}"));
-            stream
-                .write_all(b"POST /v1/golive HTTP/1.1\r\nHost: broker\r\nContent-Ty")
-                .unwrap();
+            stream.write_all(half).unwrap();
             stream
         })
         .collect();
@@ -86,17 +103,36 @@ fn half_sent_connections_do_not_lock_out_real_requests() {
     );
     std::thread::sleep(Duration::from_millis(300));
 
+    // Each measured request on a connection of its own (no pool): it has to be admitted
+    // under the cap, as a streamer's first request is.
+    let fresh = || {
+        reqwest::blocking::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
+    };
     let started = Instant::now();
-    let health = broker.get("/healthz").expect("/healthz is answered");
+    let health = fresh()
+        .get(format!("{}/healthz", broker.url()))
+        .send()
+        .expect("/healthz is answered");
     let health_latency = started.elapsed();
-    assert_eq!(health.status, 200, "{:?}", health.body);
+    assert_eq!(health.status(), 200);
     let started = Instant::now();
-    let golive = broker.golive(Some(&token), &json!({"fresh": true}));
+    let golive = fresh()
+        .post(format!("{}/v1/golive", broker.url()))
+        .bearer_auth(&token)
+        .body(r#"{"fresh":true}"#)
+        .send()
+        .expect("/v1/golive is answered");
     let golive_latency = started.elapsed();
-    assert_eq!(golive.status, 200, "{:?}", golive.body);
+    assert_eq!(golive.status(), 200, "{:?}", golive.text());
     eprintln!(
-        "under {IDLE_CONNECTIONS} half-sent connections: /healthz answered in {health_latency:?}, \
-         /v1/golive in {golive_latency:?} (target: 100 ms)"
+        "under {IDLE_CONNECTIONS} half-sent connections ({}): /healthz answered in {health_latency:?}, \
+         /v1/golive in {golive_latency:?} (target: 100 ms)",
+        if tls.is_some() { "HTTPS, each with a new TLS handshake" } else { "HTTP" }
     );
     assert!(
         health_latency < Duration::from_secs(5) && golive_latency < Duration::from_secs(5),
