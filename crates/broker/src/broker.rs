@@ -970,5 +970,8 @@ pub fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::VendorError => "vendor_error",
         ErrorCode::Unavailable => "unavailable",
+        ErrorCode::BodyTooLarge => "body_too_large",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::MethodNotAllowed => "method_not_allowed",
     }
 }

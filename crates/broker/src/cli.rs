@@ -166,7 +166,8 @@ pub fn revoke(config: &BrokerConfig, jti: &str, exp: Option<u64>) -> Result<Stri
         .admin_key
         .as_ref()
         .ok_or("without redis_url, revoke goes through the broker's admin API: set admin_key")?;
-    let mut addr = config.listen;
+    // The admin API is on admin_listen when the config has one.
+    let mut addr = config.admin_listen.unwrap_or(config.listen);
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }

@@ -18,15 +18,25 @@ pub fn streamer_ipv4(
     headers: &HeaderMap,
     header: Option<&HeaderName>,
 ) -> Option<Ipv4Addr> {
-    let address = match header {
-        Some(name) => last_value(headers, name)?,
-        None => peer,
-    };
-    let v4 = match address {
+    let v4 = match client_address(peer, headers, header)? {
         IpAddr::V4(v4) => v4,
         IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
     };
     is_public(v4).then_some(v4)
+}
+
+/// The client's address as the broker sees it: the last address in `header` when the config
+/// names one (none when it is missing or unreadable), else the connection's `peer`. Any
+/// address, public or not (the access log shows it).
+pub fn client_address(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    header: Option<&HeaderName>,
+) -> Option<IpAddr> {
+    match header {
+        Some(name) => last_value(headers, name),
+        None => Some(peer),
+    }
 }
 
 /// The last comma-separated address in the last `name` header, when it is one.

@@ -67,6 +67,9 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     sessions: RawSessions,
+    admin_listen: Option<String>,
+    #[serde(default)]
+    http: crate::connections::RawHttp,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +175,11 @@ pub struct BrokerConfig {
     pub lease: Duration,
     /// How often each instance looks for lapsed leases.
     pub sweep: Duration,
+    /// A second listener for `/metrics`, `/healthz` and the admin API, which then leave the
+    /// public one.
+    pub admin_listen: Option<SocketAddr>,
+    /// Connection timeouts and the connection cap (`[http]`).
+    pub http: crate::connections::HttpSettings,
 }
 
 /// A secret key; never printed.
@@ -410,6 +418,20 @@ impl BrokerConfig {
                 "[sessions]: lease_seconds and sweep_seconds must be positive, the sweep no longer than the lease",
             ));
         }
+        let admin_listen = raw
+            .admin_listen
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError(format!(
+                        "admin_listen: {text:?} is not an address:port such as 127.0.0.1:9443"
+                    ))
+                })
+            })
+            .transpose()?;
+        if admin_listen == Some(listen) {
+            return Err(err("admin_listen: must differ from listen"));
+        }
+        let http = crate::connections::HttpSettings::from_raw(&raw.http, &limits)?;
         Ok(BrokerConfig {
             listen,
             tls,
@@ -427,6 +449,8 @@ impl BrokerConfig {
             limits,
             lease: Duration::from_secs(lease),
             sweep: Duration::from_secs(sweep),
+            admin_listen,
+            http,
         })
     }
 }

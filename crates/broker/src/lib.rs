@@ -16,6 +16,7 @@ pub mod broker;
 pub mod cli;
 pub mod client_address;
 pub mod config;
+pub mod connections;
 pub mod gcra;
 pub mod http;
 pub mod limiter;

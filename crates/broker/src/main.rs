@@ -34,6 +34,7 @@ fn run(command: Command) -> Result<(), String> {
                 .build()
                 .map_err(|e| format!("cannot start the runtime: {e}"))?
                 .block_on(serve(config))
+                .map_err(|e| e.to_string())
         }
         Command::Token {
             config,

@@ -149,3 +149,123 @@ impl Metrics {
         out
     }
 }
+
+/// The upper bounds of the request latency histogram's buckets, in seconds: from a `/healthz`
+/// (well under 5 ms) to a go-live that waited the whole vendor queue (tens of seconds).
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// One endpoint's latency histogram.
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    /// Counts per bucket of [`LATENCY_BUCKETS`] (not cumulative; the last is +Inf).
+    buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+/// The HTTP layer's metrics: requests by endpoint (the route, not the raw path) and status,
+/// and each endpoint's latency.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+}
+
+impl HttpMetrics {
+    /// Counts a request to `endpoint` answered with `status` after `seconds`.
+    pub fn request(&self, endpoint: &str, status: u16, seconds: f64) {
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((endpoint.to_owned(), status))
+            .or_default() += 1;
+        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let histogram = latency.entry(endpoint.to_owned()).or_default();
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        histogram.buckets[bucket] += 1;
+        histogram.sum += seconds;
+        histogram.count += 1;
+    }
+
+    /// The text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP rtc_golive_http_requests_total HTTP requests answered, by endpoint and status.\n",
+        );
+        out.push_str("# TYPE rtc_golive_http_requests_total counter\n");
+        for ((endpoint, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "rtc_golive_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP rtc_golive_http_request_duration_seconds Time to answer an HTTP request, by endpoint.\n");
+        out.push_str("# TYPE rtc_golive_http_request_duration_seconds histogram\n");
+        for (endpoint, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let mut cumulative = 0;
+            for (i, n) in h.buckets.iter().enumerate() {
+                cumulative += n;
+                let le = LATENCY_BUCKETS
+                    .get(i)
+                    .map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
+                let _ = writeln!(
+                    out,
+                    "rtc_golive_http_request_duration_seconds_bucket{{endpoint=\"{endpoint}\",le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "rtc_golive_http_request_duration_seconds_sum{{endpoint=\"{endpoint}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "rtc_golive_http_request_duration_seconds_count{{endpoint=\"{endpoint}\"}} {}",
+                h.count
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_histogram_is_cumulative_with_sum_and_count() {
+        let m = HttpMetrics::default();
+        m.request("/v1/golive", 200, 0.004);
+        m.request("/v1/golive", 200, 0.2);
+        m.request("/v1/golive", 429, 45.0);
+        let text = m.render();
+        for line in [
+            "rtc_golive_http_requests_total{endpoint=\"/v1/golive\",status=\"200\"} 2",
+            "rtc_golive_http_requests_total{endpoint=\"/v1/golive\",status=\"429\"} 1",
+            "rtc_golive_http_request_duration_seconds_bucket{endpoint=\"/v1/golive\",le=\"0.005\"} 1",
+            "rtc_golive_http_request_duration_seconds_bucket{endpoint=\"/v1/golive\",le=\"0.25\"} 2",
+            "rtc_golive_http_request_duration_seconds_bucket{endpoint=\"/v1/golive\",le=\"30\"} 2",
+            "rtc_golive_http_request_duration_seconds_bucket{endpoint=\"/v1/golive\",le=\"+Inf\"} 3",
+            "rtc_golive_http_request_duration_seconds_count{endpoint=\"/v1/golive\"} 3",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Nothing secret reaches the broker's stdout, stderr or log: not the vendor secrets, the
 //! token key or admin key, the tokens, the request signatures, the ingest addresses' auth_key,
-//! nor the CDN URLs' stream keys; through go-lives, refusals, vendor errors and revocation.
+//! nor the CDN URLs' stream keys; through go-lives, refusals, vendor errors and revocation, and
+//! in the access log too (a token in the query string or the path included).
 
 // The test harness (rtc-golive-test-support) is Unix only.
 #![cfg(unix)]
@@ -62,6 +63,16 @@ fn the_broker_s_output_holds_no_secret() {
     assert_eq!(broker.golive(Some(&tampered), &json!({})).status, 401);
     broker.revoke(&aliyun.jti);
     assert_eq!(broker.golive(Some(&aliyun.token), &json!({})).status, 401);
+    // A client that puts its token in the query string or the path: the access log names
+    // neither (only the known endpoints, never a query).
+    let in_query = broker.post(
+        &format!("/v1/live?token={}", zego.token),
+        Some(&zego.token),
+        &json!({"session": session}),
+    );
+    assert_eq!(in_query.status, 404, "{:?}", in_query.body);
+    let in_path = broker.post(&format!("/v1/{}", zego.token), None, &json!({}));
+    assert_eq!(in_path.code(), "not_found");
 
     let mut secrets: Vec<String> = BrokerOptions::secrets()
         .into_iter()
@@ -89,6 +100,10 @@ fn the_broker_s_output_holds_no_secret() {
     assert!(
         output.contains("sub=alice") && output.contains(&zego.jti),
         "{output}"
+    );
+    assert!(
+        output.contains(r#""path":"/v1/golive""#) && output.contains(r#""path":"unmatched""#),
+        "the access log is part of what is checked:\n{output}"
     );
     for secret in &secrets {
         assert!(

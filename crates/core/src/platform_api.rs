@@ -216,6 +216,12 @@ pub enum ErrorCode {
     VendorError,
     /// 503: the vendor or the broker's own dependencies cannot be reached now.
     Unavailable,
+    /// 413: the body is larger than any request the broker takes.
+    BodyTooLarge,
+    /// 404: no such endpoint (the URL does not point at the broker's API).
+    NotFound,
+    /// 405: the endpoint exists but not with this method (`/v1/` calls are POST).
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -229,8 +235,10 @@ impl ErrorCode {
             | ErrorCode::TokenAudience
             | ErrorCode::TokenRevoked => 401,
             ErrorCode::Forbidden => 403,
-            ErrorCode::SessionUnknown | ErrorCode::NotPublished => 404,
+            ErrorCode::SessionUnknown | ErrorCode::NotPublished | ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::StreamBusy => 409,
+            ErrorCode::BodyTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::VendorError => 502,
             ErrorCode::Unavailable => 503,

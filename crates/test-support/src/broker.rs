@@ -147,6 +147,8 @@ pub struct BrokerOptions {
     tls: Option<(PathBuf, PathBuf)>,
     client_ip_header: Option<String>,
     extra: Vec<String>,
+    nofile: Option<(u64, u64)>,
+    admin_listen: bool,
 }
 
 impl BrokerOptions {
@@ -154,6 +156,21 @@ impl BrokerOptions {
     #[must_use]
     pub fn new() -> BrokerOptions {
         BrokerOptions::default()
+    }
+
+    /// Runs the broker under `prlimit --nofile=SOFT:HARD` (systemd's default is 1024:524288).
+    #[must_use]
+    pub fn nofile(mut self, soft: u64, hard: u64) -> BrokerOptions {
+        self.nofile = Some((soft, hard));
+        self
+    }
+
+    /// Serves `/healthz`, `/metrics` and the admin API on a listener of their own
+    /// (`admin_listen`, a second free port: [`Broker::admin_url`]).
+    #[must_use]
+    pub fn admin_listen(mut self) -> BrokerOptions {
+        self.admin_listen = true;
+        self
     }
 
     /// Runs `binary` instead of the one found by default.
@@ -217,7 +234,7 @@ impl BrokerOptions {
         ]
     }
 
-    fn toml(&self, port: u16) -> String {
+    fn toml(&self, port: u16, admin_port: Option<u16>) -> String {
         let q = |s: &str| serde_json::to_string(s).expect("a string serializes");
         let path = |p: &Path| q(&p.to_string_lossy());
         let mut sections: Vec<(String, Vec<String>)> = Vec::new();
@@ -225,6 +242,12 @@ impl BrokerOptions {
             format!("listen = {}", q(&format!("127.0.0.1:{port}"))),
             format!("admin_key = {}", q(BROKER_ADMIN_KEY)),
         ];
+        if let Some(admin_port) = admin_port {
+            top.push(format!(
+                "admin_listen = {}",
+                q(&format!("127.0.0.1:{admin_port}"))
+            ));
+        }
         if let Some(url) = &self.redis_url {
             top.push(format!("redis_url = {}", q(url)));
         }
@@ -331,8 +354,10 @@ impl BrokerReply {
 #[derive(Debug)]
 pub struct Broker {
     binary: PathBuf,
+    nofile: Option<(u64, u64)>,
     child: Option<Child>,
     port: u16,
+    admin_port: Option<u16>,
     https: bool,
     dir: TempDir,
     config: PathBuf,
@@ -353,7 +378,9 @@ impl Broker {
         let port = free_port();
         let dir = TempDir::new("golive-broker");
         let config = dir.path().join("broker.toml");
-        fs::write(&config, options.toml(port)).expect("the broker's config can be written");
+        let admin_port = options.admin_listen.then(free_port);
+        fs::write(&config, options.toml(port, admin_port))
+            .expect("the broker's config can be written");
         let binary = options.binary.clone().unwrap_or_else(broker_binary);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -362,8 +389,10 @@ impl Broker {
             .expect("an HTTP client");
         let mut broker = Broker {
             binary,
+            nofile: options.nofile,
             child: None,
             port,
+            admin_port,
             https: options.tls.is_some(),
             dir,
             config,
@@ -385,7 +414,17 @@ impl Broker {
                 .open(self.dir.path().join(name))
                 .expect("the broker's log file can be opened")
         };
-        let mut command = Command::new(&self.binary);
+        let mut command = match self.nofile {
+            Some((soft, hard)) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit
+                    .arg(format!("--nofile={soft}:{hard}"))
+                    .arg("--")
+                    .arg(&self.binary);
+                prlimit
+            }
+            None => Command::new(&self.binary),
+        };
         command
             .arg("serve")
             .arg("--config")
@@ -408,7 +447,7 @@ impl Broker {
                     return Some(false);
                 }
             }
-            self.get("/healthz")
+            self.get_operations("/healthz")
                 .ok()
                 .filter(|r| r.status == 200)
                 .map(|_| true)
@@ -438,6 +477,28 @@ impl Broker {
             if self.https { "https" } else { "http" },
             self.port
         )
+    }
+
+    /// Where `/healthz`, `/metrics` and the admin API are: the `admin_listen` URL when it has
+    /// one, else [`url`](Self::url).
+    #[must_use]
+    pub fn admin_url(&self) -> String {
+        match self.admin_port {
+            Some(port) => format!(
+                "{}://127.0.0.1:{port}",
+                if self.https { "https" } else { "http" }
+            ),
+            None => self.url(),
+        }
+    }
+
+    /// `GET path` on the operations listener ([`admin_url`](Self::admin_url)).
+    pub fn get_operations(&self, path: &str) -> Result<BrokerReply, reqwest::Error> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.admin_url()))
+            .send()?;
+        Ok(reply(response))
     }
 
     /// The port it listens on (kept across restarts).
@@ -600,7 +661,7 @@ impl Broker {
     /// `GET /healthz`'s JSON. Panics when it does not answer.
     #[must_use]
     pub fn health(&self) -> Value {
-        self.get("/healthz")
+        self.get_operations("/healthz")
             .unwrap_or_else(|e| panic!("no /healthz: {e}"))
             .body
     }
@@ -609,7 +670,7 @@ impl Broker {
     #[must_use]
     pub fn metrics(&self) -> String {
         self.http
-            .get(format!("{}/metrics", self.url()))
+            .get(format!("{}/metrics", self.admin_url()))
             .send()
             .and_then(reqwest::blocking::Response::text)
             .unwrap_or_else(|e| panic!("no /metrics: {e}"))

@@ -90,6 +90,9 @@ impl PlatformError {
                     | ErrorCode::TokenRevoked
                     | ErrorCode::Forbidden
                     | ErrorCode::StreamBusy
+                    | ErrorCode::BodyTooLarge
+                    | ErrorCode::NotFound
+                    | ErrorCode::MethodNotAllowed
             ),
             _ => false,
         }
@@ -172,6 +175,12 @@ pub fn describe_code(code: ErrorCode) -> (&'static str, &'static str) {
         ErrorCode::RateLimited => ("Platform.Code.RateLimited", "Platform.Action.RetryLater"),
         ErrorCode::VendorError => ("Platform.Code.VendorError", "Platform.Action.AskPlatform"),
         ErrorCode::Unavailable => ("Platform.Code.Unavailable", "Platform.Action.RetryLater"),
+        // The plugin sends none of these to a broker: its body is small and its paths and
+        // methods right, so the plugin is outdated or the URL is not the broker's.
+        ErrorCode::BodyTooLarge => ("Platform.Code.BadRequest", "Platform.Action.UpdatePlugin"),
+        ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
+            ("Platform.Code.BadRequest", "Platform.Action.CheckUrl")
+        }
     }
 }
 
@@ -393,7 +402,7 @@ mod tests {
         LocaleFile::parse(&std::fs::read_to_string(path).unwrap())
     }
 
-    const ALL_CODES: [ErrorCode; 12] = [
+    const ALL_CODES: [ErrorCode; 15] = [
         ErrorCode::BadRequest,
         ErrorCode::TokenMissing,
         ErrorCode::TokenInvalid,
@@ -406,6 +415,9 @@ mod tests {
         ErrorCode::RateLimited,
         ErrorCode::VendorError,
         ErrorCode::Unavailable,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
     ];
 
     #[test]

@@ -1,0 +1,104 @@
+//! The admin API: `POST /v1/admin/revoke` with the config's `admin_key`.
+
+use super::extract::{bearer, ApiJson, JsonBody};
+use crate::api_error::ApiError;
+use crate::broker::Broker;
+use crate::config::TokenKey;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::{Json, Router};
+use rtc_golive_core::platform_api::ErrorCode;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`,
+/// with the token's `"exp"` when known).
+pub const REVOKE_PATH: &str = "/v1/admin/revoke";
+
+/// The body of `POST /v1/admin/revoke`.
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    /// The token id to revoke.
+    pub jti: String,
+    /// The token's `exp` (Unix seconds): the revocation is kept until then; without it, as
+    /// long as any token may live.
+    #[serde(default)]
+    pub exp: Option<u64>,
+}
+
+impl JsonBody for RevokeRequest {}
+
+/// The admin API's routes.
+pub fn routes() -> Router<Arc<Broker>> {
+    Router::new().route(REVOKE_PATH, post(revoke))
+}
+
+/// A request that carries the config's `admin_key`.
+#[derive(Debug)]
+pub struct Admin;
+
+impl FromRequestParts<Arc<Broker>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        broker: &Arc<Broker>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(admin) = &broker.config().admin_key else {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "no admin_key in the broker's config: the admin API is off",
+            ));
+        };
+        let given = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::TokenMissing,
+                "no Authorization: Bearer admin key",
+            )
+        })?;
+        if !same_key(admin, given) {
+            return Err(ApiError::new(
+                ErrorCode::TokenInvalid,
+                "not the broker's admin key",
+            ));
+        }
+        Ok(Admin)
+    }
+}
+
+async fn revoke(
+    State(broker): State<Arc<Broker>>,
+    _: Admin,
+    ApiJson(request): ApiJson<RevokeRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let jti = request.jti.trim();
+    if jti.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "jti must not be empty",
+        ));
+    }
+    match broker.revoke(jti, request.exp).await {
+        Ok(()) => Ok(Json(serde_json::json!({ "revoked": jti }))),
+        Err(e) => Err(ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(
+                ErrorCode::Unavailable,
+                format!("the revocation could not be stored: {e}"),
+            )
+        }),
+    }
+}
+
+/// Compares in time independent of where the keys differ.
+fn same_key(key: &TokenKey, given: &str) -> bool {
+    let given = given.as_bytes();
+    key.0.len() == given.len()
+        && key
+            .0
+            .iter()
+            .zip(given)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
