@@ -153,6 +153,27 @@ impl Broker {
         Ok(claims)
     }
 
+    /// The claims of a bearer token that may end its own sessions (`/v1/stop`): one this
+    /// broker accepted, even if it has expired or was revoked since. A plugin whose heartbeat
+    /// was refused for its token stops the stream, and its stop must delete the forwards now,
+    /// not when the lease lapses; ending is all such a token can still do.
+    pub fn authenticate_to_end(&self, bearer: Option<&str>) -> Result<Claims, ApiError> {
+        let Some(token) = bearer else {
+            return Err(ApiError::new(
+                ErrorCode::TokenMissing,
+                "no Authorization: Bearer token",
+            ));
+        };
+        token::verify_ignoring_expiry(&self.config.tokens, token).map_err(|code| {
+            let message = match code {
+                ErrorCode::TokenAudience => "the token was made for another audience",
+                _ => "not a token this broker signed",
+            };
+            log::info!("refused a token to end a session: {message}");
+            ApiError::new(code, message)
+        })
+    }
+
     /// Counts a `/v1/golive` refused before [`golive`](Self::golive) (token or body).
     pub fn golive_refused(&self, error: &ApiError) {
         self.metrics.golive(code_name(error.code));

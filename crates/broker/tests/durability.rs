@@ -422,3 +422,51 @@ fn a_restart_finishes_the_forwards_a_crash_interrupted() {
     assert_eq!(broker.stop(&token, &session).status, 200);
     assert_eq!(rules(&sim, &[stream]), 0);
 }
+
+#[test]
+fn a_token_refused_while_live_still_ends_its_own_session_at_once() {
+    let sim = simulator();
+    let broker = Broker::start(options(&sim).set("tokens", "leeway_seconds", "0"));
+    let live_with = |sub: &str, stream: &str, ttl: Option<&str>| {
+        let minted = broker.mint(
+            sub,
+            &TokenPin::zego_with_cdn(stream, &[&cdn_url(stream)]),
+            ttl,
+        );
+        let start = broker.golive(Some(&minted.token), &json!({}));
+        assert_eq!(start.status, 200, "{:?}", start.body);
+        let session = start.body["session"].as_str().unwrap().to_owned();
+        let created = wait_until(Duration::from_secs(10), || {
+            (sim.zego().cdn_rules(stream).len() == 1).then_some(())
+        });
+        assert!(created.is_some(), "{}", broker.log_tail(20));
+        (minted, session)
+    };
+
+    // Revoked while live: the heartbeat is refused, the plugin stops, and its stop (with the
+    // same token) deletes the forward now rather than when the lease lapses.
+    let (revoked, session) = live_with("sub-revoked", "ended-0", None);
+    broker.revoke(&revoked.jti);
+    let beat = broker.live(&revoked.token, &session);
+    assert_eq!((beat.status, beat.code()), (401, "token_revoked"));
+    let stranger = broker.token("someone-else", &TokenPin::zego("ended-x"));
+    assert_eq!(broker.stop(&stranger, &session).status, 403);
+    assert_eq!(broker.stop(&revoked.token, &session).status, 200);
+    assert_eq!(rules(&sim, &["ended-0"]), 0);
+    // Going live again with it is still refused.
+    let again = broker.golive(Some(&revoked.token), &json!({}));
+    assert_eq!((again.status, again.code()), (401, "token_revoked"));
+
+    // Expired while live: likewise.
+    let (expired, session) = live_with("sub-expired", "ended-1", Some("3s"));
+    // Heartbeats keep the lease until the token's expiry refuses them.
+    let refused = wait_until(Duration::from_secs(10), || {
+        let beat = broker.live(&expired.token, &session);
+        thread::sleep(Duration::from_millis(500));
+        (beat.status != 200).then_some(beat)
+    })
+    .expect("the heartbeat is refused once the token expires");
+    assert_eq!((refused.status, refused.code()), (401, "token_expired"));
+    assert_eq!(broker.stop(&expired.token, &session).status, 200);
+    assert_eq!(rules(&sim, &["ended-1"]), 0);
+}

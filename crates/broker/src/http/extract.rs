@@ -45,6 +45,23 @@ impl FromRequestParts<Arc<Broker>> for Streamer {
     }
 }
 
+/// The streamer ending a session (`/v1/stop`): their token's signature is checked, not its
+/// expiry or revocation ([`Broker::authenticate_to_end`]).
+pub struct Ending(pub Claims);
+
+impl FromRequestParts<Arc<Broker>> for Ending {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        broker: &Arc<Broker>,
+    ) -> Result<Self, Self::Rejection> {
+        broker
+            .authenticate_to_end(bearer(&parts.headers))
+            .map(Ending)
+    }
+}
+
 /// The streamer's public IPv4 address, for a dispatch's `ClientIP`: the connection's peer, or
 /// the config's `client_ip_header` behind a reverse proxy (see [`streamer_ipv4`]).
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,7 @@
 //! The streamer API: `/v1/golive`, `/v1/live`, `/v1/stop`, `/v1/play`, each with the
 //! streamer's bearer token and a JSON body.
 
-use super::extract::{ApiJson, Streamer, StreamerAddress};
+use super::extract::{ApiJson, Ending, Streamer, StreamerAddress};
 use crate::api_error::ApiError;
 use crate::broker::Broker;
 use axum::extract::State;
@@ -45,7 +45,7 @@ async fn live(
 
 async fn stop(
     State(broker): State<Arc<Broker>>,
-    Streamer(claims): Streamer,
+    Ending(claims): Ending,
     ApiJson(request): ApiJson<SessionRequest>,
 ) -> Result<Json<StopAnswer>, ApiError> {
     Ok(Json(broker.stop(&claims, &request).await?))
