@@ -150,6 +150,21 @@ impl Broker {
                 "the token has been revoked",
             ));
         }
+        if self
+            .revocations
+            .is_sub_revoked(&claims.sub, claims.iat)
+            .await
+        {
+            log::info!(
+                "refused sub={} jti={}: every token of the streamer was revoked",
+                claims.sub,
+                claims.jti
+            );
+            return Err(ApiError::new(
+                ErrorCode::TokenRevoked,
+                "every token of this streamer issued until a time after this one's was revoked",
+            ));
+        }
         Ok(claims)
     }
 
@@ -801,6 +816,13 @@ impl Broker {
             // A sweep or a second stop claimed it at the same moment: they delete its forwards.
             Closed::Elsewhere => Ok(StopAnswer::default()),
         }
+    }
+
+    /// Revokes every token of the streamer `sub` issued up to now, on every instance; returns
+    /// that time (Unix seconds).
+    pub async fn revoke_sub(&self, sub: &str) -> Result<u64, String> {
+        log::info!("revoked every token of sub={sub}");
+        self.revocations.revoke_sub(sub).await
     }
 
     /// Revokes a token id on every instance, until the token's `exp` when known.

@@ -2,7 +2,7 @@
 
 use crate::config::BrokerConfig;
 use crate::http::REVOKE_PATH;
-use crate::revocation::revoked_key;
+use crate::revocation::{revoked_key, revoked_sub_key, SUB_REVOCATION_SECONDS};
 use crate::token::{self, AliyunPin, ZegoPin};
 use clap::{ArgGroup, Parser, Subcommand};
 use rtc_golive_core::platform_api::ErrorCode;
@@ -58,15 +58,16 @@ pub enum Command {
         #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
         ttl: Duration,
     },
-    /// Revokes a token by its jti, for every instance (through Redis, or through the running
-    /// broker's admin API when there is no Redis), until the token expires.
-    #[command(group(ArgGroup::new("which").required(true).args(["jti", "token"])))]
+    /// Revokes a token by its jti (or every token of a streamer), for every instance (through
+    /// Redis, or through the running broker's admin API when there is no Redis), until the
+    /// token expires.
+    #[command(group(ArgGroup::new("which").required(true).args(["jti", "token", "sub"])))]
     Revoke {
         /// The broker's TOML config.
         #[arg(long)]
         config: PathBuf,
         /// The token's jti.
-        #[arg(long, conflicts_with = "token")]
+        #[arg(long, conflicts_with_all = ["token", "sub"])]
         jti: Option<String>,
         /// With --jti: the token's expiry (`exp`: Unix seconds, or RFC 3339 such as
         /// 2027-01-31T12:00:00Z), printed by `token`; the revocation is kept until then.
@@ -75,8 +76,12 @@ pub enum Command {
         exp: Option<u64>,
         /// The token itself (instead of --jti): its jti and expiry are read from it, once its
         /// signature checks out with the config's keys.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sub")]
         token: Option<String>,
+        /// Every token of this streamer issued up to now (those minted afterwards, from the
+        /// next second on, are accepted): a lost device, a banned account.
+        #[arg(long)]
+        sub: Option<String>,
     },
 }
 
@@ -145,28 +150,60 @@ pub fn revocation_of(config: &BrokerConfig, token: &str) -> Result<Option<(Strin
     }
 }
 
-/// `revoke`: through Redis when configured, else through the running broker's admin API; kept
-/// until `exp` when known.
-pub fn revoke(config: &BrokerConfig, jti: &str, exp: Option<u64>) -> Result<String, String> {
+/// What `revoke` revokes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// One token, kept until its `exp` when known.
+    Token {
+        /// Its id.
+        jti: String,
+        /// Its expiry, Unix seconds.
+        exp: Option<u64>,
+    },
+    /// Every token of a streamer issued up to now.
+    Streamer(String),
+}
+
+/// `revoke`: through Redis when configured, else through the running broker's admin API.
+pub fn revoke(config: &BrokerConfig, what: &Revocation) -> Result<String, String> {
     if let Some(url) = &config.redis_url {
         let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
         let mut conn = client
             .get_connection_with_timeout(Duration::from_secs(3))
             .map_err(|e| format!("cannot reach Redis: {e}"))?;
+        let (key, value, seconds, done) = match what {
+            Revocation::Token { jti, exp } => (
+                revoked_key(jti),
+                1,
+                token::revocation_seconds(*exp),
+                format!("revoked jti={jti} in Redis (every instance)"),
+            ),
+            Revocation::Streamer(sub) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                (
+                    revoked_sub_key(sub),
+                    now,
+                    SUB_REVOCATION_SECONDS,
+                    format!("revoked every token of sub={sub} issued until {now} in Redis (every instance)"),
+                )
+            }
+        };
         redis::cmd("SET")
-            .arg(revoked_key(jti))
-            .arg(1)
+            .arg(key)
+            .arg(value)
             .arg("EX")
-            .arg(token::revocation_seconds(exp))
+            .arg(seconds)
             .query::<()>(&mut conn)
             .map_err(|e| format!("Redis refused the revocation: {e}"))?;
-        return Ok(format!("revoked jti={jti} in Redis (every instance)"));
+        return Ok(done);
     }
     let key = config
         .admin_key
         .as_ref()
         .ok_or("without redis_url, revoke goes through the broker's admin API: set admin_key")?;
-    // The admin API is on admin_listen when the config has one.
+    // The admin API is on admin_listen when the config has one, else on the public listener.
     let mut addr = config.admin_listen.unwrap_or(config.listen);
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -175,6 +212,10 @@ pub fn revoke(config: &BrokerConfig, jti: &str, exp: Option<u64>) -> Result<Stri
         "https"
     } else {
         "http"
+    };
+    let body = match what {
+        Revocation::Token { jti, exp } => serde_json::json!({ "jti": jti, "exp": exp }),
+        Revocation::Streamer(sub) => serde_json::json!({ "sub": sub }),
     };
     // The plugin's TLS trust: the system's store (SSL_CERT_FILE / SSL_CERT_DIR honoured) plus
     // the bundled roots.
@@ -186,14 +227,18 @@ pub fn revoke(config: &BrokerConfig, jti: &str, exp: Option<u64>) -> Result<Stri
         .post(format!("{scheme}://{addr}{REVOKE_PATH}"))
         .bearer_auth(String::from_utf8_lossy(&key.0))
         .header("content-type", "application/json")
-        .body(serde_json::json!({ "jti": jti, "exp": exp }).to_string())
+        .body(body.to_string())
         .send()
         .map_err(|e| format!("cannot reach the broker at {addr}: {e}"))?;
     let status = response.status();
     let text = response.text().unwrap_or_default();
-    if status.is_success() {
-        Ok(format!("revoked jti={jti} on the broker at {addr}"))
-    } else {
-        Err(format!("the broker refused ({status}): {text}"))
+    if !status.is_success() {
+        return Err(format!("the broker refused ({status}): {text}"));
     }
+    Ok(match what {
+        Revocation::Token { jti, .. } => format!("revoked jti={jti} on the broker at {addr}"),
+        Revocation::Streamer(sub) => {
+            format!("revoked every token of sub={sub} on the broker at {addr}: {text}")
+        }
+    })
 }

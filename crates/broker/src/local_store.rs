@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS revoked (
     jti TEXT PRIMARY KEY,
     until_s INTEGER NOT NULL
 );
+-- Every token of a streamer issued at or before before_s is revoked.
+CREATE TABLE IF NOT EXISTS revoked_subs (
+    sub TEXT PRIMARY KEY,
+    before_s INTEGER NOT NULL,
+    until_s INTEGER NOT NULL
+);
 ";
 
 impl LocalStore {
@@ -332,6 +338,33 @@ pub fn revocations(conn: &mut Connection, now_s: u64) -> rusqlite::Result<Vec<(S
         params![now_s as i64],
     )?;
     let mut statement = conn.prepare("SELECT jti, until_s FROM revoked")?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?;
+    rows.collect()
+}
+
+/// Revokes every token of `sub` issued at or before `before_s`, kept until `until_s`.
+pub fn revoke_sub(
+    conn: &mut Connection,
+    sub: &str,
+    before_s: u64,
+    until_s: u64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO revoked_subs (sub, before_s, until_s) VALUES (?1, ?2, ?3)
+         ON CONFLICT (sub) DO UPDATE SET before_s = MAX(before_s, ?2), until_s = MAX(until_s, ?3)",
+        params![sub, before_s as i64, until_s as i64],
+    )?;
+    Ok(())
+}
+
+/// Every streamer revocation still in force at `now_s`: (sub, issued at or before); older ones
+/// are forgotten.
+pub fn sub_revocations(conn: &mut Connection, now_s: u64) -> rusqlite::Result<Vec<(String, u64)>> {
+    conn.execute(
+        "DELETE FROM revoked_subs WHERE until_s < ?1",
+        params![now_s as i64],
+    )?;
+    let mut statement = conn.prepare("SELECT sub, before_s FROM revoked_subs")?;
     let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?;
     rows.collect()
 }

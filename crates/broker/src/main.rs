@@ -1,7 +1,7 @@
 //! `rtc-golive-broker serve | token | revoke`.
 
 use clap::Parser;
-use rtc_golive_broker::cli::{self, Cli, Command};
+use rtc_golive_broker::cli::{self, Cli, Command, Revocation};
 use rtc_golive_broker::config::BrokerConfig;
 use rtc_golive_broker::serve::serve;
 use rtc_golive_broker::token::{AliyunPin, ZegoPin};
@@ -79,20 +79,25 @@ fn run(command: Command) -> Result<(), String> {
             jti,
             exp,
             token,
+            sub,
         } => {
             let config = load(&config)?;
-            let (jti, exp) = match (jti, token) {
-                (Some(jti), _) => (jti, exp),
-                (None, Some(token)) => match cli::revocation_of(&config, &token)? {
-                    Some((jti, exp)) => (jti, Some(exp)),
+            let what = match (jti, token, sub) {
+                (Some(jti), _, _) => Revocation::Token { jti, exp },
+                (None, Some(token), _) => match cli::revocation_of(&config, &token)? {
+                    Some((jti, exp)) => Revocation::Token {
+                        jti,
+                        exp: Some(exp),
+                    },
                     None => {
                         eprintln!("the token has expired already: nothing to revoke");
                         return Ok(());
                     }
                 },
-                (None, None) => return Err("revoke needs --jti or --token".into()),
+                (None, None, Some(sub)) => Revocation::Streamer(sub),
+                (None, None, None) => return Err("revoke needs --jti, --token or --sub".into()),
             };
-            eprintln!("{}", cli::revoke(&config, &jti, exp)?);
+            eprintln!("{}", cli::revoke(&config, &what)?);
             Ok(())
         }
     }

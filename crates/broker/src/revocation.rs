@@ -1,4 +1,5 @@
-//! Revoked token ids (`jti`): in Redis for every instance, and in this instance's state file.
+//! Revoked token ids (`jti`), and streamers all of whose tokens up to a time are revoked
+//! (`revoke --sub`): in Redis for every instance, and in this instance's state file.
 //!
 //! A revocation is permanent for the token's life. Each instance remembers every revoked id it
 //! has seen, in memory and in its state file (written before the revocation is answered), so a
@@ -9,7 +10,7 @@ use crate::local_store::{self, LocalStore, StoreError};
 use crate::redis_link::{unix_millis, RedisLink, PREFIX};
 use crate::token::MAX_TTL;
 use redis::AsyncCommands;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// The Redis key of a revoked `jti`.
@@ -21,12 +22,22 @@ pub fn revoked_key(jti: &str) -> String {
 /// accepted now lives.
 pub const REVOCATION_TTL_SECONDS: u64 = MAX_TTL.as_secs() + 24 * 60 * 60;
 
-/// The revoked ids.
+/// The Redis key of a streamer's revocation (its value: tokens issued at or before it, Unix
+/// seconds, are revoked).
+pub fn revoked_sub_key(sub: &str) -> String {
+    format!("{PREFIX}:revoked-sub:{sub}")
+}
+
+/// How long a streamer's revocation is kept: every token it covers has expired by then.
+pub const SUB_REVOCATION_SECONDS: u64 = MAX_TTL.as_secs() + 24 * 60 * 60;
+
+/// The revoked ids, and the streamers all of whose tokens up to a time are revoked.
 #[derive(Debug)]
 pub struct Revocations {
     link: Option<Arc<RedisLink>>,
     store: LocalStore,
     local: Mutex<HashSet<String>>,
+    subs: Mutex<HashMap<String, u64>>,
 }
 
 impl Revocations {
@@ -34,11 +45,67 @@ impl Revocations {
     pub fn new(link: Option<Arc<RedisLink>>, store: LocalStore) -> Result<Self, StoreError> {
         let now = unix_millis() / 1000;
         let known = store.run_here(|c| local_store::revocations(c, now))?;
+        let subs = store.run_here(|c| local_store::sub_revocations(c, now))?;
         Ok(Revocations {
             link,
             store,
             local: Mutex::new(known.into_iter().map(|(jti, _)| jti).collect()),
+            subs: Mutex::new(subs.into_iter().collect()),
         })
+    }
+
+    /// Whether every token of `sub` issued at `iat` or earlier was revoked.
+    pub async fn is_sub_revoked(&self, sub: &str, iat: u64) -> bool {
+        let known = self.subs().get(sub).copied();
+        if known.is_some_and(|before| iat <= before) {
+            return true;
+        }
+        let Some(link) = &self.link else {
+            return false;
+        };
+        let key = revoked_sub_key(sub);
+        let shared: Option<u64> = link
+            .run("streamer revocation check", |mut conn| async move {
+                conn.get::<_, Option<u64>>(key).await
+            })
+            .await
+            .flatten();
+        match shared {
+            Some(before) => {
+                let mut subs = self.subs();
+                let entry = subs.entry(sub.to_string()).or_insert(before);
+                *entry = (*entry).max(before);
+                iat <= *entry
+            }
+            None => false,
+        }
+    }
+
+    /// Revokes every token of `sub` issued up to now; returns that time (Unix seconds). `Err`
+    /// as for [`revoke`](Self::revoke).
+    pub async fn revoke_sub(&self, sub: &str) -> Result<u64, String> {
+        let before = unix_millis() / 1000;
+        let (key, until) = (sub.to_string(), before + SUB_REVOCATION_SECONDS);
+        self.store
+            .run(move |c| local_store::revoke_sub(c, &key, before, until))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.subs().insert(sub.to_string(), before);
+        let Some(link) = &self.link else {
+            return Ok(before);
+        };
+        let key = revoked_sub_key(sub);
+        link.run("revoke streamer", |mut conn| async move {
+            conn.set_ex::<_, _, ()>(key, before, SUB_REVOCATION_SECONDS)
+                .await
+        })
+        .await
+        .map(|()| before)
+        .ok_or_else(|| "revoked on this instance only: Redis is unreachable".to_string())
+    }
+
+    fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.subs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether `jti` was revoked (as far as can be known now).

@@ -159,3 +159,47 @@ fn a_revocation_is_kept_until_the_token_expires() {
     let (ok, _, stderr) = broker.cli("revoke", &args(&["--jti", "x", "--exp", "soon"]));
     assert!(!ok && stderr.contains("RFC 3339"), "{stderr}");
 }
+
+/// `revoke --sub` refuses every token the streamer had (a lost device, a banned account),
+/// across a restart, through the admin API without Redis and through Redis with it; tokens
+/// minted afterwards, and other streamers', still pass.
+#[test]
+fn revoking_a_streamer_refuses_every_token_they_had() {
+    let redis = RedisServer::start();
+    let sim = sim()
+        .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
+        .start();
+    for shared in [false, true] {
+        let mut options = options().zego(&sim.base_url());
+        if shared {
+            options = options.redis(&redis.url());
+        }
+        let mut broker = Broker::start(options);
+        let sub = format!("banned-{shared}");
+        let tokens: Vec<String> = (0..2)
+            .map(|i| broker.token(&sub, &TokenPin::zego(&format!("{sub}-{i}"))))
+            .collect();
+        let other = broker.token(&format!("fine-{shared}"), &TokenPin::zego("fine"));
+        let ahead = json!({"ahead": true});
+        for token in tokens.iter().chain([&other]) {
+            assert_eq!(broker.golive(Some(token), &ahead).status, 200);
+        }
+
+        let (ok, _, stderr) = broker.cli("revoke", &["--sub".to_owned(), sub.clone()]);
+        assert!(ok, "{stderr}");
+        assert!(
+            stderr.contains(&format!("revoked every token of sub={sub}")),
+            "{stderr}"
+        );
+        broker.restart();
+        for token in &tokens {
+            let refused = broker.golive(Some(token), &ahead);
+            assert_eq!((refused.status, refused.code()), (401, "token_revoked"));
+        }
+        assert_eq!(broker.golive(Some(&other), &ahead).status, 200);
+        // A token minted from the next second on is accepted.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let fresh = broker.token(&sub, &TokenPin::zego(&format!("{sub}-0")));
+        assert_eq!(broker.golive(Some(&fresh), &ahead).status, 200);
+    }
+}

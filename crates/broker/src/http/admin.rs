@@ -13,14 +13,18 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// `POST /v1/admin/revoke` path (`Authorization: Bearer <admin_key>`, body `{"jti": "..."}`,
-/// with the token's `"exp"` when known).
+/// with the token's `"exp"` when known, or `{"sub": "..."}` for every token of a streamer).
 pub const REVOKE_PATH: &str = "/v1/admin/revoke";
 
-/// The body of `POST /v1/admin/revoke`.
+/// The body of `POST /v1/admin/revoke`: `jti` or `sub`.
 #[derive(Debug, Deserialize)]
 pub struct RevokeRequest {
     /// The token id to revoke.
-    pub jti: String,
+    #[serde(default)]
+    pub jti: Option<String>,
+    /// The streamer every token of whom, issued up to now, is revoked.
+    #[serde(default)]
+    pub sub: Option<String>,
     /// The token's `exp` (Unix seconds): the revocation is kept until then; without it, as
     /// long as any token may live.
     #[serde(default)]
@@ -72,23 +76,34 @@ async fn revoke(
     _: Admin,
     ApiJson(request): ApiJson<RevokeRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let jti = request.jti.trim();
-    if jti.is_empty() {
-        return Err(ApiError::new(
+    let stored = |e: String| ApiError {
+        retry_after: Some(5),
+        ..ApiError::new(
+            ErrorCode::Unavailable,
+            format!("the revocation could not be stored: {e}"),
+        )
+    };
+    match (given(&request.jti), given(&request.sub)) {
+        (Some(jti), None) => match broker.revoke(jti, request.exp).await {
+            Ok(()) => Ok(Json(serde_json::json!({ "revoked": jti }))),
+            Err(e) => Err(stored(e)),
+        },
+        (None, Some(sub)) => match broker.revoke_sub(sub).await {
+            Ok(before) => Ok(Json(
+                serde_json::json!({ "revoked_sub": sub, "issued_until": before }),
+            )),
+            Err(e) => Err(stored(e)),
+        },
+        _ => Err(ApiError::new(
             ErrorCode::BadRequest,
-            "jti must not be empty",
-        ));
+            "give either jti (one token) or sub (every token of a streamer), not empty",
+        )),
     }
-    match broker.revoke(jti, request.exp).await {
-        Ok(()) => Ok(Json(serde_json::json!({ "revoked": jti }))),
-        Err(e) => Err(ApiError {
-            retry_after: Some(5),
-            ..ApiError::new(
-                ErrorCode::Unavailable,
-                format!("the revocation could not be stored: {e}"),
-            )
-        }),
-    }
+}
+
+/// A field that was given and is not blank, trimmed.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Compares in time independent of where the keys differ.
