@@ -2,8 +2,10 @@
 
 use crate::config::BrokerConfig;
 use crate::http::REVOKE_PATH;
+use crate::local_store::{self, LocalStore};
+use crate::redis_link::PREFIX;
 use crate::revocation::{revoked_key, revoked_sub_key, SUB_REVOCATION_SECONDS};
-use crate::token::{self, AliyunPin, ZegoPin};
+use crate::token::{self, AliyunPin, Claims, Pin, ZegoPin};
 use clap::{ArgGroup, Parser, Subcommand};
 use rtc_golive_core::platform_api::ErrorCode;
 use std::path::PathBuf;
@@ -27,15 +29,23 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Prints a streamer token on stdout (its jti and expiry go to stderr).
-    #[command(group(ArgGroup::new("pin").required(true).args(["zego_stream_id", "aliyun_channel"])))]
+    /// Prints a streamer token on stdout (its jti and expiry go to stderr); `token list` lists
+    /// the tokens minted so.
+    #[command(
+        group(ArgGroup::new("pin").required(true).args(["zego_stream_id", "aliyun_channel"])),
+        subcommand_negates_reqs = true,
+        args_conflicts_with_subcommands = true
+    )]
     Token {
+        /// `list`, instead of minting.
+        #[command(subcommand)]
+        action: Option<TokenAction>,
         /// The broker's TOML config.
-        #[arg(long)]
-        config: PathBuf,
+        #[arg(long, required = true)]
+        config: Option<PathBuf>,
         /// The streamer (the token's `sub`).
-        #[arg(long)]
-        sub: String,
+        #[arg(long, required = true)]
+        sub: Option<String>,
         /// The ZEGOCLOUD StreamId the streamer publishes.
         #[arg(long, conflicts_with_all = ["aliyun_channel", "aliyun_user", "aliyun_display_name"])]
         zego_stream_id: Option<String>,
@@ -80,6 +90,21 @@ pub enum Command {
         token: Option<String>,
         /// Every token of this streamer issued up to now (those minted afterwards, from the
         /// next second on, are accepted): a lost device, a banned account.
+        #[arg(long)]
+        sub: Option<String>,
+    },
+}
+
+/// What `token` does besides minting.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Lists the tokens `token` minted that have not expired (not those a platform's login
+    /// service minted), with whether they are revoked.
+    List {
+        /// The broker's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this streamer's.
         #[arg(long)]
         sub: Option<String>,
     },
@@ -167,10 +192,7 @@ pub enum Revocation {
 /// `revoke`: through Redis when configured, else through the running broker's admin API.
 pub fn revoke(config: &BrokerConfig, what: &Revocation) -> Result<String, String> {
     if let Some(url) = &config.redis_url {
-        let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
-        let mut conn = client
-            .get_connection_with_timeout(Duration::from_secs(3))
-            .map_err(|e| format!("cannot reach Redis: {e}"))?;
+        let mut conn = redis_connection(url)?;
         let (key, value, seconds, done) = match what {
             Revocation::Token { jti, exp } => (
                 revoked_key(jti),
@@ -179,9 +201,7 @@ pub fn revoke(config: &BrokerConfig, what: &Revocation) -> Result<String, String
                 format!("revoked jti={jti} in Redis (every instance)"),
             ),
             Revocation::Streamer(sub) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
+                let now = unix_now();
                 (
                     revoked_sub_key(sub),
                     now,
@@ -241,4 +261,144 @@ pub fn revoke(config: &BrokerConfig, what: &Revocation) -> Result<String, String
             format!("revoked every token of sub={sub} on the broker at {addr}: {text}")
         }
     })
+}
+
+/// The Redis key of a token `token` minted (its claims, until it expires).
+fn minted_key(jti: &str) -> String {
+    format!("{PREFIX}:token:{jti}")
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Records a token `token` minted, for `token list`: in Redis with `redis_url`, else in the
+/// state file.
+pub fn record_minted(config: &BrokerConfig, claims: &Claims) -> Result<(), String> {
+    let json = serde_json::to_string(claims).map_err(|e| e.to_string())?;
+    match &config.redis_url {
+        Some(url) => {
+            let mut conn = redis_connection(url)?;
+            redis::cmd("SET")
+                .arg(minted_key(&claims.jti))
+                .arg(json)
+                .arg("EX")
+                .arg(claims.exp.saturating_sub(unix_now()).max(1))
+                .query::<()>(&mut conn)
+                .map_err(|e| format!("Redis refused the token's record: {e}"))
+        }
+        None => LocalStore::open(&config.state_path)
+            .and_then(|store| {
+                store.run_here(|c| {
+                    local_store::record_token(c, &claims.jti, &claims.sub, claims.exp, &json)
+                })
+            })
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// One line of `token list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The token's claims.
+    pub claims: Claims,
+    /// Revoked (its jti, or every token of its streamer).
+    pub revoked: bool,
+}
+
+impl std::fmt::Display for Listed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let time = |t: u64| {
+            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(t))
+        };
+        let pin = match self.claims.pin() {
+            Some(Pin::Zego(pin)) => format!("zego:{}", pin.stream_id),
+            Some(Pin::Aliyun(pin)) => format!("aliyun:{}/{}", pin.channel, pin.user_id),
+            None => "-".into(),
+        };
+        write!(
+            f,
+            "{}  sub={}  {}  issued {}  expires {}  {}",
+            self.claims.jti,
+            self.claims.sub,
+            pin,
+            time(self.claims.iat),
+            time(self.claims.exp),
+            if self.revoked { "REVOKED" } else { "valid" }
+        )
+    }
+}
+
+/// `token list`: the unexpired tokens `token` minted (`sub`'s only, when given), oldest first.
+pub fn list(config: &BrokerConfig, sub: Option<&str>) -> Result<Vec<Listed>, String> {
+    let now = unix_now();
+    let mut listed = match &config.redis_url {
+        Some(url) => {
+            let mut conn = redis_connection(url)?;
+            // SCAN, not KEYS: it never blocks Redis for the other instances.
+            let keys: Vec<String> =
+                redis::Commands::scan_match::<_, String>(&mut conn, format!("{PREFIX}:token:*"))
+                    .map_err(|e| e.to_string())?
+                    .collect();
+            let mut listed = Vec::new();
+            for key in keys {
+                let Some(json) = redis::cmd("GET")
+                    .arg(&key)
+                    .query::<Option<String>>(&mut conn)
+                    .map_err(|e| e.to_string())?
+                else {
+                    continue;
+                };
+                let Ok(claims) = serde_json::from_str::<Claims>(&json) else {
+                    continue;
+                };
+                let jti_revoked: bool = redis::cmd("EXISTS")
+                    .arg(revoked_key(&claims.jti))
+                    .query(&mut conn)
+                    .map_err(|e| e.to_string())?;
+                let sub_before: Option<u64> = redis::cmd("GET")
+                    .arg(revoked_sub_key(&claims.sub))
+                    .query(&mut conn)
+                    .map_err(|e| e.to_string())?;
+                let revoked = jti_revoked || sub_before.is_some_and(|b| claims.iat <= b);
+                listed.push(Listed { claims, revoked });
+            }
+            listed
+        }
+        None => {
+            let store = LocalStore::open(&config.state_path).map_err(|e| e.to_string())?;
+            let (tokens, jtis, subs) = store
+                .run_here(|c| {
+                    Ok((
+                        local_store::minted_tokens(c, now)?,
+                        local_store::revocations(c, now)?,
+                        local_store::sub_revocations(c, now)?,
+                    ))
+                })
+                .map_err(|e| e.to_string())?;
+            tokens
+                .into_iter()
+                .filter_map(|json| serde_json::from_str::<Claims>(&json).ok())
+                .map(|claims| {
+                    let revoked = jtis.iter().any(|(jti, _)| *jti == claims.jti)
+                        || subs
+                            .iter()
+                            .any(|(s, before)| *s == claims.sub && claims.iat <= *before);
+                    Listed { claims, revoked }
+                })
+                .collect()
+        }
+    };
+    listed.retain(|l| l.claims.exp >= now && sub.is_none_or(|s| l.claims.sub == s));
+    listed.sort_by_key(|l| (l.claims.iat, l.claims.jti.clone()));
+    Ok(listed)
+}
+
+fn redis_connection(url: &str) -> Result<redis::Connection, String> {
+    redis::Client::open(url)
+        .map_err(|e| e.to_string())?
+        .get_connection_with_timeout(Duration::from_secs(3))
+        .map_err(|e| format!("cannot reach Redis: {e}"))
 }

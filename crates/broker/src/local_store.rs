@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS revoked (
     jti TEXT PRIMARY KEY,
     until_s INTEGER NOT NULL
 );
+-- The tokens the `token` command minted (their claims, until they expire), for `token list`.
+CREATE TABLE IF NOT EXISTS minted (
+    jti TEXT PRIMARY KEY,
+    sub TEXT NOT NULL,
+    exp_s INTEGER NOT NULL,
+    claims TEXT NOT NULL
+);
 -- Every token of a streamer issued at or before before_s is revoked.
 CREATE TABLE IF NOT EXISTS revoked_subs (
     sub TEXT PRIMARY KEY,
@@ -339,6 +346,29 @@ pub fn revocations(conn: &mut Connection, now_s: u64) -> rusqlite::Result<Vec<(S
     )?;
     let mut statement = conn.prepare("SELECT jti, until_s FROM revoked")?;
     let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?;
+    rows.collect()
+}
+
+/// Records a token the `token` command minted (its claims as JSON).
+pub fn record_token(
+    conn: &mut Connection,
+    jti: &str,
+    sub: &str,
+    exp_s: u64,
+    claims: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO minted (jti, sub, exp_s, claims) VALUES (?1, ?2, ?3, ?4)",
+        params![jti, sub, exp_s as i64, claims],
+    )?;
+    Ok(())
+}
+
+/// The claims of the minted tokens that have not expired at `now_s`; older ones are forgotten.
+pub fn minted_tokens(conn: &mut Connection, now_s: u64) -> rusqlite::Result<Vec<String>> {
+    conn.execute("DELETE FROM minted WHERE exp_s < ?1", params![now_s as i64])?;
+    let mut statement = conn.prepare("SELECT claims FROM minted")?;
+    let rows = statement.query_map([], |row| row.get(0))?;
     rows.collect()
 }
 

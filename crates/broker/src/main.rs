@@ -1,7 +1,7 @@
 //! `rtc-golive-broker serve | token | revoke`.
 
 use clap::Parser;
-use rtc_golive_broker::cli::{self, Cli, Command, Revocation};
+use rtc_golive_broker::cli::{self, Cli, Command, Revocation, TokenAction};
 use rtc_golive_broker::config::BrokerConfig;
 use rtc_golive_broker::serve::serve;
 use rtc_golive_broker::token::{AliyunPin, ZegoPin};
@@ -37,6 +37,19 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Token {
+            action: Some(TokenAction::List { config, sub }),
+            ..
+        } => {
+            let config = load(&config)?;
+            let listed = cli::list(&config, sub.as_deref())?;
+            for token in &listed {
+                println!("{token}");
+            }
+            eprintln!("{} token(s)", listed.len());
+            Ok(())
+        }
+        Command::Token {
+            action: None,
             config,
             sub,
             zego_stream_id,
@@ -47,6 +60,10 @@ fn run(command: Command) -> Result<(), String> {
             aliyun_display_name,
             ttl,
         } => {
+            // clap requires both when no subcommand is given.
+            let (Some(config), Some(sub)) = (config, sub) else {
+                return Err("token needs --config and --sub".into());
+            };
             let config = load(&config)?;
             let zego = zego_stream_id.map(|stream_id| ZegoPin {
                 stream_id,
@@ -62,6 +79,9 @@ fn run(command: Command) -> Result<(), String> {
                 _ => None,
             };
             let (token, claims) = cli::token(&config, &sub, zego, aliyun, ttl)?;
+            if let Err(e) = cli::record_minted(&config, &claims) {
+                eprintln!("warning: `token list` will not show this token: {e}");
+            }
             eprintln!(
                 "token for sub={} jti={} exp={} expires {}",
                 claims.sub,

@@ -203,3 +203,41 @@ fn revoking_a_streamer_refuses_every_token_they_had() {
         assert_eq!(broker.golive(Some(&fresh), &ahead).status, 200);
     }
 }
+
+/// `token list` shows the unexpired tokens `token` minted, with whether they are revoked, from
+/// the state file without Redis and from Redis with it.
+#[test]
+fn token_list_shows_what_was_minted_and_revoked() {
+    let redis = RedisServer::start();
+    let sim = sim()
+        .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
+        .start();
+    for shared in [false, true] {
+        let mut options = options().zego(&sim.base_url());
+        if shared {
+            options = options.redis(&redis.url());
+        }
+        let broker = Broker::start(options);
+        let alice = format!("alice-{shared}");
+        let kept = broker.mint(&alice, &TokenPin::zego("alice-main"), None);
+        let revoked = broker.mint(&alice, &TokenPin::zego("alice-side"), Some("2h"));
+        broker.mint(&format!("bob-{shared}"), &TokenPin::zego("bob-main"), None);
+        broker.revoke(&revoked.jti);
+
+        let (ok, all, stderr) = broker.cli("token list", &[]);
+        assert!(ok, "{stderr}");
+        assert_eq!(all.lines().count(), 3, "{all}");
+        let (ok, mine, stderr) = broker.cli("token list", &["--sub".to_owned(), alice.clone()]);
+        assert!(ok, "{stderr}");
+        let lines: Vec<&str> = mine.lines().collect();
+        assert_eq!(lines.len(), 2, "{mine}");
+        let line_of = |jti: &str| *lines.iter().find(|l| l.starts_with(jti)).expect(jti);
+        assert!(line_of(&kept.jti).ends_with("valid"), "{mine}");
+        assert!(line_of(&kept.jti).contains("zego:alice-main"), "{mine}");
+        assert!(line_of(&revoked.jti).ends_with("REVOKED"), "{mine}");
+        assert!(
+            !mine.contains(&kept.token),
+            "a token itself is never listed"
+        );
+    }
+}

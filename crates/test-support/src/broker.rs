@@ -532,8 +532,9 @@ impl Broker {
         args: &[String],
         env: &[(&str, &str)],
     ) -> (bool, String, String) {
+        // A subcommand of a subcommand too ("token list").
         let output = Command::new(&self.binary)
-            .arg(subcommand)
+            .args(subcommand.split_whitespace())
             .arg("--config")
             .arg(&self.config)
             .args(args)
