@@ -221,7 +221,7 @@ fn token_list_shows_what_was_minted_and_revoked() {
         let alice = format!("alice-{shared}");
         let kept = broker.mint(&alice, &TokenPin::zego("alice-main"), None);
         let revoked = broker.mint(&alice, &TokenPin::zego("alice-side"), Some("2h"));
-        broker.mint(&format!("bob-{shared}"), &TokenPin::zego("bob-main"), None);
+        let _bob = broker.mint(&format!("bob-{shared}"), &TokenPin::zego("bob-main"), None);
         broker.revoke(&revoked.jti);
 
         let (ok, all, stderr) = broker.cli("token list", &[]);
