@@ -11,7 +11,7 @@ use crate::limiter::{Limiter, Mode};
 use crate::local_store::LocalStore;
 use crate::metrics::{Gauges, Metrics};
 use crate::redis_link::RedisLink;
-use crate::revocation::Revocations;
+use crate::revocation::{Reach, Revocations};
 use crate::sessions::{Closed, Opened, Outcome, RenewError, Session, Sessions};
 use crate::token::{self, AliyunPin, Claims, Pin, ZegoPin};
 use crate::vendor::{Nodes, Vendors};
@@ -820,13 +820,13 @@ impl Broker {
 
     /// Revokes every token of the streamer `sub` issued up to now, on every instance; returns
     /// that time (Unix seconds).
-    pub async fn revoke_sub(&self, sub: &str) -> Result<u64, String> {
+    pub async fn revoke_sub(&self, sub: &str) -> Result<(u64, Reach), String> {
         log::info!("revoked every token of sub={sub}");
         self.revocations.revoke_sub(sub).await
     }
 
     /// Revokes a token id on every instance, until the token's `exp` when known.
-    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<(), String> {
+    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<Reach, String> {
         log::info!("revoked jti={jti}");
         self.revocations.revoke(jti, exp).await
     }
@@ -848,6 +848,9 @@ impl Broker {
 
     /// Cleans up every session whose lease lapsed (on any instance, with Redis).
     pub async fn sweep(&self) {
+        // What this instance kept while Redis was away goes there once it is back.
+        self.revocations.share_pending().await;
+        self.sessions.hand_over().await;
         let lapsed = self.sessions.claim_lapsed().await;
         if lapsed.is_empty() {
             return;

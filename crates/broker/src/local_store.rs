@@ -57,9 +57,11 @@ CREATE TABLE IF NOT EXISTS stopped (
     sub TEXT NOT NULL,
     at_ms INTEGER NOT NULL
 );
+-- shared: written to Redis too (0 while Redis was away: written when it is back).
 CREATE TABLE IF NOT EXISTS revoked (
     jti TEXT PRIMARY KEY,
-    until_s INTEGER NOT NULL
+    until_s INTEGER NOT NULL,
+    shared INTEGER NOT NULL DEFAULT 1
 );
 -- The tokens the `token` command minted (their claims, until they expire), for `token list`.
 CREATE TABLE IF NOT EXISTS minted (
@@ -72,7 +74,8 @@ CREATE TABLE IF NOT EXISTS minted (
 CREATE TABLE IF NOT EXISTS revoked_subs (
     sub TEXT PRIMARY KEY,
     before_s INTEGER NOT NULL,
-    until_s INTEGER NOT NULL
+    until_s INTEGER NOT NULL,
+    shared INTEGER NOT NULL DEFAULT 1
 );
 ";
 
@@ -336,6 +339,69 @@ pub fn revoke(conn: &mut Connection, jti: &str, until_s: u64) -> rusqlite::Resul
         params![jti, until_s as i64],
     )?;
     Ok(())
+}
+
+/// Marks the revocation of `jti` (`sub`: of a streamer) as not written to Redis yet.
+pub fn mark_unshared(
+    conn: &mut Connection,
+    jti: Option<&str>,
+    sub: Option<&str>,
+) -> rusqlite::Result<()> {
+    if let Some(jti) = jti {
+        conn.execute("UPDATE revoked SET shared = 0 WHERE jti = ?1", params![jti])?;
+    }
+    if let Some(sub) = sub {
+        conn.execute(
+            "UPDATE revoked_subs SET shared = 0 WHERE sub = ?1",
+            params![sub],
+        )?;
+    }
+    Ok(())
+}
+
+/// The revocations not written to Redis yet: (jti, until) and (sub, before, until).
+pub type Unshared = (Vec<(String, u64)>, Vec<(String, u64, u64)>);
+
+/// The revocations made while Redis was away.
+pub fn unshared(conn: &mut Connection) -> rusqlite::Result<Unshared> {
+    let jtis = {
+        let mut statement = conn.prepare("SELECT jti, until_s FROM revoked WHERE shared = 0")?;
+        let rows =
+            statement.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let subs = {
+        let mut statement =
+            conn.prepare("SELECT sub, before_s, until_s FROM revoked_subs WHERE shared = 0")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                row.get::<_, i64>(1)? as u64,
+                row.get::<_, i64>(2)? as u64,
+            ))
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    Ok((jtis, subs))
+}
+
+/// Marks revocations as written to Redis.
+pub fn mark_shared(
+    conn: &mut Connection,
+    jtis: &[String],
+    subs: &[String],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for jti in jtis {
+        tx.execute("UPDATE revoked SET shared = 1 WHERE jti = ?1", params![jti])?;
+    }
+    for sub in subs {
+        tx.execute(
+            "UPDATE revoked_subs SET shared = 1 WHERE sub = ?1",
+            params![sub],
+        )?;
+    }
+    tx.commit()
 }
 
 /// Every revocation still in force at `now_s`; older ones are forgotten.

@@ -31,6 +31,16 @@ pub fn revoked_sub_key(sub: &str) -> String {
 /// How long a streamer's revocation is kept: every token it covers has expired by then.
 pub const SUB_REVOCATION_SECONDS: u64 = MAX_TTL.as_secs() + 24 * 60 * 60;
 
+/// Where a revocation holds as it is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// On every instance (through Redis, or the only instance there is).
+    Everywhere,
+    /// On this instance now (in its state file); on the others once Redis is back, when it is
+    /// written there.
+    WhenRedisReturns,
+}
+
 /// The revoked ids, and the streamers all of whose tokens up to a time are revoked.
 #[derive(Debug)]
 pub struct Revocations {
@@ -81,9 +91,9 @@ impl Revocations {
         }
     }
 
-    /// Revokes every token of `sub` issued up to now; returns that time (Unix seconds). `Err`
-    /// as for [`revoke`](Self::revoke).
-    pub async fn revoke_sub(&self, sub: &str) -> Result<u64, String> {
+    /// Revokes every token of `sub` issued up to now; returns that time (Unix seconds) and
+    /// where it holds. `Err` as for [`revoke`](Self::revoke).
+    pub async fn revoke_sub(&self, sub: &str) -> Result<(u64, Reach), String> {
         let before = unix_millis() / 1000;
         let (key, until) = (sub.to_string(), before + SUB_REVOCATION_SECONDS);
         self.store
@@ -92,16 +102,20 @@ impl Revocations {
             .map_err(|e| e.to_string())?;
         self.subs().insert(sub.to_string(), before);
         let Some(link) = &self.link else {
-            return Ok(before);
+            return Ok((before, Reach::Everywhere));
         };
         let key = revoked_sub_key(sub);
-        link.run("revoke streamer", |mut conn| async move {
-            conn.set_ex::<_, _, ()>(key, before, SUB_REVOCATION_SECONDS)
-                .await
-        })
-        .await
-        .map(|()| before)
-        .ok_or_else(|| "revoked on this instance only: Redis is unreachable".to_string())
+        let shared = link
+            .run("revoke streamer", |mut conn| async move {
+                conn.set_ex::<_, _, ()>(key, before, SUB_REVOCATION_SECONDS)
+                    .await
+            })
+            .await;
+        if shared.is_some() {
+            return Ok((before, Reach::Everywhere));
+        }
+        self.not_shared(None, Some(sub)).await;
+        Ok((before, Reach::WhenRedisReturns))
     }
 
     fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
@@ -130,10 +144,9 @@ impl Revocations {
     }
 
     /// Revokes `jti`, kept until the token's `exp` when known (else as long as any token
-    /// lives: [`crate::token::revocation_seconds`]); `Err` when it could not be written to the
-    /// state file, or Redis is configured but the revocation could not be shared (it still holds
-    /// on this instance).
-    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<(), String> {
+    /// lives: [`crate::token::revocation_seconds`]): where it holds now; `Err` when it could not
+    /// be written to the state file.
+    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<Reach, String> {
         let (key, until) = (
             jti.to_string(),
             unix_millis() / 1000 + crate::token::revocation_seconds(exp),
@@ -144,15 +157,81 @@ impl Revocations {
             .map_err(|e| e.to_string())?;
         self.local().insert(jti.to_string());
         let Some(link) = &self.link else {
-            return Ok(());
+            return Ok(Reach::Everywhere);
         };
         let key = revoked_key(jti);
         let seconds = crate::token::revocation_seconds(exp);
-        link.run("revoke", |mut conn| async move {
-            conn.set_ex::<_, _, ()>(key, 1, seconds).await
-        })
-        .await
-        .ok_or_else(|| "revoked on this instance only: Redis is unreachable".to_string())
+        let shared = link
+            .run("revoke", |mut conn| async move {
+                conn.set_ex::<_, _, ()>(key, 1, seconds).await
+            })
+            .await;
+        if shared.is_some() {
+            return Ok(Reach::Everywhere);
+        }
+        self.not_shared(Some(jti), None).await;
+        Ok(Reach::WhenRedisReturns)
+    }
+
+    /// Records that a revocation waits for Redis.
+    async fn not_shared(&self, jti: Option<&str>, sub: Option<&str>) {
+        let (jti, sub) = (jti.map(str::to_string), sub.map(str::to_string));
+        if let Err(e) = self
+            .store
+            .run(move |c| local_store::mark_unshared(c, jti.as_deref(), sub.as_deref()))
+            .await
+        {
+            log::error!("{e}");
+        }
+    }
+
+    /// Writes to Redis the revocations made while it was away.
+    pub async fn share_pending(&self) {
+        let Some(link) = self.link.as_ref().filter(|l| l.is_up()) else {
+            return;
+        };
+        let Ok((jtis, subs)) = self.store.run(local_store::unshared).await else {
+            return;
+        };
+        if jtis.is_empty() && subs.is_empty() {
+            return;
+        }
+        let now = unix_millis() / 1000;
+        let (mut done_jtis, mut done_subs) = (Vec::new(), Vec::new());
+        for (jti, until) in jtis {
+            let key = revoked_key(&jti);
+            let seconds = until.saturating_sub(now).max(1);
+            if link
+                .run("share a revocation", |mut conn| async move {
+                    conn.set_ex::<_, _, ()>(key, 1, seconds).await
+                })
+                .await
+                .is_some()
+            {
+                done_jtis.push(jti);
+            }
+        }
+        for (sub, before, until) in subs {
+            let key = revoked_sub_key(&sub);
+            let seconds = until.saturating_sub(now).max(1);
+            if link
+                .run("share a streamer revocation", |mut conn| async move {
+                    conn.set_ex::<_, _, ()>(key, before, seconds).await
+                })
+                .await
+                .is_some()
+            {
+                done_subs.push(sub);
+            }
+        }
+        log::info!(
+            "Redis is back: {} revocation(s) made meanwhile written for every instance",
+            done_jtis.len() + done_subs.len()
+        );
+        let _ = self
+            .store
+            .run(move |c| local_store::mark_shared(c, &done_jtis, &done_subs))
+            .await;
     }
 
     fn local(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {

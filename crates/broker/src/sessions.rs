@@ -227,6 +227,8 @@ impl Sessions {
             Some(session) => Some(session),
             None => match &self.link {
                 None => None,
+                // While Redis is away a Start Streaming still goes live: its session is kept
+                // here and handed over when Redis is back.
                 Some(link) => {
                     let index = stream_key(stream);
                     let id: Option<String> = link
@@ -234,9 +236,9 @@ impl Sessions {
                             conn.get(index).await
                         })
                         .await
-                        .ok_or(RenewError::Unavailable)?;
+                        .flatten();
                     match id {
-                        Some(id) => self.read(link, &id).await?,
+                        Some(id) => self.read(link, &id).await.unwrap_or(None),
                         None => None,
                     }
                 }
@@ -580,6 +582,81 @@ impl Sessions {
             .await
         {
             log::error!("a clean-up to try again could not be recorded: {e}");
+        }
+    }
+
+    /// Moves to Redis, once it is back, the sessions this instance kept in its state file while
+    /// Redis was away, so that every instance knows them again. A session whose stream another
+    /// instance gave a session meanwhile stays here (its heartbeats and stop work on this
+    /// instance; its lease still ends it).
+    pub async fn hand_over(&self) {
+        let Some(link) = self.link.as_ref().filter(|l| l.is_up()) else {
+            return;
+        };
+        let Ok(kept) = self.local.run(local_store::all_sessions).await else {
+            return;
+        };
+        let mut moved = 0;
+        for (session, deadline) in kept {
+            let json = serde_json::to_string(&session).expect("a session serializes");
+            let (key, index, id) = (
+                session_key(&session.id),
+                stream_key(&session.stream),
+                session.id.clone(),
+            );
+            let keep = self.keep_seconds();
+            let stored: Option<Option<String>> = if session.closing {
+                // A clean-up to try again: its lease is when.
+                link.run("hand over a clean-up", |mut conn| async move {
+                    redis::pipe()
+                        .set_ex(key, json, keep)
+                        .ignore()
+                        .zadd(leases_key(), &id, deadline)
+                        .ignore()
+                        .query_async::<()>(&mut conn)
+                        .await
+                        .map(|()| None)
+                })
+                .await
+            } else {
+                let now = unix_millis();
+                link.run("hand over a session", |mut conn| async move {
+                    self.open
+                        .key(leases_key())
+                        .key(key)
+                        .key(index)
+                        .arg(id)
+                        .arg(json)
+                        .arg(deadline)
+                        .arg(now)
+                        .arg(keep)
+                        .invoke_async(&mut conn)
+                        .await
+                })
+                .await
+            };
+            match stored {
+                Some(None) => {
+                    let id = session.id.clone();
+                    if self
+                        .local
+                        .run(move |c| local_store::remove_session(c, &id, None))
+                        .await
+                        .is_ok()
+                    {
+                        moved += 1;
+                    }
+                }
+                Some(Some(other)) => log::warn!(
+                    "session {} stays on this instance: its stream got session {other} while \
+                     Redis was away",
+                    session.id
+                ),
+                None => return,
+            }
+        }
+        if moved > 0 {
+            log::info!("Redis is back: {moved} session(s) kept meanwhile handed over to it");
         }
     }
 

@@ -470,3 +470,78 @@ fn a_token_refused_while_live_still_ends_its_own_session_at_once() {
     assert_eq!(broker.stop(&expired.token, &session).status, 200);
     assert_eq!(rules(&sim, &["ended-1"]), 0);
 }
+
+#[test]
+fn what_an_instance_keeps_while_redis_is_away_reaches_every_instance_when_it_returns() {
+    let mut redis = RedisServer::start();
+    let sim = simulator();
+    let brokers: Vec<Broker> = (0..2)
+        .map(|_| Broker::start(options(&sim).redis(&redis.url())))
+        .collect();
+    let (a, b) = (&brokers[0], &brokers[1]);
+    let victim = a.mint("sub-outage-victim", &TokenPin::zego("outage-v"), None);
+    assert_eq!(
+        b.golive(Some(&victim.token), &json!({"ahead": true}))
+            .status,
+        200
+    );
+
+    redis.kill();
+    let down = wait_until(Duration::from_secs(10), || {
+        (a.health()["redis"] == "down" && b.health()["redis"] == "down").then_some(())
+    });
+    assert!(down.is_some(), "{}", a.log_tail(20));
+    // Going live on A: the session is kept in A's state file.
+    let stream = "outage-0";
+    let token = a.token(
+        "sub-outage",
+        &TokenPin::zego_with_cdn(stream, &[&cdn_url(stream)]),
+    );
+    let start = a.golive(Some(&token), &json!({}));
+    assert_eq!(start.status, 200, "{:?}", start.body);
+    let session = start.body["session"].as_str().unwrap().to_owned();
+    // B cannot check it: come back later, never "fine" and never "unknown".
+    let unchecked = b.live(&token, &session);
+    assert_eq!((unchecked.status, unchecked.code()), (503, "unavailable"));
+    assert!(unchecked.retry_after.is_some());
+    // A revocation made on A: held there at once, for the others once Redis is back.
+    let revoked = a.post(
+        "/v1/admin/revoke",
+        Some(rtc_golive_test_support::broker::BROKER_ADMIN_KEY),
+        &json!({ "jti": victim.jti }),
+    );
+    assert_eq!(revoked.status, 202, "{:?}", revoked.body);
+    assert_eq!(
+        a.golive(Some(&victim.token), &json!({"ahead": true}))
+            .code(),
+        "token_revoked"
+    );
+
+    redis.restart();
+    let handed_over = wait_until(Duration::from_secs(15), || {
+        (b.live(&token, &session).status == 200).then_some(())
+    });
+    assert!(handed_over.is_some(), "{}", a.log_tail(20));
+    assert!(
+        a.output().contains("handed over to it"),
+        "{}",
+        a.log_tail(20)
+    );
+    let refused = wait_until(Duration::from_secs(15), || {
+        (b.golive(Some(&victim.token), &json!({"ahead": true}))
+            .code()
+            == "token_revoked")
+            .then_some(())
+    });
+    assert!(
+        refused.is_some(),
+        "B learnt the revocation made during the outage"
+    );
+    // Stopped through B: the forward A created goes.
+    let created = wait_until(Duration::from_secs(10), || {
+        (sim.zego().cdn_rules(stream).len() == 1).then_some(())
+    });
+    assert!(created.is_some());
+    assert_eq!(b.stop(&token, &session).status, 200);
+    assert_eq!(rules(&sim, &[stream]), 0);
+}

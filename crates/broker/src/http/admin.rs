@@ -4,8 +4,10 @@ use super::extract::{bearer, ApiJson, JsonBody};
 use crate::api_error::ApiError;
 use crate::broker::Broker;
 use crate::config::TokenKey;
+use crate::revocation::Reach;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use rtc_golive_core::platform_api::ErrorCode;
@@ -75,7 +77,7 @@ async fn revoke(
     State(broker): State<Arc<Broker>>,
     _: Admin,
     ApiJson(request): ApiJson<RevokeRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let stored = |e: String| ApiError {
         retry_after: Some(5),
         ..ApiError::new(
@@ -83,13 +85,26 @@ async fn revoke(
             format!("the revocation could not be stored: {e}"),
         )
     };
+    // Stored on this instance but not yet in Redis: 202, and the others follow when it is back.
+    let answer = |reach: Reach, body: serde_json::Value| {
+        let mut body = body;
+        if reach == Reach::WhenRedisReturns {
+            body["every_instance"] = serde_json::json!("once Redis is back");
+        }
+        let status = match reach {
+            Reach::Everywhere => StatusCode::OK,
+            Reach::WhenRedisReturns => StatusCode::ACCEPTED,
+        };
+        (status, Json(body))
+    };
     match (given(&request.jti), given(&request.sub)) {
         (Some(jti), None) => match broker.revoke(jti, request.exp).await {
-            Ok(()) => Ok(Json(serde_json::json!({ "revoked": jti }))),
+            Ok(reach) => Ok(answer(reach, serde_json::json!({ "revoked": jti }))),
             Err(e) => Err(stored(e)),
         },
         (None, Some(sub)) => match broker.revoke_sub(sub).await {
-            Ok(before) => Ok(Json(
+            Ok((before, reach)) => Ok(answer(
+                reach,
                 serde_json::json!({ "revoked_sub": sub, "issued_until": before }),
             )),
             Err(e) => Err(stored(e)),
