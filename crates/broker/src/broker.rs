@@ -892,7 +892,8 @@ impl Broker {
                 Mode::LocalFallback => 0,
                 Mode::Local => -1,
             },
-            sessions: self.sessions.count().await,
+            sessions: self.sessions.live_here(),
+            platform_sessions: self.sessions.count().await,
         })
     }
 

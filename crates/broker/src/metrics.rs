@@ -34,8 +34,10 @@ pub struct Gauges {
     pub limiter_mode: &'static str,
     /// Whether Redis is configured and up (1), configured and away (0), or absent (-1).
     pub redis_up: i64,
-    /// Sessions open.
+    /// This instance's live sessions (whose go-live or heartbeat it answered within a lease).
     pub sessions: u64,
+    /// Live sessions on the whole platform (lease running, in the store).
+    pub platform_sessions: u64,
 }
 
 impl Metrics {
@@ -134,9 +136,20 @@ impl Metrics {
         out.push_str("# HELP rtc_golive_redis_up 1 when Redis answers, 0 when it is away, -1 without Redis.\n");
         out.push_str("# TYPE rtc_golive_redis_up gauge\n");
         let _ = writeln!(out, "rtc_golive_redis_up {}", gauges.redis_up);
-        out.push_str("# HELP rtc_golive_sessions Sessions open (with a lease).\n");
+        out.push_str(
+            "# HELP rtc_golive_sessions Live sessions of this instance (go-live or heartbeat answered here within a lease).\n",
+        );
         out.push_str("# TYPE rtc_golive_sessions gauge\n");
         let _ = writeln!(out, "rtc_golive_sessions {}", gauges.sessions);
+        out.push_str(
+            "# HELP rtc_golive_platform_sessions Live sessions of every instance (lease running in the store).\n",
+        );
+        out.push_str("# TYPE rtc_golive_platform_sessions gauge\n");
+        let _ = writeln!(
+            out,
+            "rtc_golive_platform_sessions {}",
+            gauges.platform_sessions
+        );
         out.push_str(
             "# HELP rtc_golive_sessions_swept_total Lapsed sessions this instance cleaned up.\n",
         );

@@ -171,6 +171,9 @@ pub struct Sessions {
     open: redis::Script,
     local: LocalStore,
     lease: Duration,
+    /// The sessions this instance opened or renewed, and when it last did: those within a
+    /// lease are this instance's live sessions (`/metrics`).
+    served: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 fn session_key(id: &str) -> String {
@@ -199,7 +202,28 @@ impl Sessions {
             open: redis::Script::new(OPEN_SCRIPT),
             local,
             lease,
+            served: Default::default(),
         }
+    }
+
+    fn served(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Instant>> {
+        self.served.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes that this instance keeps `id` alive now.
+    fn serving(&self, id: &str) {
+        self.served()
+            .insert(id.to_string(), std::time::Instant::now());
+    }
+
+    /// The sessions whose go-live or heartbeat this instance answered within the last lease.
+    pub fn live_here(&self) -> u64 {
+        let lease = self.lease;
+        let mut served = self.served();
+        served.retain(|_, at| at.elapsed() <= lease);
+        served.len() as u64
     }
 
     fn deadline(&self) -> u64 {
@@ -262,6 +286,7 @@ impl Sessions {
     /// otherwise.
     pub async fn open(&self, session: Session) -> Result<Opened, RenewError> {
         let deadline = self.deadline();
+        let id_for_metrics = session.id.clone();
         if let Some(link) = &self.link {
             let json = serde_json::to_string(&session).expect("a session serializes");
             let (key, index, id) = (
@@ -286,7 +311,10 @@ impl Sessions {
                 })
                 .await;
             match stored {
-                Some(None) => return Ok(Opened::New),
+                Some(None) => {
+                    self.serving(&id_for_metrics);
+                    return Ok(Opened::New);
+                }
                 Some(Some(other)) => {
                     return match self.read(link, &other).await? {
                         Some(open) => Ok(Opened::Existing(open)),
@@ -302,6 +330,9 @@ impl Sessions {
             .local
             .run(move |c| local_store::insert_session(c, &session, deadline, now))
             .await?;
+        if existing.is_none() {
+            self.serving(&id_for_metrics);
+        }
         Ok(existing.map_or(Opened::New, Opened::Existing))
     }
 
@@ -334,6 +365,7 @@ impl Sessions {
             self.local
                 .run(move |c| local_store::set_deadline(c, &key, deadline))
                 .await?;
+            self.serving(id);
             return Ok(session);
         }
         let Some(link) = &self.link else {
@@ -362,7 +394,10 @@ impl Sessions {
             })
             .await;
         match renewed {
-            Some(1) => Ok(session),
+            Some(1) => {
+                self.serving(&session.id);
+                Ok(session)
+            }
             Some(_) => Err(RenewError::Unknown),
             None => Err(RenewError::Unavailable),
         }
@@ -422,6 +457,7 @@ impl Sessions {
     /// Claims `id` for closing, for its streamer `sub`: the session to clean up, or what
     /// became of it. Another streamer's session is not closed.
     pub async fn close(&self, id: &str, sub: &str) -> Result<Closed, RenewError> {
+        self.served().remove(id);
         let key = id.to_string();
         if let Some((session, _)) = self
             .local
@@ -690,7 +726,8 @@ impl Sessions {
         found
     }
 
-    /// Sessions open now (in the state file, plus Redis's when it is up), for `/metrics`.
+    /// Sessions whose lease runs now on the whole platform (this instance's state file, plus
+    /// Redis's when it is up), for `/metrics`.
     pub async fn count(&self) -> u64 {
         let now = unix_millis();
         let local = self
@@ -703,7 +740,7 @@ impl Sessions {
         };
         let shared: Option<u64> = link
             .run("count sessions", |mut conn| async move {
-                conn.zcard(leases_key()).await
+                conn.zcount(leases_key(), now, "+inf").await
             })
             .await;
         local + shared.unwrap_or(0)

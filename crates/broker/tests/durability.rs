@@ -233,6 +233,13 @@ fn stops_tell_the_truth() {
         "a foreign stop deletes nothing"
     );
 
+    let metrics = broker.metrics();
+    assert!(metrics.contains("\nrtc_golive_sessions 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("\nrtc_golive_platform_sessions 1\n"),
+        "{metrics}"
+    );
+
     let unknown = broker.stop(&token, "no-such-session");
     assert_eq!((unknown.status, unknown.code()), (404, "session_unknown"));
 
@@ -245,6 +252,12 @@ fn stops_tell_the_truth() {
     );
     let foreign_again = broker.stop(&stranger, &session);
     assert_eq!(foreign_again.status, 403, "{:?}", foreign_again.body);
+    let metrics = broker.metrics();
+    assert!(metrics.contains("\nrtc_golive_sessions 0\n"), "{metrics}");
+    assert!(
+        metrics.contains("\nrtc_golive_platform_sessions 0\n"),
+        "{metrics}"
+    );
 }
 
 #[test]
