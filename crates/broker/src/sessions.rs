@@ -457,7 +457,14 @@ impl Sessions {
     /// Claims `id` for closing, for its streamer `sub`: the session to clean up, or what
     /// became of it. Another streamer's session is not closed.
     pub async fn close(&self, id: &str, sub: &str) -> Result<Closed, RenewError> {
-        self.served().remove(id);
+        let closed = self.close_inner(id, sub).await;
+        if matches!(closed, Ok(Closed::Now(_) | Closed::Elsewhere)) {
+            self.served().remove(id);
+        }
+        closed
+    }
+
+    async fn close_inner(&self, id: &str, sub: &str) -> Result<Closed, RenewError> {
         let key = id.to_string();
         if let Some((session, _)) = self
             .local
