@@ -73,6 +73,7 @@ fn main() -> ExitCode {
                 stream_id: format!("streamer-{i}"),
                 cdn_urls: Vec::new(),
                 play: Vec::new(),
+                cdn_required: false,
             };
             let sub = format!("streamer-{i}");
             mint(

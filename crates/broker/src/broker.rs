@@ -393,6 +393,7 @@ impl Broker {
             cdn_urls,
             closing: false,
             outcomes: Vec::new(),
+            cdn_required: matches!(pin, Pin::Zego(pin) if pin.cdn_required),
         };
         match self
             .sessions
@@ -784,6 +785,7 @@ impl Broker {
         Ok(LiveAnswer {
             lease_seconds: self.sessions.lease().as_secs(),
             forwards,
+            cdn_required: session.cdn_required,
         })
     }
 

@@ -55,6 +55,9 @@ pub enum Command {
         /// A ZEGOCLOUD StreamId the streamer may play through `/v1/play` (repeatable).
         #[arg(long, requires = "zego_stream_id")]
         zego_play_stream: Vec<String>,
+        /// The stream stops when a CDN forward cannot be created (the plugin says why).
+        #[arg(long, requires = "zego_cdn_url")]
+        zego_cdn_required: bool,
         /// The Alibaba Cloud ARTC channel.
         #[arg(long, requires_all = ["aliyun_user", "aliyun_display_name"])]
         aliyun_channel: Option<String>,

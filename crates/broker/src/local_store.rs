@@ -479,6 +479,7 @@ mod tests {
             cdn_urls: vec!["rtmp://cdn.example/live/key".into()],
             closing: false,
             outcomes: Vec::new(),
+            cdn_required: false,
         }
     }
 

@@ -55,6 +55,7 @@ fn run(command: Command) -> Result<(), String> {
             zego_stream_id,
             zego_cdn_url,
             zego_play_stream,
+            zego_cdn_required,
             aliyun_channel,
             aliyun_user,
             aliyun_display_name,
@@ -69,6 +70,7 @@ fn run(command: Command) -> Result<(), String> {
                 stream_id,
                 cdn_urls: zego_cdn_url,
                 play: zego_play_stream,
+                cdn_required: zego_cdn_required,
             });
             let aliyun = match (aliyun_channel, aliyun_user, aliyun_display_name) {
                 (Some(channel), Some(user_id), Some(display_name)) => Some(AliyunPin {

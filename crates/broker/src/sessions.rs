@@ -99,6 +99,9 @@ pub struct Session {
     /// being created).
     #[serde(default)]
     pub outcomes: Vec<Outcome>,
+    /// The token requires every forward: a refused one ends the stream (the plugin stops it).
+    #[serde(default)]
+    pub cdn_required: bool,
 }
 
 /// How a forward's creation ended.

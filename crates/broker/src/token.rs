@@ -29,6 +29,11 @@ pub struct ZegoPin {
     /// none without this claim.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub play: Vec<String>,
+    /// The stream must not stay live without its CDN forwards: when the vendor refuses one,
+    /// the heartbeats say so and the plugin stops with the vendor's reason (as direct mode's
+    /// `cdn_required`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cdn_required: bool,
 }
 
 impl ZegoPin {
@@ -384,6 +389,7 @@ mod tests {
                 stream_id: "s1".into(),
                 cdn_urls: vec![],
                 play: vec!["guest".into()],
+                cdn_required: false,
             }),
             None,
         )

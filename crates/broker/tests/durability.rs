@@ -558,3 +558,28 @@ fn what_an_instance_keeps_while_redis_is_away_reaches_every_instance_when_it_ret
     assert_eq!(b.stop(&token, &session).status, 200);
     assert_eq!(rules(&sim, &[stream]), 0);
 }
+
+#[test]
+fn a_required_forward_that_fails_is_reported_for_the_plugin_to_stop() {
+    let sim = simulator();
+    let broker = Broker::start(options(&sim));
+    let stream = "required-0";
+    let token = broker.token(
+        "sub-required",
+        &TokenPin::zego_requiring_cdn(stream, &[&cdn_url(stream)]),
+    );
+    sim.zego().fail_next("CreatCDNTransferRule", 5002, 1);
+    let start = broker.golive(Some(&token), &json!({}));
+    assert_eq!(start.status, 200, "{:?}", start.body);
+    let session = start.body["session"].as_str().unwrap().to_owned();
+    let mut beat = serde_json::Value::Null;
+    let failed = wait_until(Duration::from_secs(10), || {
+        beat = broker.live(&token, &session).body;
+        (beat["forwards"][0]["state"] == "failed").then_some(())
+    });
+    assert!(failed.is_some(), "{beat}");
+    assert_eq!(beat["cdn_required"], true, "{beat}");
+    // The plugin stops; its stop ends the session.
+    assert_eq!(broker.stop(&token, &session).status, 200);
+    assert_eq!(rules(&sim, &[stream]), 0);
+}

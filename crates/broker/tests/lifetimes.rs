@@ -38,6 +38,7 @@ fn token(iat: u64, exp: u64) -> String {
             stream_id: "mallory-main".into(),
             cdn_urls: vec![],
             play: vec![],
+            cdn_required: false,
         }),
         aliyun: None,
     };

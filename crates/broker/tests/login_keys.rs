@@ -31,6 +31,7 @@ fn claims(sub: &str) -> Claims {
             stream_id: format!("{sub}-main"),
             cdn_urls: vec![],
             play: vec![],
+            cdn_required: false,
         }),
         aliyun: None,
     }

@@ -37,6 +37,7 @@ fn claims(exp: u64, aud: &str) -> Claims {
             stream_id: "mallory-main".into(),
             cdn_urls: vec![],
             play: vec![],
+            cdn_required: false,
         }),
         aliyun: None,
     }

@@ -133,6 +133,9 @@ pub struct LiveAnswer {
     /// where each stands (none for a session without forwards, or from older brokers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<WireForward>,
+    /// The token requires every forward: the stream must stop when one failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cdn_required: bool,
 }
 
 /// One CDN forward of a session, as `/v1/live` reports it.

@@ -32,6 +32,8 @@ fn stand_in_broker(node: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 /// [`stand_in_broker`] whose `/v1/live` answers `refusal` (status, wire code) when given.
+/// A stand-in broker whose `/v1/live` answers `refusal`: `(status, code)` a refusal, `(200,
+/// body)` that answer, `None` a plain lease.
 fn stand_in_broker_refusing(
     node: String,
     refusal: Option<(u16, &'static str)>,
@@ -105,6 +107,7 @@ fn serve(
                 .unwrap()
             }
             "/v1/live" => match refusal {
+                Some((200, body)) => body.to_string(),
                 Some((code, name)) => {
                     status = format!("{code} Refused");
                     serde_json::json!({"error": {"code": name, "message": "refused"}}).to_string()
@@ -239,8 +242,8 @@ fn test_connection_resolves_ahead_without_a_session() {
 }
 
 /// A live stream whose heartbeat the broker refuses for good (the token expired, was revoked
-/// or retired, or the session lapsed) is stopped, with the reason and what to do; one refused
-/// for a while (the broker unavailable) goes on.
+/// or retired, or the session lapsed), or whose required CDN forward failed, is stopped, with
+/// the reason and what to do; one refused for a while (the broker unavailable) goes on.
 #[test]
 fn a_heartbeat_refused_for_good_stops_the_stream_with_the_reason() {
     let node = rtc_golive_simulator::HandshakeNode::start("127.0.0.1:0").unwrap();
@@ -282,6 +285,15 @@ fn a_heartbeat_refused_for_good_stops_the_stream_with_the_reason() {
             Some(Message::new("Platform.Stopped.SessionLost")),
         ),
         ((503, "unavailable"), None),
+        // The token requires its CDN forwards, and the broker could not create one.
+        (
+            (
+                200,
+                r#"{"lease_seconds":60,"cdn_required":true,"forwards":[{"index":1,
+                   "cdn":"rtmp://cdn.example.com/…","state":"failed","warning":"refused: 5002"}]}"#,
+            ),
+            Some(Message::new("Platform.Stopped.CdnRequired").text("refused: 5002")),
+        ),
     ] {
         let (url, seen) =
             stand_in_broker_refusing(format!("rtmp://127.0.0.1:{}", node.port()), Some(refusal));

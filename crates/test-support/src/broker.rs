@@ -49,6 +49,8 @@ pub enum TokenPin {
         cdn_urls: Vec<String>,
         /// Streams it may play (`--zego-play-stream`).
         play: Vec<String>,
+        /// Every forward required (`--zego-cdn-required`).
+        cdn_required: bool,
     },
     /// An Alibaba Cloud channel seat.
     Aliyun {
@@ -69,6 +71,7 @@ impl TokenPin {
             stream_id: stream_id.to_owned(),
             cdn_urls: Vec::new(),
             play: Vec::new(),
+            cdn_required: false,
         }
     }
 
@@ -79,6 +82,7 @@ impl TokenPin {
             stream_id: stream_id.to_owned(),
             cdn_urls: Vec::new(),
             play: play.iter().map(|s| (*s).to_owned()).collect(),
+            cdn_required: false,
         }
     }
 
@@ -89,6 +93,26 @@ impl TokenPin {
             stream_id: stream_id.to_owned(),
             cdn_urls: cdn_urls.iter().map(|u| (*u).to_owned()).collect(),
             play: Vec::new(),
+            cdn_required: false,
+        }
+    }
+
+    /// [`zego_with_cdn`](Self::zego_with_cdn), the stream stopping when a forward fails.
+    #[must_use]
+    pub fn zego_requiring_cdn(stream_id: &str, cdn_urls: &[&str]) -> TokenPin {
+        match Self::zego_with_cdn(stream_id, cdn_urls) {
+            TokenPin::Zego {
+                stream_id,
+                cdn_urls,
+                play,
+                ..
+            } => TokenPin::Zego {
+                stream_id,
+                cdn_urls,
+                play,
+                cdn_required: true,
+            },
+            aliyun => aliyun,
         }
     }
 
@@ -108,8 +132,12 @@ impl TokenPin {
                 stream_id,
                 cdn_urls,
                 play,
+                cdn_required,
             } => {
                 let mut args = vec!["--zego-stream-id".to_owned(), stream_id.clone()];
+                if *cdn_required {
+                    args.push("--zego-cdn-required".to_owned());
+                }
                 for url in cdn_urls {
                     args.push("--zego-cdn-url".to_owned());
                     args.push(url.clone());

@@ -7,7 +7,7 @@ use crate::config::{aliyun::AliyunConfig, platform::PlatformConfig, zego::ZegoCo
 use crate::host::StreamControl;
 use crate::lock::LockRecovered;
 use crate::messages::Message;
-use crate::platform_api::{ErrorCode, ForwardState, WireForward};
+use crate::platform_api::{ErrorCode, ForwardState, LiveAnswer, WireForward};
 use crate::presence;
 use crate::providers::platform;
 use crate::providers::zego::{self, StreamState};
@@ -175,6 +175,10 @@ fn heartbeat(
         match platform::live(&shared.http, config, session) {
             Ok(answer) => {
                 log::debug!("platform: heartbeat, lease {} s", answer.lease_seconds);
+                if let Some(reason) = required_forward_failed(&answer) {
+                    log::warn!("platform: a required CDN forward failed, stopping");
+                    return Some(reason);
+                }
                 report_forwards(shared, &answer.forwards, &mut reported);
             }
             Err(_) if stop.is_stopped() => return None,
@@ -210,6 +214,22 @@ fn stopped_by(code: ErrorCode) -> Option<Message> {
         ErrorCode::SessionUnknown => Some(Message::new("Platform.Stopped.SessionLost")),
         _ => None,
     }
+}
+
+/// The streamer's text when the token requires every CDN forward and the broker reports one
+/// failed: the stream stops, as direct mode's `cdn_required` does.
+fn required_forward_failed(answer: &LiveAnswer) -> Option<Message> {
+    if !answer.cdn_required {
+        return None;
+    }
+    let failed = answer
+        .forwards
+        .iter()
+        .find(|f| f.state == ForwardState::Failed)?;
+    Some(
+        Message::new("Platform.Stopped.CdnRequired")
+            .text(failed.warning.clone().unwrap_or_default()),
+    )
 }
 
 /// Tells the streamer once of each forward the broker could not create, and logs each state
