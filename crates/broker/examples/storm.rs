@@ -11,6 +11,9 @@
 //! ```
 //!
 //! `--kill-redis-after S` SIGKILLs Redis S seconds into the storm (the fallback's figures).
+//! `--cdn` gives every token one CDN forward: the go-lives are answered as fast as without
+//! (the forwards follow in the background), every forward is created within clients / 10 s
+//! (ZEGOCLOUD's CreatCDNTransferRule rate) + 10 %, and after every stop none is left.
 //! Tokens are signed in process with the harness's key (500 runs of the `token` command would
 //! only measure process start-ups).
 
@@ -46,6 +49,7 @@ fn arg(name: &str) -> Option<u64> {
 fn main() -> ExitCode {
     let clients = arg("--clients").unwrap_or(500) as usize;
     let kill_redis_after = arg("--kill-redis-after").map(Duration::from_secs);
+    let with_cdn = std::env::args().any(|a| a == "--cdn");
 
     let mut redis = RedisServer::start();
     let sim = sim()
@@ -67,23 +71,28 @@ fn main() -> ExitCode {
         assert!(shared.is_some(), "the brokers never shared Redis");
     }
     let settings = TokenSettings::hs256(BROKER_HS256_KEY.as_bytes(), BROKER_AUDIENCE, 60);
-    let tokens: Vec<String> = (0..clients)
+    let tokens: Vec<(String, String)> = (0..clients)
         .map(|i| {
             let pin = ZegoPin {
                 stream_id: format!("streamer-{i}"),
-                cdn_urls: Vec::new(),
+                cdn_urls: if with_cdn {
+                    vec![format!("rtmp://cdn.example.com/live/streamer-{i}?key=k")]
+                } else {
+                    Vec::new()
+                },
                 play: Vec::new(),
                 cdn_required: false,
             };
             let sub = format!("streamer-{i}");
-            mint(
+            let token = mint(
                 &settings,
                 &sub,
                 (Some(pin), None),
                 Duration::from_secs(3600),
             )
             .expect("a token")
-            .0
+            .0;
+            (sub, token)
         })
         .collect();
 
@@ -91,7 +100,7 @@ fn main() -> ExitCode {
     let threads: Vec<_> = tokens
         .into_iter()
         .enumerate()
-        .map(|(i, token)| {
+        .map(|(i, (_, token))| {
             let broker = brokers[i % brokers.len()].clone();
             let start = start.clone();
             thread::Builder::new()
@@ -100,7 +109,7 @@ fn main() -> ExitCode {
                     start.wait();
                     let began = Instant::now();
                     let reply = broker.golive(Some(&token), &json!({}));
-                    (i, reply, began.elapsed())
+                    (i, token, reply, began.elapsed())
                 })
                 .expect("a client thread")
         })
@@ -124,9 +133,13 @@ fn main() -> ExitCode {
     let mut failures = Vec::new();
     let mut slowest = Duration::ZERO;
     let mut got_node = 0;
+    let mut sessions = Vec::new();
     for t in threads {
-        let (i, reply, took) = t.join().expect("a client thread");
+        let (i, token, reply, took) = t.join().expect("a client thread");
         slowest = slowest.max(took);
+        if let Some(session) = reply.body["session"].as_str() {
+            sessions.push((i, token, session.to_owned()));
+        }
         let node = reply.body["server"].as_str().unwrap_or("");
         if reply.status == 200 && node.starts_with("rtmp://") {
             got_node += 1;
@@ -205,6 +218,27 @@ fn main() -> ExitCode {
         println!("FAIL: {per_golive:.3} vendor requests per go-live");
         ok = false;
     }
+    // The plugins heartbeat their sessions every 15 s while the forwards are made and stopped.
+    let beating = std::sync::atomic::AtomicBool::new(with_cdn);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            while beating.load(std::sync::atomic::Ordering::Relaxed) {
+                for (i, token, session) in &sessions {
+                    let _ = brokers[i % brokers.len()].live(token, session);
+                }
+                for _ in 0..150 {
+                    if !beating.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        if with_cdn {
+            ok &= forwards_check(&sim, &brokers, &sessions, clients, &offset);
+        }
+        beating.store(false, std::sync::atomic::Ordering::Relaxed);
+    });
     println!(
         "time: {} ({:.2} s against the {} s target)",
         if total <= TARGET { "PASS" } else { "OVER" },
@@ -216,4 +250,55 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The `--cdn` criteria: every forward created within clients / 10 s + 10 % of the start, and
+/// none left at the vendor after every session's stop.
+fn forwards_check(
+    sim: &rtc_golive_simulator::Simulator,
+    brokers: &[Arc<Broker>],
+    sessions: &[(usize, String, String)],
+    clients: usize,
+    offset: &dyn Fn(&SystemTime) -> f64,
+) -> bool {
+    let mut ok = true;
+    // Every forward created within clients / 10 s + 10 % of the start.
+    let budget = Duration::from_secs_f64(clients as f64 / 10.0 * 1.1);
+    let created = rtc_golive_test_support::wait_until(budget * 2, || {
+        let n = (0..clients)
+            .filter(|i| !sim.zego().cdn_rules(&format!("streamer-{i}")).is_empty())
+            .count();
+        (n == clients).then_some(())
+    });
+    let last_create = sim
+        .zego()
+        .requests()
+        .iter()
+        .filter(|r| r.action == "CreatCDNTransferRule" && r.code == 0)
+        .map(|r| offset(&r.at))
+        .fold(0.0, f64::max);
+    println!(
+        "cdn forwards: {} created, the last {last_create:.2} s after the start (budget {:.1} s)",
+        if created.is_some() { "all" } else { "NOT all" },
+        budget.as_secs_f64()
+    );
+    if created.is_none() || last_create > budget.as_secs_f64() {
+        println!("FAIL: the forwards were not all created within the budget");
+        ok = false;
+    }
+    for (i, token, session) in sessions {
+        let stop = brokers[i % brokers.len()].stop(token, session);
+        if stop.status != 200 {
+            println!("FAIL: stop {i}: {} {:?}", stop.status, stop.body);
+            ok = false;
+        }
+    }
+    let left: usize = (0..clients)
+        .map(|i| sim.zego().cdn_rules(&format!("streamer-{i}")).len())
+        .sum();
+    println!("cdn forwards left at the vendor after every stop: {left}");
+    if left != 0 {
+        ok = false;
+    }
+    ok
 }
