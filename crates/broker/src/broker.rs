@@ -67,6 +67,9 @@ pub struct Health {
     pub limiter: &'static str,
     /// Instances seen in Redis recently (1 without Redis).
     pub instances: u32,
+    /// The state file: `ok`, or `failing` (sessions cannot be recorded: the broker cannot
+    /// serve, and `/healthz` answers 503).
+    pub state_file: &'static str,
 }
 
 /// One broker instance.
@@ -872,8 +875,10 @@ impl Broker {
 
     /// `GET /healthz`.
     pub fn health(&self) -> Health {
+        let state_file = self.sessions.store_answers();
         Health {
-            ok: true,
+            ok: state_file,
+            state_file: if state_file { "ok" } else { "failing" },
             redis: match &self.link {
                 None => "none",
                 Some(link) if link.is_up() => "up",

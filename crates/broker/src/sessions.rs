@@ -18,6 +18,7 @@
 use crate::local_store::{self, LocalStore, StoreError, STOPPED_MEMORY};
 use crate::redis_link::{unix_millis, RedisLink, PREFIX};
 use redis::AsyncCommands;
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -219,6 +220,17 @@ impl Sessions {
     fn serving(&self, id: &str) {
         self.served()
             .insert(id.to_string(), std::time::Instant::now());
+    }
+
+    /// Whether the state file answers (a read; a failing disk or a removed file fails it).
+    pub fn store_answers(&self) -> bool {
+        self.local
+            .run_here(|c| {
+                c.query_row("SELECT 1 FROM sessions LIMIT 1", [], |_| Ok(()))
+                    .optional()
+            })
+            .map_err(|e| log::error!("health: {e}"))
+            .is_ok()
     }
 
     /// The sessions whose go-live or heartbeat this instance answered within the last lease.

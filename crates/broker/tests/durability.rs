@@ -233,6 +233,7 @@ fn stops_tell_the_truth() {
         "a foreign stop deletes nothing"
     );
 
+    assert_eq!(broker.health()["state_file"], "ok");
     let metrics = broker.metrics();
     assert!(metrics.contains("\nrtc_golive_sessions 1\n"), "{metrics}");
     assert!(
@@ -582,4 +583,58 @@ fn a_required_forward_that_fails_is_reported_for_the_plugin_to_stop() {
     // The plugin stops; its stop ends the session.
     assert_eq!(broker.stop(&token, &session).status, 200);
     assert_eq!(rules(&sim, &[stream]), 0);
+}
+
+#[test]
+fn a_vendor_that_never_answers_in_time_leaves_nothing_behind() {
+    let sim = simulator();
+    let broker = Broker::start(options(&sim));
+    let stream = "slow-0";
+    let token = broker.token(
+        "sub-slow",
+        &TokenPin::zego_with_cdn(stream, &[&cdn_url(stream)]),
+    );
+    // A 10 s vendor: the go-live fails with a clear code after the broker's call deadline, and
+    // opens nothing.
+    sim.zego().set_latency(Duration::from_secs(10));
+    let slow = broker.golive(Some(&token), &json!({}));
+    assert_eq!(
+        (slow.status, slow.code()),
+        (503, "unavailable"),
+        "{:?}",
+        slow.body
+    );
+    let metrics = broker.metrics();
+    assert!(
+        metrics.contains("\nrtc_golive_platform_sessions 0\n"),
+        "{metrics}"
+    );
+
+    // A vendor that creates the forward, then answers too late: the broker records it failed,
+    // but it was on record before the call, so the stop deletes it all the same.
+    sim.zego().set_latency(Duration::ZERO);
+    let ahead = broker.golive(Some(&token), &json!({"ahead": true}));
+    assert_eq!(ahead.status, 200, "{:?}", ahead.body);
+    sim.zego().set_latency(Duration::from_secs(10));
+    // The dispatch resolved ahead is reused: answered at once.
+    let start = broker.golive(Some(&token), &json!({}));
+    assert_eq!(start.status, 200, "{:?}", start.body);
+    let session = start.body["session"].as_str().unwrap().to_owned();
+    let created = wait_until(Duration::from_secs(5), || {
+        (sim.zego().cdn_rules(stream).len() == 1).then_some(())
+    });
+    assert!(created.is_some(), "the vendor created it on arrival");
+    let mut last = serde_json::Value::Null;
+    let timed_out = wait_until(Duration::from_secs(20), || {
+        last = broker.live(&token, &session).body["forwards"][0].clone();
+        (last["state"] == "failed").then_some(())
+    });
+    assert!(timed_out.is_some(), "{last}");
+    sim.zego().set_latency(Duration::ZERO);
+    assert_eq!(broker.stop(&token, &session).status, 200);
+    assert_eq!(
+        rules(&sim, &[stream]),
+        0,
+        "the timed-out creation was deleted"
+    );
 }
