@@ -74,8 +74,30 @@ fn obs_30_2_3() {
     smoke("30.2.3");
 }
 
-/// Both UI languages on one emulated OBS version, against one simulator and broker.
-fn smoke(version: &str) {
+/// An OBS older than 29.0 is refused at load, with a line in its log saying why: the module
+/// registers nothing, and nothing crashes.
+#[test]
+fn an_obs_older_than_29_0_gets_a_reason_and_no_plugin() {
+    let (dll, host) = artifacts();
+    let rig = Rig::start();
+    let run = rig.run_host(&dll, &host, "28.1.2", "en-US");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("HOST obs_module_load failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.lines("LOG ")
+            .any(|l| l.contains("needs OBS 29.0 or newer, and this is OBS 28.1.2")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.lines("SERVICE ").count(), 0, "{}", run.stdout);
+}
+
+/// The release DLL and host.exe, with the stub DLLs beside it.
+fn artifacts() -> (PathBuf, PathBuf) {
     let dll = required_file(DLL_ENV, "the release plugin DLL (build-scripts/windows.sh)");
     let host = required_file(
         HOST_ENV,
@@ -90,6 +112,12 @@ fn smoke(version: &str) {
             path.display()
         );
     }
+    (dll, host)
+}
+
+/// Both UI languages on one emulated OBS version, against one simulator and broker.
+fn smoke(version: &str) {
+    let (dll, host) = artifacts();
     let rig = Rig::start();
     for locale in ["en-US", "zh-CN"] {
         let run = rig.run_host(&dll, &host, version, locale);
