@@ -303,29 +303,10 @@ impl Sessions {
         let deadline = self.deadline();
         let id_for_metrics = session.id.clone();
         if let Some(link) = &self.link {
-            let json = serde_json::to_string(&session).expect("a session serializes");
-            let (key, index, id) = (
-                session_key(&session.id),
-                stream_key(&session.stream),
-                session.id.clone(),
-            );
-            let (keep, now) = (self.keep_seconds(), unix_millis());
-            let stored: Option<Option<String>> = link
-                .run("open session", |mut conn| async move {
-                    self.open
-                        .key(leases_key())
-                        .key(key)
-                        .key(index)
-                        .arg(id)
-                        .arg(json)
-                        .arg(deadline)
-                        .arg(now)
-                        .arg(keep)
-                        .invoke_async(&mut conn)
-                        .await
-                })
-                .await;
-            match stored {
+            match self
+                .open_in_redis(link, &session, deadline, "open session")
+                .await
+            {
                 Some(None) => {
                     self.serving(&id_for_metrics);
                     return Ok(Opened::New);
@@ -349,6 +330,38 @@ impl Sessions {
             self.serving(&id_for_metrics);
         }
         Ok(existing.map_or(Opened::New, Opened::Existing))
+    }
+
+    /// [`OPEN_SCRIPT`] for `session` with its lease `deadline`: `Some(None)` when it opened,
+    /// `Some(Some(id))` when the stream's open session is `id`, `None` with Redis away.
+    async fn open_in_redis(
+        &self,
+        link: &RedisLink,
+        session: &Session,
+        deadline: u64,
+        what: &str,
+    ) -> Option<Option<String>> {
+        let json = serde_json::to_string(session).expect("a session serializes");
+        let (key, index, id) = (
+            session_key(&session.id),
+            stream_key(&session.stream),
+            session.id.clone(),
+        );
+        let (keep, now) = (self.keep_seconds(), unix_millis());
+        link.run(what, |mut conn| async move {
+            self.open
+                .key(leases_key())
+                .key(key)
+                .key(index)
+                .arg(id)
+                .arg(json)
+                .arg(deadline)
+                .arg(now)
+                .arg(keep)
+                .invoke_async(&mut conn)
+                .await
+        })
+        .await
     }
 
     async fn read(&self, link: &RedisLink, id: &str) -> Result<Option<Session>, RenewError> {
@@ -656,15 +669,14 @@ impl Sessions {
         };
         let mut moved = 0;
         for (session, deadline) in kept {
-            let json = serde_json::to_string(&session).expect("a session serializes");
-            let (key, index, id) = (
-                session_key(&session.id),
-                stream_key(&session.stream),
-                session.id.clone(),
-            );
-            let keep = self.keep_seconds();
             let stored: Option<Option<String>> = if session.closing {
                 // A clean-up to try again: its lease is when.
+                let json = serde_json::to_string(&session).expect("a session serializes");
+                let (key, id, keep) = (
+                    session_key(&session.id),
+                    session.id.clone(),
+                    self.keep_seconds(),
+                );
                 link.run("hand over a clean-up", |mut conn| async move {
                     redis::pipe()
                         .set_ex(key, json, keep)
@@ -677,21 +689,8 @@ impl Sessions {
                 })
                 .await
             } else {
-                let now = unix_millis();
-                link.run("hand over a session", |mut conn| async move {
-                    self.open
-                        .key(leases_key())
-                        .key(key)
-                        .key(index)
-                        .arg(id)
-                        .arg(json)
-                        .arg(deadline)
-                        .arg(now)
-                        .arg(keep)
-                        .invoke_async(&mut conn)
-                        .await
-                })
-                .await
+                self.open_in_redis(link, &session, deadline, "hand over a session")
+                    .await
             };
             match stored {
                 Some(None) => {
