@@ -352,9 +352,9 @@ impl Broker {
             Pin::Aliyun(pin) => self.aliyun_golive(pin, request).await?,
         };
         if !request.ahead {
-            let (session, warnings) = self.open_session(claims, pin).await?;
-            answer.session = Some(session);
-            answer.warnings = warnings;
+            // Forward failures come with the heartbeats now (the forwards follow the answer);
+            // `warnings` stays empty for the plugins that still read it.
+            answer.session = Some(self.open_session(claims, pin).await?);
         }
         Ok(answer)
     }
@@ -367,7 +367,7 @@ impl Broker {
         self: &Arc<Self>,
         claims: &Claims,
         pin: Pin<'_>,
-    ) -> Result<(String, Vec<String>), ApiError> {
+    ) -> Result<String, ApiError> {
         let stream = match pin {
             Pin::Zego(pin) => format!("zego:{}:{}", self.zego_account()?.app_id, pin.stream_id),
             Pin::Aliyun(pin) => format!("aliyun:{}:{}", pin.channel, pin.user_id),
@@ -431,19 +431,19 @@ impl Broker {
                 if !session.cdn_urls.is_empty() {
                     tokio::spawn(self.clone().create_forwards(session.clone()));
                 }
-                Ok((session.id, Vec::new()))
+                Ok(session.id)
             }
         }
     }
 
-    fn joined(&self, claims: &Claims, open: Session) -> (String, Vec<String>) {
+    fn joined(&self, claims: &Claims, open: Session) -> String {
         log::info!(
             "sub={} jti={} joins the open session {}",
             claims.sub,
             claims.jti,
             open.id
         );
-        (open.id, Vec::new())
+        open.id
     }
 
     fn zego_account(&self) -> Result<&ZegoAccount, ApiError> {
