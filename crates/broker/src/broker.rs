@@ -8,7 +8,7 @@ use crate::api_error::{english, ApiError};
 use crate::config::{BrokerConfig, ZegoAccount};
 use crate::gcra::{Admission, Rate};
 use crate::limiter::{Limiter, Mode};
-use crate::local_store::LocalStore;
+use crate::local_store::{LocalStore, StoreError};
 use crate::metrics::{Gauges, Metrics};
 use crate::redis_link::RedisLink;
 use crate::revocation::{Reach, Revocations};
@@ -72,6 +72,20 @@ pub struct Health {
     pub state_file: &'static str,
 }
 
+/// Why a broker instance cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `redis_url` is not one the Redis client takes.
+    #[error("redis_url: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The state file cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The vendors' HTTP client cannot be made (its TLS trust, its runtime).
+    #[error("the vendors' HTTP client: {0}")]
+    Vendors(String),
+}
+
 /// One broker instance.
 #[derive(Debug)]
 pub struct Broker {
@@ -87,19 +101,18 @@ pub struct Broker {
 impl Broker {
     /// An instance for `config`, with its Redis watch and lease sweep running (so it must be
     /// made inside a tokio runtime).
-    pub fn start(config: BrokerConfig) -> Result<Arc<Self>, String> {
+    pub fn start(config: BrokerConfig) -> Result<Arc<Self>, StartError> {
         let link = match &config.redis_url {
-            Some(url) => Some(RedisLink::new(url, token::new_id()).map_err(|e| e.to_string())?),
+            Some(url) => Some(RedisLink::new(url, token::new_id())?),
             None => None,
         };
-        let store = LocalStore::open(&config.state_path).map_err(|e| e.to_string())?;
+        let store = LocalStore::open(&config.state_path)?;
         log::info!("state file: {}", store.path().display());
         let broker = Arc::new(Broker {
             limiter: Limiter::new(link.clone()),
-            revocations: Revocations::new(link.clone(), store.clone())
-                .map_err(|e| e.to_string())?,
+            revocations: Revocations::new(link.clone(), store.clone())?,
             sessions: Sessions::new(link.clone(), store, config.lease),
-            vendors: Arc::new(Vendors::new()?),
+            vendors: Arc::new(Vendors::new().map_err(StartError::Vendors)?),
             metrics: Metrics::default(),
             link,
             config,
@@ -825,13 +838,13 @@ impl Broker {
 
     /// Revokes every token of the streamer `sub` issued up to now, on every instance; returns
     /// that time (Unix seconds).
-    pub async fn revoke_sub(&self, sub: &str) -> Result<(u64, Reach), String> {
+    pub async fn revoke_sub(&self, sub: &str) -> Result<(u64, Reach), StoreError> {
         log::info!("revoked every token of sub={sub}");
         self.revocations.revoke_sub(sub).await
     }
 
     /// Revokes a token id on every instance, until the token's `exp` when known.
-    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<Reach, String> {
+    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<Reach, StoreError> {
         log::info!("revoked jti={jti}");
         self.revocations.revoke(jti, exp).await
     }

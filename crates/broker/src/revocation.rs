@@ -93,13 +93,12 @@ impl Revocations {
 
     /// Revokes every token of `sub` issued up to now; returns that time (Unix seconds) and
     /// where it holds. `Err` as for [`revoke`](Self::revoke).
-    pub async fn revoke_sub(&self, sub: &str) -> Result<(u64, Reach), String> {
+    pub async fn revoke_sub(&self, sub: &str) -> Result<(u64, Reach), StoreError> {
         let before = unix_millis() / 1000;
         let (key, until) = (sub.to_string(), before + SUB_REVOCATION_SECONDS);
         self.store
             .run(move |c| local_store::revoke_sub(c, &key, before, until))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         self.subs().insert(sub.to_string(), before);
         let Some(link) = &self.link else {
             return Ok((before, Reach::Everywhere));
@@ -146,15 +145,14 @@ impl Revocations {
     /// Revokes `jti`, kept until the token's `exp` when known (else as long as any token
     /// lives: [`crate::token::revocation_seconds`]): where it holds now; `Err` when it could not
     /// be written to the state file.
-    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<Reach, String> {
+    pub async fn revoke(&self, jti: &str, exp: Option<u64>) -> Result<Reach, StoreError> {
         let (key, until) = (
             jti.to_string(),
             unix_millis() / 1000 + crate::token::revocation_seconds(exp),
         );
         self.store
             .run(move |c| local_store::revoke(c, &key, until))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         self.local().insert(jti.to_string());
         let Some(link) = &self.link else {
             return Ok(Reach::Everywhere);

@@ -6,7 +6,7 @@
 //! cap of open connections (a semaphore: past the cap the broker stops accepting, and new
 //! connections wait in the kernel's listen backlog) and tower's timeout for the whole request.
 
-use crate::broker::Broker;
+use crate::broker::{Broker, StartError};
 use crate::config::BrokerConfig;
 use crate::connections::{out_of_descriptors, CapError, HttpSettings, RateLimitedLog};
 use crate::http::{admin_router, public_router, Operations};
@@ -61,8 +61,8 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The broker cannot start (Redis URL, the vendors' HTTP client, its state file).
-    #[error("{0}")]
-    Broker(String),
+    #[error(transparent)]
+    Broker(#[from] StartError),
     /// Redis would lose what the broker keeps there.
     #[error("{0}")]
     Redis(String),
@@ -95,7 +95,7 @@ pub async fn serve(config: BrokerConfig) -> Result<(), ServeError> {
     if let Some(url) = &config.redis_url {
         check_persistence(url, config.allow_volatile_redis).await?;
     }
-    let broker = Broker::start(config).map_err(ServeError::Broker)?;
+    let broker = Broker::start(config)?;
     let operations = Arc::new(Operations::default());
     let (stop_tx, stop) = watch::channel(false);
     let reload = tls.clone();

@@ -4,6 +4,7 @@ use super::extract::{bearer, ApiJson, JsonBody};
 use crate::api_error::ApiError;
 use crate::broker::Broker;
 use crate::config::TokenKey;
+use crate::local_store::StoreError;
 use crate::revocation::Reach;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -78,7 +79,7 @@ async fn revoke(
     _: Admin,
     ApiJson(request): ApiJson<RevokeRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let stored = |e: String| ApiError {
+    let stored = |e: StoreError| ApiError {
         retry_after: Some(5),
         ..ApiError::new(
             ErrorCode::Unavailable,
