@@ -26,7 +26,8 @@ fn config() -> BrokerConfig {
 fn config_with_vendor(endpoint: &str) -> BrokerConfig {
     // A state file of its own for each broker (tests run in parallel).
     static BROKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let state = std::env::temp_dir().join(format!(
+    // In the build's own temp folder (target/tmp), not the system's.
+    let state = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "broker-router-{}-{}.db",
         std::process::id(),
         BROKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
