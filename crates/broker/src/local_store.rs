@@ -168,27 +168,13 @@ pub fn insert_session(
             params![lapsed.id, body_of(&lapsed)],
         )?;
     }
-    tx.execute(
-        "INSERT INTO sessions (id, sub, stream, closing, deadline_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            session.id,
-            session.sub,
-            session.stream,
-            session.closing,
-            deadline_ms as i64,
-            body_of(session)
-        ],
-    )?;
+    put_session(&tx, session, deadline_ms)?;
     tx.commit()?;
     Ok(None)
 }
 
 /// Writes `session` (replacing the stored one) with a new deadline.
-pub fn put_session(
-    conn: &mut Connection,
-    session: &Session,
-    deadline_ms: u64,
-) -> rusqlite::Result<()> {
+pub fn put_session(conn: &Connection, session: &Session, deadline_ms: u64) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO sessions (id, sub, stream, closing, deadline_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET closing = ?4, deadline_ms = ?5, body = ?6",

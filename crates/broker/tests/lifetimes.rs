@@ -161,6 +161,18 @@ fn a_revocation_is_kept_until_the_token_expires() {
     assert!(!ok && stderr.contains("RFC 3339"), "{stderr}");
 }
 
+/// The simulator's ZEGOCLOUD account, with `redis` when given.
+fn options_with(
+    sim: &rtc_golive_simulator::Simulator,
+    redis: Option<&RedisServer>,
+) -> BrokerOptions {
+    let options = options().zego(&sim.base_url());
+    match redis {
+        Some(redis) => options.redis(&redis.url()),
+        None => options,
+    }
+}
+
 /// `revoke --sub` refuses every token the streamer had (a lost device, a banned account),
 /// across a restart, through the admin API without Redis and through Redis with it; tokens
 /// minted afterwards, and other streamers', still pass.
@@ -171,11 +183,7 @@ fn revoking_a_streamer_refuses_every_token_they_had() {
         .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
         .start();
     for shared in [false, true] {
-        let mut options = options().zego(&sim.base_url());
-        if shared {
-            options = options.redis(&redis.url());
-        }
-        let mut broker = Broker::start(options);
+        let mut broker = Broker::start(options_with(&sim, shared.then_some(&redis)));
         let sub = format!("banned-{shared}");
         let tokens: Vec<String> = (0..2)
             .map(|i| broker.token(&sub, &TokenPin::zego(&format!("{sub}-{i}"))))
@@ -214,11 +222,7 @@ fn token_list_shows_what_was_minted_and_revoked() {
         .zego(vec!["rtmp://127.0.0.1:1935/live".into()])
         .start();
     for shared in [false, true] {
-        let mut options = options().zego(&sim.base_url());
-        if shared {
-            options = options.redis(&redis.url());
-        }
-        let broker = Broker::start(options);
+        let broker = Broker::start(options_with(&sim, shared.then_some(&redis)));
         let alice = format!("alice-{shared}");
         let kept = broker.mint(&alice, &TokenPin::zego("alice-main"), None);
         let revoked = broker.mint(&alice, &TokenPin::zego("alice-side"), Some("2h"));
